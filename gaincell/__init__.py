@@ -1,0 +1,18 @@
+"""gaincell: a simulator for analog in-memory-computing attention on gain-cell memories.
+
+The public API is small and re-exported from the layers:
+
+- parameters: :class:`AttentionConfig`, :class:`DeviceParams`, :class:`IVTable`,
+  :func:`load_toml`, :func:`save_toml`;
+- :mod:`gaincell.device`: cell transfer, fitting, leakage, quantizers, readout, noise.
+"""
+
+from gaincell import device
+from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
+    "device", "__version__",
+]

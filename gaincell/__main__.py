@@ -1,0 +1,3 @@
+from gaincell.cli import main
+
+raise SystemExit(main())

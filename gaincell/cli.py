@@ -1,0 +1,53 @@
+"""The ``gaincell`` command line.
+
+Each sub-command lives beside the layer it drives and registers itself here through a
+``register(subparsers)`` function in the module named in ``_COMMAND_MODULES``. Errors in
+user input (a bad design file, an out-of-range option) print one line and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["main", "build_parser"]
+
+#: Modules that contribute sub-commands, in --help order.
+_COMMAND_MODULES = (
+    "gaincell._demo",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    from gaincell import __version__
+
+    p = argparse.ArgumentParser(
+        prog="gaincell",
+        description="Simulate gain-cell analog in-memory attention: device, array, system "
+                    "and SPICE layers.")
+    p.add_argument("--version", action="version", version=f"gaincell {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for mod in _COMMAND_MODULES:
+        importlib.import_module(mod).register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 failure)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as e:
+        print(f"gaincell {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gaincell {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Quantizers of the periphery: query PWM, K/V write DAC, signed output counter.
+
+Semantics (DESIGN.md, and the paper's code): clip ``x`` to ``[lo, hi]``, then round to the
+nearest integer multiple of ``step = (hi - lo) / (levels - 1)``, ties to even (``numpy.round``).
+The grid is anchored at zero, not at ``lo``; for the preset's signed counter on [-1, 1] with 32
+levels this reaches +-16 * 2/31 = +-32/31 (33 values), exactly as the paper's model does.
+``levels=None`` means an ideal (unquantized, only clipped) converter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from gaincell._checks import as_finite, check_levels, check_range
+
+__all__ = ["quantize", "quantize_codes", "quantizer_step", "pwm", "dac", "counter"]
+
+
+def quantizer_step(lo: float, hi: float, levels: int | None) -> float:
+    """Grid step ``(hi - lo) / (levels - 1)`` in the unit of ``lo``/``hi``; 0 when ideal."""
+    lo, hi = check_range("lo", lo, "hi", hi)
+    levels = check_levels("levels", levels)
+    return 0.0 if levels is None else (hi - lo) / (levels - 1)
+
+
+@njit(cache=True)
+def _quantize_kernel(x, lo, hi, step, out):  # pragma: no cover - compiled
+    flat_x = x.ravel()
+    flat_o = out.ravel()
+    for n in range(flat_x.size):
+        v = min(max(flat_x[n], lo), hi)
+        if step > 0.0:
+            v = np.rint(v / step) * step
+        flat_o[n] = v
+
+
+def quantize(x, lo: float, hi: float, levels: int | None) -> np.ndarray:
+    """Clip ``x`` to ``[lo, hi]`` and round to the nearest multiple of the step (ties to even).
+
+    Parameters
+    ----------
+    x : array_like
+        Values in the converter's unit (fraction of T_max for the PWM, volts for the DAC,
+        full scale for the counter). NaN or inf raise ``ValueError``.
+    lo, hi : float
+        Converter range, ``lo < hi``.
+    levels : int or None
+        Number of levels (>= 2); None clips only.
+
+    Returns
+    -------
+    numpy.ndarray (float64), same shape as ``x``.
+    """
+    a = np.ascontiguousarray(as_finite("x", x))
+    step = quantizer_step(lo, hi, levels)
+    out = np.empty_like(a)
+    _quantize_kernel(a, float(lo), float(hi), step, out)
+    return out
+
+
+def quantize_codes(x, lo: float, hi: float, levels: int) -> np.ndarray:
+    """Integer codes ``round(clip(x, lo, hi) / step)`` (int64); value = code * step."""
+    levels = check_levels("levels", levels)
+    if levels is None:
+        raise ValueError("levels = None is invalid for codes: allowed an integer >= 2")
+    a = as_finite("x", x)
+    step = quantizer_step(lo, hi, levels)
+    return np.round(np.clip(a, lo, hi) / step).astype(np.int64)
+
+
+def pwm(q, device) -> np.ndarray:
+    """Query pulse widths (fraction of ``device.t_max``) after the PWM generator."""
+    return quantize(q, device.q_lo, device.q_hi, device.q_levels)
+
+
+def dac(v, device) -> np.ndarray:
+    """Stored voltages (V) written by the K/V DAC (before write noise and leakage)."""
+    return quantize(v, device.kv_lo, device.kv_hi, device.kv_levels)
+
+
+def counter(x, device) -> np.ndarray:
+    """Signed sub-array output (units of full scale) after the second-stage counter."""
+    return quantize(x, device.out_lo, device.out_hi, device.out_levels)

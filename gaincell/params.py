@@ -1,0 +1,579 @@
+"""Parameters: frozen dataclasses with SI units, presets with provenance, TOML load/save.
+
+Everything a simulation depends on is data here. Units are SI (V, A, s, F, C) unless the field
+name carries its unit (``poly_c_ua`` is in microamps). Every field is documented in the class
+docstring with its unit, meaning and, for the ``leroux2025`` preset, its source.
+
+Sources
+-------
+PAPER : Leroux et al., "Analog in-memory computing attention mechanism for fast and
+        energy-efficient large language models", Nat. Comput. Sci. 5, 813-824 (2025),
+        arXiv 2409.19315.
+CODE  : the authors' public repository GainCellAttention (MIT licence), file named.
+Values marked "unconfirmed" come from a secondary summary of the paper's full text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "LEROUX2025_C_UA",
+    "IVTable",
+    "DeviceParams",
+    "AttentionConfig",
+    "load_toml",
+    "save_toml",
+]
+
+# --------------------------------------------------------------------------------------------
+# Published constants (provenance beside each)
+# --------------------------------------------------------------------------------------------
+
+#: Cell-model coefficients C_ij in microamps per V^(i+j) (i: power of V_store - VDD/2,
+#: j: power of the read word-line voltage V_in), i + j <= 3. Source: CODE, modules/model_gpt.py;
+#: PAPER Methods Eq. 4. They are a least-squares cubic fit of the measured I-V sweep at
+#: V_in = 0.9 V only (hence C_i,j+1 / C_ij = 0.9).
+LEROUX2025_C_UA: tuple[tuple[float, ...], ...] = (
+    (0.17393044, 0.15653739, 0.14088365, 0.12679529),
+    (5.51975209, 4.96777688, 4.4709992, 0.0),
+    (-1.44776001, -1.30298401, 0.0, 0.0),
+    (46.05483778, 0.0, 0.0, 0.0),
+)
+
+#: Saturation charges of the two charge-to-pulse stages, expressed as in the paper's code:
+#: microamps x T_max. Source: CODE (DRAMAttention: clip(S / 80), clip(A / 40)); PAPER Eq. 3.
+LEROUX2025_STAGE1_SAT_UA_TMAX = 80.0
+LEROUX2025_STAGE2_SAT_UA_TMAX = 40.0
+#: Maximum pulse width. Source: PAPER, Methods.
+LEROUX2025_T_MAX_S = 15e-9
+#: Leakage per token step, dt / tau. Source: CODE, configs/ft_dram_gpt2.py.
+LEROUX2025_LEAK_PER_STEP = 1.6e-4
+#: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
+LEROUX2025_LINEAR_GAIN_UA_PER_V = 19.3
+
+_UA = 1e-6  # A per microamp
+
+
+# --------------------------------------------------------------------------------------------
+# Validation helpers: every error names the field, the value and the allowed range.
+# --------------------------------------------------------------------------------------------
+
+
+def _fail(owner: str, name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"{owner}.{name} = {value!r} is invalid: allowed {allowed}")
+
+
+def _real(owner: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        _fail(owner, name, value, "a real number")
+    v = float(value)
+    if not math.isfinite(v):
+        _fail(owner, name, value, "a finite real number")
+    return v
+
+
+def _positive(owner: str, name: str, value: Any, unit: str) -> None:
+    if _real(owner, name, value) <= 0:
+        _fail(owner, name, value, f"> 0 {unit}".rstrip())
+
+
+def _nonneg(owner: str, name: str, value: Any, unit: str) -> None:
+    if _real(owner, name, value) < 0:
+        _fail(owner, name, value, f">= 0 {unit}".rstrip())
+
+
+def _levels(owner: str, name: str, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2 or value > 2**16:
+        _fail(owner, name, value, "an integer in [2, 65536] or None (no quantization)")
+
+
+def _range(owner: str, lo_name: str, lo: Any, hi_name: str, hi: Any) -> None:
+    lo_v = _real(owner, lo_name, lo)
+    hi_v = _real(owner, hi_name, hi)
+    if not lo_v < hi_v:
+        _fail(owner, f"{lo_name}/{hi_name}", (lo, hi), f"{lo_name} < {hi_name}")
+
+
+def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
+        hi is not None and value > hi
+    ):
+        rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
+        _fail(owner, name, value, rng)
+
+
+# --------------------------------------------------------------------------------------------
+# Dataclasses
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IVTable:
+    """A measured or simulated DC read-current sweep of one gain cell.
+
+    Attributes
+    ----------
+    v_store : tuple[float, ...]
+        Storage-node voltages, V, strictly increasing (length n_s >= 2).
+    v_in : tuple[float, ...]
+        Read word-line voltages, V, strictly increasing (length n_i >= 1).
+    i_out : tuple[tuple[float, ...], ...]
+        Read current, A, indexed ``[v_store][v_in]`` (shape n_s x n_i). Positive current
+        charges the bit line.
+    source : str
+        Where the sweep comes from (paper, measurement, SPICE run with netlist hash).
+    """
+
+    v_store: tuple[float, ...]
+    v_in: tuple[float, ...]
+    i_out: tuple[tuple[float, ...], ...]
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        o = "IVTable"
+        object.__setattr__(self, "v_store", tuple(float(x) for x in self.v_store))
+        object.__setattr__(self, "v_in", tuple(float(x) for x in self.v_in))
+        object.__setattr__(
+            self, "i_out", tuple(tuple(float(x) for x in row) for row in self.i_out)
+        )
+        vs, vi, io = self.v_store, self.v_in, self.i_out
+        if len(vs) < 2:
+            _fail(o, "v_store", len(vs), "at least 2 points")
+        if len(vi) < 1:
+            _fail(o, "v_in", len(vi), "at least 1 point")
+        for name, grid in (("v_store", vs), ("v_in", vi)):
+            if not all(math.isfinite(x) for x in grid):
+                _fail(o, name, "non-finite entry", "finite voltages")
+            if any(b <= a for a, b in zip(grid, grid[1:])):
+                _fail(o, name, "not strictly increasing", "a strictly increasing grid")
+        if len(io) != len(vs) or any(len(row) != len(vi) for row in io):
+            _fail(o, "i_out", "shape mismatch", f"shape ({len(vs)}, {len(vi)})")
+        if not all(math.isfinite(x) for row in io for x in row):
+            _fail(o, "i_out", "non-finite entry", "finite currents in A")
+
+    @classmethod
+    def from_arrays(cls, v_store, v_in, i_out, source: str = "") -> "IVTable":
+        """Build from array-likes (``i_out`` shaped ``(len(v_store), len(v_in))``, amperes)."""
+        import numpy as np
+
+        i_out = np.asarray(i_out, dtype=float)
+        if i_out.ndim != 2:
+            raise ValueError(f"IVTable.i_out has shape {i_out.shape}: allowed a 2-D array")
+        return cls(
+            tuple(np.asarray(v_store, float).ravel()),
+            tuple(np.asarray(v_in, float).ravel()),
+            tuple(map(tuple, i_out)),
+            source,
+        )
+
+    @classmethod
+    def leroux2025(cls) -> "IVTable":
+        """The paper's measured gain-cell I-V sweep (50 V_store x 51 V_in, amperes).
+
+        Source: CODE, notebooks/non-linearity.npy in the repository's first commit.
+        """
+        import numpy as np
+
+        path = Path(__file__).with_name("data") / "leroux2025_iv_sweep.npz"
+        with np.load(path) as d:
+            return cls.from_arrays(
+                d["v_store"], d["v_in"], d["i_out"],
+                source="Leroux et al. 2025, GainCellAttention notebooks/non-linearity.npy",
+            )
+
+
+_CELL_MODELS = ("poly", "linear", "table")
+
+
+@dataclass(frozen=True)
+class DeviceParams:
+    """Device and periphery parameters of one gain-cell attention head.
+
+    Attributes
+    ----------
+    vdd : float
+        Supply voltage, V. Preset 0.9 (PAPER, Methods).
+    v_weight_zero : float
+        Stored voltage that encodes weight zero, V: the signed weight is
+        ``w = V_store - v_weight_zero``. Preset VDD/2 = 0.45 (PAPER, Methods).
+    v_read : float
+        Read word-line voltage during an input pulse, V. Preset 0.9 (PAPER, Methods).
+    v_read_idle : float
+        Read word-line voltage between pulses, V; at 0.45 V the cell carries a few pA
+        (I-V sweep), which the behavioural model takes as zero.
+    cell_model : str
+        Cell transfer model: ``"poly"`` (the paper's Eq. 4 polynomial in w and V_in),
+        ``"linear"`` (the paper's intermediate model, I = gain * w) or ``"table"``
+        (2-D interpolation of ``iv_table``).
+    poly_c_ua : tuple of tuples
+        C_ij of Eq. 4, microamps per V^(i+j), ``poly_c_ua[i][j]`` multiplies
+        ``w**i * V_in**j``; i + j <= 3 (4 x 4, unused entries 0). Preset from CODE,
+        modules/model_gpt.py.
+    linear_gain_ua_per_v : float
+        Gain of the linear cell model, uA/V. Preset 19.3 (CODE).
+    iv_table : IVTable or None
+        Sweep used when ``cell_model == "table"``.
+    c_store : float
+        Storage capacitance of one cell, F. Default 1 fF: an assumption (typical of 2T-3T
+        gain cells), not a published figure; used only by leakage/charge estimates.
+    tau : float
+        Retention time constant of the storage node, s. Default 5 ms (unconfirmed in the
+        paper's text; CMOS gain cell).
+    v_rest : float
+        Voltage the storage node relaxes toward, V. Preset 0.45 (VDD/2: the paper's model
+        decays the weight deviation toward zero).
+    t_max : float
+        Longest input pulse (full-scale PWM), s. Preset 15 ns (PAPER, Methods).
+    q_levels, q_lo, q_hi : int or None, float, float
+        Query PWM: number of levels (None = analog), and range as a fraction of t_max.
+        Preset 16 levels on [0, 1] (PAPER, Methods).
+    kv_levels, kv_lo, kv_hi : int or None, float, float
+        K/V write DAC: number of levels (None = analog), range in V. Preset 8 levels on
+        [0, 0.9] V (PAPER, Methods).
+    stage1_q_sat : float
+        Saturation charge of the first charge-to-pulse stage (HardSigmoid), C. Preset
+        80 uA x 15 ns = 1.2 pC (CODE; PAPER Eq. 3).
+    stage2_q_sat : float
+        Full-scale charge of each sub-array's signed second-stage readout, C. Preset
+        40 uA x 15 ns = 0.6 pC (CODE).
+    out_levels, out_lo, out_hi : int or None, float, float
+        Signed output counter of each sub-array: levels and range in units of full scale.
+        Preset 32 levels on [-1, 1] (PAPER, Methods; the code's rounding reaches +-32/31).
+    sigma_gain_mismatch : float
+        Relative per-cell standard deviation of the cell current (multiplicative
+        ``1 + N(0, sigma)``), dimensionless. Default 0.
+    sigma_tau_mismatch : float
+        Standard deviation of ln(tau) across cells (log-normal retention), dimensionless.
+        Default 0.
+    sigma_read_noise : float
+        Standard deviation of additive read noise on every bit-line charge (both stages),
+        C, drawn anew at every read. Default 0.
+    sigma_write_noise : float
+        Standard deviation of additive noise on every stored voltage at write time, V.
+        Default 0.
+    sigma_comparator_offset : float
+        Standard deviation of the static input-referred offset of every charge-to-pulse
+        comparator, C (drawn once per converter). Default 0.
+    """
+
+    vdd: float = 0.9
+    v_weight_zero: float = 0.45
+    v_read: float = 0.9
+    v_read_idle: float = 0.45
+    cell_model: str = "poly"
+    poly_c_ua: tuple[tuple[float, ...], ...] = LEROUX2025_C_UA
+    linear_gain_ua_per_v: float = LEROUX2025_LINEAR_GAIN_UA_PER_V
+    iv_table: IVTable | None = None
+    c_store: float = 1e-15
+    tau: float = 5e-3
+    v_rest: float = 0.45
+    t_max: float = LEROUX2025_T_MAX_S
+    q_levels: int | None = 16
+    q_lo: float = 0.0
+    q_hi: float = 1.0
+    kv_levels: int | None = 8
+    kv_lo: float = 0.0
+    kv_hi: float = 0.9
+    stage1_q_sat: float = LEROUX2025_STAGE1_SAT_UA_TMAX * _UA * LEROUX2025_T_MAX_S
+    stage2_q_sat: float = LEROUX2025_STAGE2_SAT_UA_TMAX * _UA * LEROUX2025_T_MAX_S
+    out_levels: int | None = 32
+    out_lo: float = -1.0
+    out_hi: float = 1.0
+    sigma_gain_mismatch: float = 0.0
+    sigma_tau_mismatch: float = 0.0
+    sigma_read_noise: float = 0.0
+    sigma_write_noise: float = 0.0
+    sigma_comparator_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        o = "DeviceParams"
+        for name in ("vdd", "t_max", "c_store", "tau", "stage1_q_sat", "stage2_q_sat",
+                     "linear_gain_ua_per_v"):
+            unit = {"vdd": "V", "t_max": "s", "c_store": "F", "tau": "s",
+                    "stage1_q_sat": "C", "stage2_q_sat": "C",
+                    "linear_gain_ua_per_v": "uA/V"}[name]
+            _positive(o, name, getattr(self, name), unit)
+        for name in ("v_weight_zero", "v_read", "v_read_idle", "v_rest"):
+            v = _real(o, name, getattr(self, name))
+            if not 0.0 <= v <= self.vdd:
+                _fail(o, name, v, f"[0, vdd = {self.vdd}] V")
+        if self.cell_model not in _CELL_MODELS:
+            _fail(o, "cell_model", self.cell_model, f"one of {_CELL_MODELS}")
+        c = self.poly_c_ua
+        try:
+            rows = [tuple(float(x) for x in r) for r in c]
+        except TypeError:
+            _fail(o, "poly_c_ua", c, "a 4 x 4 nested sequence of numbers (uA/V^(i+j))")
+        if len(rows) != 4 or any(len(r) != 4 for r in rows):
+            _fail(o, "poly_c_ua", c, "a 4 x 4 nested sequence of numbers (uA/V^(i+j))")
+        if not all(math.isfinite(x) for r in rows for x in r):
+            _fail(o, "poly_c_ua", c, "finite coefficients")
+        object.__setattr__(self, "poly_c_ua", tuple(rows))
+        if self.cell_model == "table" and self.iv_table is None:
+            _fail(o, "iv_table", None, "an IVTable when cell_model == 'table'")
+        if self.iv_table is not None and not isinstance(self.iv_table, IVTable):
+            _fail(o, "iv_table", type(self.iv_table).__name__, "an IVTable or None")
+        for lv, lo, hi in (("q_levels", "q_lo", "q_hi"), ("kv_levels", "kv_lo", "kv_hi"),
+                           ("out_levels", "out_lo", "out_hi")):
+            _levels(o, lv, getattr(self, lv))
+            _range(o, lo, getattr(self, lo), hi, getattr(self, hi))
+        if self.q_lo < 0.0 or self.q_hi > 1.0:
+            _fail(o, "q_lo/q_hi", (self.q_lo, self.q_hi), "a sub-range of [0, 1] (x t_max)")
+        if self.kv_lo < 0.0 or self.kv_hi > self.vdd:
+            _fail(o, "kv_lo/kv_hi", (self.kv_lo, self.kv_hi), f"a sub-range of [0, vdd = {self.vdd}] V")
+        for name, unit in (("sigma_gain_mismatch", ""), ("sigma_tau_mismatch", ""),
+                           ("sigma_read_noise", "C"), ("sigma_write_noise", "V"),
+                           ("sigma_comparator_offset", "C")):
+            _nonneg(o, name, getattr(self, name), unit)
+
+    # -- derived quantities ------------------------------------------------------------------
+    @property
+    def stage1_sat_ua_tmax(self) -> float:
+        """First-stage saturation charge in the paper's units (uA x t_max); preset 80."""
+        return self.stage1_q_sat / (_UA * self.t_max)
+
+    @property
+    def stage2_sat_ua_tmax(self) -> float:
+        """Second-stage full-scale charge in the paper's units (uA x t_max); preset 40."""
+        return self.stage2_q_sat / (_UA * self.t_max)
+
+    @property
+    def has_noise(self) -> bool:
+        """True when any noise or mismatch sigma is non-zero."""
+        return any(getattr(self, n) > 0 for n in (
+            "sigma_gain_mismatch", "sigma_tau_mismatch", "sigma_read_noise",
+            "sigma_write_noise", "sigma_comparator_offset"))
+
+    @classmethod
+    def leroux2025(cls, **overrides: Any) -> "DeviceParams":
+        """The device of Leroux et al. 2025 (every default above); keyword overrides."""
+        return dataclasses.replace(cls(), **overrides)
+
+    def replace(self, **changes: Any) -> "DeviceParams":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AttentionConfig:
+    """One gain-cell attention layer: geometry, leakage rate and the device.
+
+    Attributes
+    ----------
+    n_heads : int
+        Attention heads per layer (each its own arrays). Preset 12 (GPT-2).
+    head_dim : int
+        Head dimension D: rows of the K array driven by the query, columns of the V array.
+        Preset 64.
+    window : int
+        Sliding-window length W in tokens (ring-buffer columns per head). Preset 1024.
+    array_rows : int
+        Word lines per K sub-array (head-dimension rows). When ``head_dim > array_rows`` the
+        K columns span several sub-arrays whose bit-line charges add. Preset 64.
+    array_cols : int
+        Tokens per sub-array (K columns, V rows); ``window`` must be a multiple of it. The
+        second stage reads each sub-array with its own counter. Preset 64 (CODE, array_len).
+    leak_per_step : float
+        dt / tau for one token step, dimensionless: the stored deviation is multiplied by
+        ``exp(-leak_per_step)`` per token. Preset 1.6e-4 (CODE, configs/ft_dram_gpt2.py);
+        0 means no leakage.
+    device : DeviceParams
+        Cell, converters, quantizers and noise.
+    """
+
+    n_heads: int = 12
+    head_dim: int = 64
+    window: int = 1024
+    array_rows: int = 64
+    array_cols: int = 64
+    leak_per_step: float = LEROUX2025_LEAK_PER_STEP
+    device: DeviceParams = field(default_factory=DeviceParams)
+
+    def __post_init__(self) -> None:
+        o = "AttentionConfig"
+        _int_in(o, "n_heads", self.n_heads, 1, 4096)
+        _int_in(o, "head_dim", self.head_dim, 1, 65536)
+        _int_in(o, "array_rows", self.array_rows, 1, 65536)
+        _int_in(o, "array_cols", self.array_cols, 1, 65536)
+        _int_in(o, "window", self.window, 1, 2**24)
+        if self.window % self.array_cols:
+            _fail(o, "window", self.window,
+                  f"a multiple of array_cols = {self.array_cols} (whole sub-arrays)")
+        _nonneg(o, "leak_per_step", self.leak_per_step, "(dt / tau per token)")
+        if not isinstance(self.device, DeviceParams):
+            _fail(o, "device", type(self.device).__name__, "a DeviceParams")
+
+    @property
+    def n_subarrays(self) -> int:
+        """Sub-arrays (tile pairs) per head along the window: window / array_cols."""
+        return self.window // self.array_cols
+
+    @property
+    def n_row_tiles(self) -> int:
+        """Sub-arrays stacked along the head dimension: ceil(head_dim / array_rows)."""
+        return -(-self.head_dim // self.array_rows)
+
+    @classmethod
+    def leroux2025(cls, **overrides: Any) -> "AttentionConfig":
+        """The GPT-2 attention layer of Leroux et al. 2025.
+
+        Keyword overrides may name any field of this class or of :class:`DeviceParams`
+        (e.g. ``window=2048, kv_levels=None, sigma_read_noise=1e-15``).
+        """
+        return cls().replace(**overrides)
+
+    def replace(self, **changes: Any) -> "AttentionConfig":
+        """A copy with fields changed; device fields may be named directly."""
+        own = {f.name for f in fields(self)}
+        dev_names = {f.name for f in fields(DeviceParams)}
+        mine = {k: v for k, v in changes.items() if k in own}
+        dev = {k: v for k, v in changes.items() if k in dev_names and k not in own}
+        unknown = sorted(set(changes) - own - dev_names)
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {unknown}: allowed AttentionConfig fields "
+                f"{sorted(own)} or DeviceParams fields {sorted(dev_names)}")
+        if dev:
+            mine["device"] = dataclasses.replace(mine.get("device", self.device), **dev)
+        return dataclasses.replace(self, **mine)
+
+    # scikit-learn style parameter access for sweeps
+    def get_params(self) -> dict[str, Any]:
+        """All parameters as a flat dict (device fields included)."""
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "device"}
+        d.update({f.name: getattr(self.device, f.name) for f in fields(DeviceParams)})
+        return d
+
+    def to_dict(self) -> dict[str, Any]:
+        """Nested plain-data dict (TOML-ready: None values are omitted on save)."""
+        return _to_plain(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> "AttentionConfig":
+        """Build from a nested dict as written by :meth:`to_dict`; unknown keys are errors."""
+        return _from_plain(data, source)
+
+
+# --------------------------------------------------------------------------------------------
+# TOML (de)serialisation
+# --------------------------------------------------------------------------------------------
+
+_NONE = "none"  # TOML has no null: levels = "none" means no quantization
+
+
+def _to_plain(cfg: AttentionConfig) -> dict[str, Any]:
+    att = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "device"}
+    dev: dict[str, Any] = {}
+    for f in fields(DeviceParams):
+        v = getattr(cfg.device, f.name)
+        if f.name == "iv_table":
+            if v is not None:
+                dev["iv_table"] = {"v_store": list(v.v_store), "v_in": list(v.v_in),
+                                   "i_out": [list(r) for r in v.i_out], "source": v.source}
+            continue
+        if f.name == "poly_c_ua":
+            v = [list(r) for r in v]
+        dev[f.name] = _NONE if v is None else v
+    return {"attention": att, "device": dev}
+
+
+def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a table with [attention] and [device]")
+    unknown = sorted(set(data) - {"attention", "device", "meta"})
+    if unknown:
+        raise ValueError(f"{source}: unknown table(s) {unknown}: allowed 'attention', "
+                         f"'device', 'meta'")
+    att = dict(data.get("attention", {}))
+    dev = dict(data.get("device", {}))
+    att_names = {f.name for f in fields(AttentionConfig)} - {"device"}
+    dev_names = {f.name for f in fields(DeviceParams)}
+    for table, keys, allowed in (("attention", att, att_names), ("device", dev, dev_names)):
+        bad = sorted(set(keys) - allowed)
+        if bad:
+            raise ValueError(f"{source}: unknown key(s) {bad} in [{table}]: allowed "
+                             f"{sorted(allowed)}")
+    for k in ("q_levels", "kv_levels", "out_levels"):
+        if isinstance(dev.get(k), str):
+            if dev[k].lower() != _NONE:
+                raise ValueError(f"{source}: [device] {k} = {dev[k]!r}: allowed an integer "
+                                 f">= 2 or \"none\"")
+            dev[k] = None
+    if "iv_table" in dev:
+        t = dev["iv_table"]
+        if not isinstance(t, dict) or not {"v_store", "v_in", "i_out"} <= set(t):
+            raise ValueError(f"{source}: [device.iv_table] needs v_store, v_in and i_out")
+        dev["iv_table"] = IVTable(t["v_store"], t["v_in"], t["i_out"], t.get("source", ""))
+    if "poly_c_ua" in dev:
+        dev["poly_c_ua"] = tuple(tuple(r) for r in dev["poly_c_ua"])
+    try:
+        device = DeviceParams(**dev)
+        return AttentionConfig(**att, device=device)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{source}: {e}") from None
+
+
+def load_toml(path: str | os.PathLike) -> AttentionConfig:
+    """Read an :class:`AttentionConfig` from a TOML design file.
+
+    Missing keys take the ``leroux2025`` defaults. Errors name the file and the key.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such design file") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ValueError(f"{path}: not valid TOML ({e})") from None
+    return _from_plain(data, str(path))
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def dumps_toml(cfg: AttentionConfig) -> str:
+    """The TOML text of a configuration (round-trips through :func:`load_toml`)."""
+    d = _to_plain(cfg)
+    out = ["# gaincell design file (SI units unless the key names its unit)", "",
+           "[attention]"]
+    out += [f"{k} = {_toml_value(v)}" for k, v in d["attention"].items()]
+    out += ["", "[device]"]
+    table = d["device"].pop("iv_table", None)
+    out += [f"{k} = {_toml_value(v)}" for k, v in d["device"].items()]
+    if table is not None:
+        out += ["", "[device.iv_table]"]
+        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(out) + "\n"
+
+
+def save_toml(cfg: AttentionConfig, path: str | os.PathLike) -> Path:
+    """Write a configuration as TOML atomically (temporary file, then rename)."""
+    from gaincell._io import atomic_write_text
+
+    return atomic_write_text(path, dumps_toml(cfg))
