@@ -4,15 +4,19 @@ The public API is small and re-exported from the layers:
 
 - parameters: :class:`AttentionConfig`, :class:`DeviceParams`, :class:`IVTable`,
   :func:`load_toml`, :func:`save_toml`;
+- :class:`GainCellAttention` (one layer of heads, batched and streaming) and
+  :class:`AttentionStack` (several layers), :mod:`gaincell.reference` (ideal attention);
 - :mod:`gaincell.device`: cell transfer, fitting, leakage, quantizers, readout, noise.
 """
 
-from gaincell import device
+from gaincell import device, reference
+from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
 from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
-    "device", "__version__",
+    "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
+    "device", "reference", "__version__",
 ]

@@ -334,7 +334,8 @@ class DeviceParams:
         if self.q_lo < 0.0 or self.q_hi > 1.0:
             _fail(o, "q_lo/q_hi", (self.q_lo, self.q_hi), "a sub-range of [0, 1] (x t_max)")
         if self.kv_lo < 0.0 or self.kv_hi > self.vdd:
-            _fail(o, "kv_lo/kv_hi", (self.kv_lo, self.kv_hi), f"a sub-range of [0, vdd = {self.vdd}] V")
+            _fail(o, "kv_lo/kv_hi", (self.kv_lo, self.kv_hi),
+                  f"a sub-range of [0, vdd = {self.vdd}] V")
         for name, unit in (("sigma_gain_mismatch", ""), ("sigma_tau_mismatch", ""),
                            ("sigma_read_noise", "C"), ("sigma_write_noise", "V"),
                            ("sigma_comparator_offset", "C")):

@@ -2,8 +2,13 @@
 
 from gaincell.device.fit import CellFit, fit_cell, fit_poly
 from gaincell.device.leakage import decay_factor, leak_per_step, relax, sample_tau
-from gaincell.device.noise import (add_read_noise, add_write_noise, as_rng, comparator_offsets,
-                                   gain_mismatch)
+from gaincell.device.noise import (
+                                   add_read_noise,
+                                   add_write_noise,
+                                   as_rng,
+                                   comparator_offsets,
+                                   gain_mismatch,
+)
 from gaincell.device.quantize import counter, dac, pwm, quantize, quantize_codes, quantizer_step
 from gaincell.device.readout import hardsigmoid, pulse_width, signed_readout
 from gaincell.device.transfer import CellTransfer, eval_poly, interp_lut, poly_read_coeffs_ua

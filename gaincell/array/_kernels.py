@@ -1,0 +1,212 @@
+"""Numba kernels of the attention engine (the polynomial-cell fast path).
+
+Internal units: currents in microamps, pulse widths in units of T_max, charges in
+uA x T_max (the paper's units: the first stage saturates at 80, the second at 40).
+Stored values arrive as ``store`` arrays (uint8 DAC codes or float64 voltages) that decode to
+the signed weight ``w = store * scale - offset`` (V): for codes ``scale`` is the DAC step and
+``offset`` is V0; for voltages ``scale = 1``. With the DAC's ``code * step`` equal to the
+quantized voltage bit for bit, the decoded w equals the paper's ``K_q - 0.45`` exactly.
+
+Each kernel has a plain NumPy twin in ``tests/test_array_kernels.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
+
+
+@njit(cache=True, inline="always")
+def _quant(x, lo, hi, step):  # pragma: no cover - compiled
+    x = min(max(x, lo), hi)
+    if step > 0.0:
+        x = np.rint(x / step) * step
+    return x
+
+
+@njit(cache=True, fastmath=_FM)
+def _step_head(q, ks, vs, scale, offset, valid, dpow, a, sat1, sat2, cols,
+               out_lo, out_hi, out_step, y, s_out, phi_out, sub_out):  # pragma: no cover
+    """One head: q (D,), ks/vs (W,D) stored, writes y (D,), s_out/phi_out (W,), sub (G,D)."""
+    W, D = ks.shape
+    G = W // cols
+    sq = 0.0
+    for r in range(D):
+        sq += q[r]
+    for s in range(W):
+        if not valid[s]:
+            s_out[s] = 0.0
+            phi_out[s] = 0.0
+            continue
+        kr = ks[s]
+        acc1 = 0.0
+        acc2 = 0.0
+        acc3 = 0.0
+        for r in range(D):
+            w = kr[r] * scale - offset
+            qw = q[r] * w
+            qw2 = qw * w
+            acc1 += qw
+            acc2 += qw2
+            acc3 += qw2 * w
+        S = a[0] * sq + a[1] * dpow[s, 1] * acc1 + a[2] * dpow[s, 2] * acc2 \
+            + a[3] * dpow[s, 3] * acc3
+        s_out[s] = S
+        phi_out[s] = min(max(S / sat1, 0.0), 1.0)
+    for r in range(D):
+        y[r] = 0.0
+    acc = np.empty(D)
+    for g in range(G):
+        for r in range(D):
+            acc[r] = 0.0
+        for s in range(g * cols, (g + 1) * cols):
+            p = phi_out[s]
+            if p == 0.0:
+                continue
+            c0 = p * a[0]
+            c1 = p * a[1] * dpow[s, 1]
+            c2 = p * a[2] * dpow[s, 2]
+            c3 = p * a[3] * dpow[s, 3]
+            vr = vs[s]
+            for r in range(D):
+                w = vr[r] * scale - offset
+                acc[r] += c0 + w * (c1 + w * (c2 + w * c3))
+        for r in range(D):
+            o = _quant(acc[r] / sat2, out_lo, out_hi, out_step)
+            sub_out[g, r] = o
+            y[r] += o
+
+
+@njit(cache=True, parallel=True)
+def step_poly(q, kst, vst, scale, offset, valid, dpow, a, sat1, sat2, cols,
+              out_lo, out_hi, out_step, y, s_out, phi_out, sub_out):  # pragma: no cover
+    """One query read of every (batch, head) against the ring buffer.
+
+    q (B,H,D) pulse widths; kst/vst (B,H,W,D) stored; valid (W,) bool; dpow (W,4) decay
+    powers d^i of each slot's age; a (4,) cubic in uA/V^i. Writes y (B,H,D), S and phi per
+    slot (B,H,W) and per-sub-array outputs (B,H,G,D).
+    """
+    B, H = kst.shape[0], kst.shape[1]
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        _step_head(q[b, h], kst[b, h], vst[b, h], scale, offset, valid, dpow, a, sat1, sat2,
+                   cols, out_lo, out_hi, out_step, y[b, h], s_out[b, h], phi_out[b, h],
+                   sub_out[b, h])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def stage1_block(P, sumq, t0, k0, W, dpow, a, sat1, phi, E):  # pragma: no cover
+    """First stage of a block of queries against a block of keys (batched forward).
+
+    P (3,Tq,K): q . w^i for i = 1..3 (queries t0.., keys k0..); sumq (Tq,); dpow (W,4) decay
+    powers by age. Writes phi (Tq,K) and E (Tq, K//cols... flattened as (Tq,3,K)):
+    E[t,i-1,j] = phi a_i d^i, the second-stage row drive of power i. Keys outside
+    the window (age < 0 or >= W) give phi = 0.
+    """
+    Tq = P.shape[1]
+    K = P.shape[2]
+    for t in range(Tq):
+        tt = t0 + t
+        for j in range(K):
+            age = tt - (k0 + j)
+            if age < 0 or age >= W:
+                phi[t, j] = 0.0
+                E[t, 0, j] = 0.0
+                E[t, 1, j] = 0.0
+                E[t, 2, j] = 0.0
+                continue
+            S = a[0] * sumq[t] + a[1] * dpow[age, 1] * P[0, t, j] \
+                + a[2] * dpow[age, 2] * P[1, t, j] + a[3] * dpow[age, 3] * P[2, t, j]
+            p = min(max(S / sat1, 0.0), 1.0)
+            phi[t, j] = p
+            E[t, 0, j] = p * a[1] * dpow[age, 1]
+            E[t, 1, j] = p * a[2] * dpow[age, 2]
+            E[t, 2, j] = p * a[3] * dpow[age, 3]
+
+
+@njit(cache=True, fastmath=_FM)
+def stage1_charge(P, sumq, t0, k0, W, dpow, a, S):  # pragma: no cover
+    """First-stage charges S (uA x T_max) of a block, for traces (0 outside the window)."""
+    Tq = P.shape[1]
+    K = P.shape[2]
+    for t in range(Tq):
+        tt = t0 + t
+        for j in range(K):
+            age = tt - (k0 + j)
+            if age < 0 or age >= W:
+                S[t, j] = 0.0
+            else:
+                S[t, j] = a[0] * sumq[t] + a[1] * dpow[age, 1] * P[0, t, j] \
+                    + a[2] * dpow[age, 2] * P[1, t, j] + a[3] * dpow[age, 3] * P[2, t, j]
+
+
+@njit(cache=True)
+def readout_groups(A, sat2, out_lo, out_hi, out_step, sub, y):  # pragma: no cover
+    """Signed counters and digital sum: A (Tq,G,D) charges -> sub (Tq,G,D), y (Tq,D)."""
+    Tq, G, D = A.shape
+    for t in range(Tq):
+        for r in range(D):
+            y[t, r] = 0.0
+        for g in range(G):
+            for r in range(D):
+                o = _quant(A[t, g, r] / sat2, out_lo, out_hi, out_step)
+                sub[t, g, r] = o
+                y[t, r] += o
+
+
+@njit(cache=True, fastmath=_FM)
+def _abs_dot(p, st, scale, offset, d, a):  # pragma: no cover - compiled
+    """sum_r p[r] |I((st[r] scale - offset) d)|; p may be a scalar broadcast (see caller)."""
+    acc = 0.0
+    for r in range(st.size):
+        w = (st[r] * scale - offset) * d
+        acc += p[r] * abs(a[0] + w * (a[1] + w * (a[2] + w * a[3])))
+    return acc
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def charge_abs(q, phi, kst, vst, scale, offset, leak, a, k_out, v_out):  # pragma: no cover
+    """Absolute charge moved through the cells, for activity counts (uA x T_max).
+
+    q (B,H,T,D) query pulses; phi (B,H,T,W) first-stage pulses by ring slot; kst/vst
+    (B,H,T,D) stored values of token j. Slot s at query t holds token j = t - ((t - s) mod W)
+    (empty when j < 0). Writes per (b, h):
+    k_out = sum_t sum_s sum_r q[t,r] |I(w^K_jr d)|,
+    v_out = sum_t sum_s phi[t,s] sum_r |I(w^V_jr d)|.
+    """
+    B, H, T, D = q.shape
+    W = phi.shape[3]
+    ones = np.ones(D)
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        tk = 0.0
+        tv = 0.0
+        for t in range(T):
+            qt = q[b, h, t]
+            for s in range(W):
+                m = (t - s) % W
+                j = t - m
+                if j < 0:
+                    continue
+                d = np.exp(-m * leak)
+                tk += _abs_dot(qt, kst[b, h, j], scale, offset, d, a)
+                p = phi[b, h, t, s]
+                if p != 0.0:
+                    tv += p * _abs_dot(ones, vst[b, h, j], scale, offset, d, a)
+        k_out[b, h] = tk
+        v_out[b, h] = tv
+
+
+@njit(cache=True)
+def scatter_slots(src, k0, W, dst):  # pragma: no cover - compiled
+    """dst[t, (k0 + j) % W] += src[t, j]: token-indexed block -> ring-slot-indexed trace."""
+    Tq, nk = src.shape
+    for t in range(Tq):
+        for j in range(nk):
+            v = src[t, j]
+            if v != 0.0:
+                dst[t, (k0 + j) % W] += v

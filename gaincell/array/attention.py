@@ -1,0 +1,500 @@
+"""Sliding-window gain-cell attention: one layer of heads, batched (prefill) and streaming.
+
+Hardware dataflow per head (DESIGN.md, "reference semantics"):
+
+1. token j's key and value are written by the DAC into ring-buffer column ``j mod W``;
+2. the query drives the K array's word lines with pulse widths; each column's bit line
+   integrates ``S = sum_r q_r I(w_r)`` (cells leak: ``w = w0 exp(-age dt/tau)``);
+3. each column's charge-to-pulse converter emits ``phi = clip(S / S_sat1, 0, 1)``;
+4. the pulses drive the V array's rows; each 64-row sub-array's bit lines integrate
+   ``A_g = sum_j phi_j I(w_v)`` and a signed counter reads ``quantize(A_g / S_fs2)``;
+5. the head output is the digital sum over the W / 64 sub-arrays.
+
+Two engines compute this. The *fast* engine (polynomial or linear cell, relaxation toward
+V0, no noise or mismatch: the paper's model and its quantization/leakage variants) uses Numba
+kernels and BLAS and stores DAC codes in one byte per cell. The *general* engine adds
+per-cell gain and retention mismatch, write and read noise, comparator offsets, relaxation
+toward any ``v_rest`` and the table cell model, in vectorized NumPy. Both give identical
+results where both apply (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaincell._checks import as_finite
+from gaincell.array import _kernels as K
+from gaincell.array.activity import Activity
+from gaincell.device.quantize import quantize, quantizer_step
+from gaincell.device.transfer import CellTransfer, interp_lut
+from gaincell.params import AttentionConfig
+
+__all__ = ["GainCellAttention", "AttentionTrace"]
+
+_UA = 1e-6
+_Q_BLOCK = 128  # queries per block in the batched engine
+
+
+@dataclass
+class AttentionTrace:
+    """Intermediates of a simulation (``forward(..., trace=True)`` or ``step(..., trace=True)``).
+
+    Arrays are indexed by ring-buffer slot (column) ``s = j mod W`` of key token j; slots
+    that hold no token carry zero. For ``step`` the token axis T is absent.
+
+    Attributes
+    ----------
+    charge1 : numpy.ndarray, (B, H, T, W)
+        First-stage bit-line charge of every K column, C.
+    phi : numpy.ndarray, (B, H, T, W)
+        First-stage output pulse widths, fraction of T_max, in [0, 1].
+    subarray_out : numpy.ndarray, (B, H, T, G, D)
+        Each V sub-array's signed counter output (units of its full scale) before the
+        digital sum over the G = W / array_cols sub-arrays.
+    activity : Activity
+        Counts and physical sums for data-dependent energy.
+    """
+
+    charge1: np.ndarray
+    phi: np.ndarray
+    subarray_out: np.ndarray
+    activity: Activity
+
+
+@dataclass
+class _State:
+    """Ring buffer of one layer: stored values per slot and the token each slot holds."""
+
+    k: np.ndarray          # (B, H, W, D) uint8 codes or float64 voltages
+    v: np.ndarray
+    slot_token: np.ndarray  # (W,) int64, -1 = empty
+    t: int                  # index of the next token
+
+
+
+class GainCellAttention:
+    """One layer of gain-cell sliding-window attention heads.
+
+    Parameters
+    ----------
+    cfg : AttentionConfig
+        Geometry, leakage and device (see :meth:`AttentionConfig.leroux2025`).
+    seed : int, tuple of int, or numpy.random.SeedSequence
+        Seeds the static mismatch draws and the per-token noise streams; the same seed gives
+        the same numbers, and ``forward`` gives the same numbers as ``step``.
+    engine : {"auto", "fast", "general"}
+        ``auto`` picks the fast engine whenever it applies; ``general`` forces the vectorized
+        NumPy engine (any device option), e.g. to cross-check the fast one.
+
+    Inputs are in hardware units: ``q`` is the pulse width as a fraction of T_max (the PWM
+    clips to its range and quantizes), ``k`` and ``v`` are the voltages to store, V (the DAC
+    clips and quantizes). Outputs are the digital sums of the sub-array counters (units of one
+    counter's full scale), float64.
+    """
+
+    def __init__(self, cfg: AttentionConfig, seed: int = 0, engine: str = "auto"):
+        if not isinstance(cfg, AttentionConfig):
+            raise ValueError(f"cfg must be an AttentionConfig, got {type(cfg).__name__}")
+        self.cfg = cfg
+        self.seed = seed
+        self._seed_entropy = _seed_entropy(seed)
+        d = cfg.device
+        self._transfer = CellTransfer(d)
+        fast_ok = (self._transfer.is_polynomial and d.v_rest == d.v_weight_zero
+                   and not d.has_noise)
+        if engine not in ("auto", "fast", "general"):
+            raise ValueError(f"engine = {engine!r} is invalid: allowed 'auto', 'fast', 'general'")
+        if engine == "fast" and not fast_ok:
+            raise ValueError("engine = 'fast' is invalid for this device: allowed only with a "
+                             "poly/linear cell, v_rest == v_weight_zero and no noise or mismatch")
+        self.engine = ("fast" if fast_ok else "general") if engine == "auto" else engine
+        self._a = (self._transfer.read_poly_ua() if self._transfer.is_polynomial else None)
+        self._lut = None if self._transfer.is_polynomial else self._transfer.read_lut()
+        self._sat1 = d.stage1_sat_ua_tmax
+        self._sat2 = d.stage2_sat_ua_tmax
+        self._out_step = quantizer_step(d.out_lo, d.out_hi, d.out_levels)
+        self._kv_step = quantizer_step(d.kv_lo, d.kv_hi, d.kv_levels)
+        self._codes = (self.engine == "fast" and d.kv_levels is not None
+                       and round(d.kv_hi / self._kv_step) <= 255)
+        self._dpow = _decay_powers(cfg.window, cfg.leak_per_step)
+        self._static = self._draw_static() if self.engine == "general" else None
+        self._state: _State | None = None
+
+    # -- public API ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Empty the ring buffer (streaming state); static mismatch is kept."""
+        self._state = None
+
+    @property
+    def tokens_seen(self) -> int:
+        """Tokens streamed since the last :meth:`reset`."""
+        return 0 if self._state is None else self._state.t
+
+    @property
+    def state_nbytes(self) -> int:
+        """Bytes held by the streaming state (ring buffer, slot map; static mismatch arrays
+        of the general engine included)."""
+        n = 0 if self._state is None else (self._state.k.nbytes + self._state.v.nbytes
+                                           + self._state.slot_token.nbytes)
+        if self._static is not None:
+            n += sum(x.nbytes for x in self._static.values() if isinstance(x, np.ndarray))
+        return n
+
+    def step(self, q_t, k_t, v_t, trace: bool = False):
+        """Stream one token: write ``k_t``, ``v_t`` into the ring buffer, read with ``q_t``.
+
+        Parameters
+        ----------
+        q_t, k_t, v_t : array_like, (B, H, D)
+            Query pulse widths (fraction of T_max) and key/value voltages (V).
+        trace : bool
+            Also return an :class:`AttentionTrace` (without the token axis).
+
+        Returns
+        -------
+        y_t : numpy.ndarray (B, H, D) float64, or ``(y_t, trace)``.
+
+        On invalid input a ``ValueError`` is raised and the state is left unchanged.
+        """
+        q, k, v = self._check_inputs(q_t, k_t, v_t, ndim=3)
+        B = q.shape[0]
+        st = self._state
+        if st is not None and st.k.shape[0] != B:
+            raise ValueError(f"batch size {B} differs from the streaming state's "
+                             f"{st.k.shape[0]}: allowed {st.k.shape[0]} (or call reset())")
+        new = self._empty_state(B) if st is None else st  # inputs are valid: mutate in place
+        y, tr = self._step(new, q, k, v, trace)
+        self._state = new
+        return (y, tr) if trace else y
+
+    def forward(self, q, k, v, trace: bool = False):
+        """Process whole sequences from an empty ring buffer (prefill).
+
+        Parameters
+        ----------
+        q, k, v : array_like, (B, H, T, D)
+            Query pulse widths (fraction of T_max) and key/value voltages (V). T may exceed
+            the window: the ring buffer then overwrites its oldest tokens.
+        trace : bool
+            Also return an :class:`AttentionTrace`.
+
+        Returns
+        -------
+        y : numpy.ndarray (B, H, T, D) float64, or ``(y, trace)``. Equal to ``T`` calls of
+        :meth:`step` after :meth:`reset`; the streaming state is not touched.
+        """
+        q, k, v = self._check_inputs(q, k, v, ndim=4)
+        if self.engine == "fast":
+            return self._forward_fast(q, k, v, trace)
+        return self._forward_by_steps(q, k, v, trace)
+
+    # -- input handling -----------------------------------------------------------------------
+    def _check_inputs(self, q, k, v, ndim: int):
+        cfg = self.cfg
+        axes = "(B, H, D)" if ndim == 3 else "(B, H, T, D)"
+        arrs = []
+        for name, x in (("q", q), ("k", k), ("v", v)):
+            a = as_finite(name, x)
+            if a.ndim != ndim:
+                raise ValueError(f"{name} has shape {a.shape}: allowed a {ndim}-D array {axes}")
+            if a.shape[1] != cfg.n_heads or a.shape[-1] != cfg.head_dim:
+                raise ValueError(f"{name} has shape {a.shape}: allowed {axes} with H = "
+                                 f"n_heads = {cfg.n_heads} and D = head_dim = {cfg.head_dim}")
+            if a.shape[0] < 1 or (ndim == 4 and a.shape[2] < 1):
+                raise ValueError(f"{name} has shape {a.shape}: allowed non-empty batch and "
+                                 f"token axes")
+            arrs.append(a)
+        if not (arrs[0].shape == arrs[1].shape == arrs[2].shape):
+            raise ValueError(f"q, k, v shapes differ: {arrs[0].shape}, {arrs[1].shape}, "
+                             f"{arrs[2].shape}: allowed identical shapes {axes}")
+        return arrs
+
+    def _pwm(self, q):
+        d = self.cfg.device
+        return quantize(q, d.q_lo, d.q_hi, d.q_levels)
+
+    def _store(self, x, rng=None):
+        """DAC (and write noise): uint8 codes or float64 stored voltages."""
+        d = self.cfg.device
+        if self._codes:
+            return np.rint(np.clip(x, d.kv_lo, d.kv_hi) / self._kv_step).astype(np.uint8)
+        vq = quantize(x, d.kv_lo, d.kv_hi, d.kv_levels)
+        if d.sigma_write_noise > 0:
+            vq = np.clip(vq + d.sigma_write_noise * rng.standard_normal(vq.shape), 0.0, d.vdd)
+        return vq
+
+    @property
+    def _scale(self) -> float:
+        return self._kv_step if self._codes else 1.0
+
+    def _empty_state(self, B: int) -> _State:
+        cfg = self.cfg
+        dt = np.uint8 if self._codes else np.float64
+        shape = (B, cfg.n_heads, cfg.window, cfg.head_dim)
+        return _State(np.zeros(shape, dt), np.zeros(shape, dt),
+                      np.full(cfg.window, -1, np.int64), 0)
+
+    def _token_rng(self, t: int) -> np.random.Generator:
+        return np.random.default_rng([*self._seed_entropy, 1, t])
+
+    def _draw_static(self) -> dict:
+        cfg, d = self.cfg, self.cfg.device
+        rng = np.random.default_rng([*self._seed_entropy, 0])
+        H, W, D, G = cfg.n_heads, cfg.window, cfg.head_dim, cfg.n_subarrays
+        s: dict = {}
+        for name in ("gain_k", "gain_v"):
+            s[name] = (np.maximum(1.0 + d.sigma_gain_mismatch * rng.standard_normal((H, W, D)), 0)
+                       if d.sigma_gain_mismatch > 0 else None)
+        for name in ("leak_k", "leak_v"):
+            s[name] = (cfg.leak_per_step * np.exp(-d.sigma_tau_mismatch
+                                                  * rng.standard_normal((H, W, D)))
+                       if d.sigma_tau_mismatch > 0 else None)
+        to_ua = 1.0 / (_UA * d.t_max)
+        s["off1"] = (d.sigma_comparator_offset * to_ua * rng.standard_normal((H, W))
+                     if d.sigma_comparator_offset > 0 else None)
+        s["off2"] = (d.sigma_comparator_offset * to_ua * rng.standard_normal((H, G, D))
+                     if d.sigma_comparator_offset > 0 else None)
+        return s
+
+    # -- streaming ----------------------------------------------------------------------------
+    def _step(self, st: _State, q, k, v, trace: bool):
+        cfg = self.cfg
+        t = st.t
+        slot = t % cfg.window
+        rng = self._token_rng(t) if self.engine == "general" else None
+        st.k[:, :, slot] = self._store(k, rng)
+        st.v[:, :, slot] = self._store(v, rng)
+        st.slot_token[slot] = t
+        st.t = t + 1
+        qq = self._pwm(q)
+        if self.engine == "fast":
+            y, S, phi, sub = self._step_fast(st, qq)
+        else:
+            y, S, phi, sub = self._step_general(st, qq, rng)
+        if not trace:
+            return y, None
+        act = self._step_activity(st, qq, phi, sub)
+        return y, AttentionTrace(S * _UA * cfg.device.t_max, phi, sub, act)
+
+    def _ages(self, st: _State):
+        valid = st.slot_token >= 0
+        ages = np.where(valid, st.t - 1 - st.slot_token, 0)
+        return valid, ages
+
+    def _step_fast(self, st: _State, qq):
+        cfg, d = self.cfg, self.cfg.device
+        B, H, W, D = st.k.shape
+        valid, ages = self._ages(st)
+        dpow = self._dpow[ages]
+        y = np.empty((B, H, D))
+        S = np.empty((B, H, W))
+        phi = np.empty((B, H, W))
+        sub = np.empty((B, H, cfg.n_subarrays, D))
+        K.step_poly(np.ascontiguousarray(qq), st.k, st.v, self._scale, d.v_weight_zero, valid,
+                    np.ascontiguousarray(dpow), self._a, self._sat1, self._sat2,
+                    cfg.array_cols, d.out_lo, d.out_hi, self._out_step, y, S, phi, sub)
+        return y, S, phi, sub
+
+    def _cell_current_ua(self, v_stored, ages, leak, gain):
+        """Current (uA) of cells holding ``v_stored`` (V) after ``ages`` steps."""
+        d = self.cfg.device
+        dec = np.exp(-ages[None, None, :, None] * leak)
+        w = d.v_rest - d.v_weight_zero + (v_stored - d.v_rest) * dec
+        if self._a is not None:
+            a = self._a
+            i = a[0] + w * (a[1] + w * (a[2] + w * a[3]))
+        else:
+            lut = self._lut
+            i = interp_lut(lut.w0, lut.dw, lut.i_ua, w)
+        return i if gain is None else i * gain
+
+    def _step_general(self, st: _State, qq, rng):
+        cfg, d, s = self.cfg, self.cfg.device, self._static
+        B, H, W, D = st.k.shape
+        G, cols = cfg.n_subarrays, cfg.array_cols
+        valid, ages = self._ages(st)
+        leak_k = cfg.leak_per_step if s["leak_k"] is None else s["leak_k"]
+        leak_v = cfg.leak_per_step if s["leak_v"] is None else s["leak_v"]
+        ik = self._cell_current_ua(st.k, ages, leak_k, s["gain_k"])
+        S = np.einsum("bhd,bhwd->bhw", qq, ik)
+        to_ua = 1.0 / (_UA * d.t_max)
+        if d.sigma_read_noise > 0:
+            S = S + d.sigma_read_noise * to_ua * rng.standard_normal(S.shape)
+        S = np.where(valid, S, 0.0)
+        off1 = 0.0 if s["off1"] is None else s["off1"]
+        phi = np.where(valid, np.clip((S - off1) / self._sat1, 0.0, 1.0), 0.0)
+        iv = self._cell_current_ua(st.v, ages, leak_v, s["gain_v"])
+        A = np.einsum("bhgc,bhgcd->bhgd", phi.reshape(B, H, G, cols),
+                      iv.reshape(B, H, G, cols, D))
+        if d.sigma_read_noise > 0:
+            A = A + d.sigma_read_noise * to_ua * rng.standard_normal(A.shape)
+        off2 = 0.0 if s["off2"] is None else s["off2"]
+        sub = quantize((A - off2) / self._sat2, d.out_lo, d.out_hi, d.out_levels)
+        return sub.sum(axis=2), S, phi, sub
+
+    def _abs_currents_fast(self, st: _State):
+        d = self.cfg.device
+        valid, ages = self._ages(st)
+        dec = np.exp(-ages * self.cfg.leak_per_step)[None, None, :, None]
+        a = self._a
+        out = []
+        for x in (st.k, st.v):
+            w = (x * self._scale - d.v_weight_zero) * dec
+            out.append(np.abs(a[0] + w * (a[1] + w * (a[2] + w * a[3]))))
+        return out
+
+    def _step_activity(self, st: _State, qq, phi, sub) -> Activity:
+        s = self._static
+        valid, ages = self._ages(st)
+        if self.engine == "fast":
+            ik, iv = self._abs_currents_fast(st)
+        else:
+            lk = self.cfg.leak_per_step if s["leak_k"] is None else s["leak_k"]
+            lv = self.cfg.leak_per_step if s["leak_v"] is None else s["leak_v"]
+            ik = np.abs(self._cell_current_ua(st.k, ages, lk, s["gain_k"]))
+            iv = np.abs(self._cell_current_ua(st.v, ages, lv, s["gain_v"]))
+        ik = ik * valid[None, None, :, None]
+        k_abs = float(np.einsum("bhd,bhwd->", qq, ik))
+        v_abs = float(np.einsum("bhw,bhwd->", phi, iv))
+        B, H, _, D = st.k.shape
+        written = self._written_voltage_sum(st, slot=(st.t - 1) % self.cfg.window)
+        return self._activity(1, B, qq, phi, int(valid.sum()), sub, k_abs, v_abs, written)
+
+    def _written_voltage_sum(self, st: _State, slot: int) -> float:
+        x = np.concatenate([st.k[:, :, slot], st.v[:, :, slot]]).astype(np.float64)
+        return float((x * self._scale).sum())
+
+    def _activity(self, T, B, qq, phi, cols_valid, sub, k_abs, v_abs, written) -> Activity:
+        """``cols_valid``: stored columns seen by each query, broadcastable to qq[..., 0]."""
+        cfg, d = self.cfg, self.cfg.device
+        H, D = cfg.n_heads, cfg.head_dim
+        to_c = _UA * d.t_max
+        qpos = qq > 0
+        n_cols_valid = int(np.broadcast_to(cols_valid, qq.shape[:-1]).sum())
+        # K cells read: each positive row pulse reaches every stored column of the head.
+        k_cells_read = int((qpos.sum(axis=-1) * cols_valid).sum())
+        counts = np.rint(np.abs(sub) / self._out_step) if self._out_step > 0 else np.abs(sub)
+        lim = max(abs(d.out_lo), abs(d.out_hi))
+        return Activity(
+            tokens=T, batch=B, n_heads=H, queries=T * B * H,
+            cells_written=2 * T * B * H * D, write_voltage_sum=written,
+            q_pulses=int(qpos.sum()), q_pulse_width_sum=float(qq.sum()),
+            k_cells_read=k_cells_read,
+            k_charge_abs=k_abs * to_c,
+            stage1_conversions=n_cols_valid,
+            phi_pulses=int((phi > 0).sum()), phi_pulse_width_sum=float(phi.sum()),
+            phi_saturated=int((phi >= 1.0).sum()),
+            v_cells_read=int((phi > 0).sum()) * D, v_charge_abs=v_abs * to_c,
+            stage2_conversions=int(sub.size), counter_counts_abs=float(counts.sum()),
+            counter_saturated=int((np.abs(sub) >= lim).sum()),
+        )
+
+    # -- batched ------------------------------------------------------------------------------
+    def _forward_by_steps(self, q, k, v, trace: bool):
+        B, H, T, D = q.shape
+        st = self._empty_state(B)
+        y = np.empty((B, H, T, D))
+        trs = []
+        for t in range(T):
+            y[:, :, t], tr = self._step(st, q[:, :, t], k[:, :, t], v[:, :, t], trace)
+            if trace:
+                trs.append(tr)
+        if not trace:
+            return y
+        act = trs[0].activity
+        for tr in trs[1:]:
+            act = act + tr.activity
+        act.tokens = T
+        out = AttentionTrace(np.stack([t.charge1 for t in trs], axis=2),
+                             np.stack([t.phi for t in trs], axis=2),
+                             np.stack([t.subarray_out for t in trs], axis=2), act)
+        return y, out
+
+    def _forward_fast(self, q, k, v, trace: bool):
+        cfg, d = self.cfg, self.cfg.device
+        B, H, T, D = q.shape
+        W, cols, G = cfg.window, cfg.array_cols, cfg.n_subarrays
+        a, sat1, sat2 = self._a, self._sat1, self._sat2
+        qq = np.ascontiguousarray(self._pwm(q))
+        sumq = qq.sum(axis=-1)
+        kst, vst = self._store(k), self._store(v)
+        nblk = -(-T // cols)
+        Tp = nblk * cols
+        wk = np.zeros((B, H, Tp, D))
+        wv = np.zeros((B, H, Tp, D))
+        wk[:, :, :T] = kst * self._scale - d.v_weight_zero
+        wv[:, :, :T] = vst * self._scale - d.v_weight_zero
+        WK = np.stack([wk, wk * wk, wk * wk * wk], axis=2)           # (B,H,3,Tp,D)
+        WV = np.stack([wv, wv * wv, wv * wv * wv], axis=2)
+        WVb = np.ascontiguousarray(                                   # (B,H,nblk,3*cols,D)
+            WV.reshape(B, H, 3, nblk, cols, D).transpose(0, 1, 3, 2, 4, 5)
+            .reshape(B, H, nblk, 3 * cols, D))
+        y = np.empty((B, H, T, D))
+        if trace:
+            tr_S = np.zeros((B, H, T, W))
+            tr_phi = np.zeros((B, H, T, W))
+            tr_sub = np.empty((B, H, T, G, D))
+        for b in range(B):
+            for h in range(H):
+                for t0 in range(0, T, _Q_BLOCK):
+                    t1 = min(T, t0 + _Q_BLOCK)
+                    tq = t1 - t0
+                    k0 = max(0, t0 - W + 1) // cols * cols
+                    k1 = -(-t1 // cols) * cols
+                    nk = k1 - k0
+                    nb = nk // cols
+                    P = np.matmul(qq[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
+                    phi = np.empty((tq, nk))
+                    E = np.empty((tq, 3, nk))
+                    K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1,
+                                   phi, E)
+                    Eb = E.reshape(tq, 3, nb, cols).transpose(2, 0, 1, 3).reshape(nb, tq, 3 * cols)
+                    C = np.matmul(Eb, WVb[b, h, k0 // cols:k1 // cols])    # (nb, tq, D)
+                    C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
+                    A = np.zeros((tq, G, D))
+                    for m in range(nb):
+                        A[:, (k0 // cols + m) % G] += C[m]
+                    sub = np.empty((tq, G, D))
+                    K.readout_groups(A, sat2, d.out_lo, d.out_hi, self._out_step, sub,
+                                     y[b, h, t0:t1])
+                    if trace:
+                        S = np.empty((tq, nk))
+                        K.stage1_charge(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, S)
+                        K.scatter_slots(S, k0, W, tr_S[b, h, t0:t1])
+                        K.scatter_slots(phi, k0, W, tr_phi[b, h, t0:t1])
+                        tr_sub[b, h, t0:t1] = sub
+        if not trace:
+            return y
+        cols_valid = np.minimum(np.arange(1, T + 1), W)  # stored columns seen by query t
+        k_abs = np.empty((B, H))
+        v_abs = np.empty((B, H))
+        K.charge_abs(qq, tr_phi, np.ascontiguousarray(kst), np.ascontiguousarray(vst),
+                     self._scale, d.v_weight_zero, cfg.leak_per_step, a, k_abs, v_abs)
+        written = float((kst.astype(np.float64).sum() + vst.astype(np.float64).sum())
+                        * self._scale)
+        act = self._activity(T, B, qq, tr_phi, cols_valid, tr_sub, float(k_abs.sum()),
+                             float(v_abs.sum()), written)
+        return y, AttentionTrace(tr_S * _UA * d.t_max, tr_phi, tr_sub, act)
+
+
+def _decay_powers(window: int, leak: float) -> np.ndarray:
+    """(window, 4) table of d^i, d = exp(-age * leak), for ages 0 .. window - 1."""
+    d = np.exp(-np.arange(window) * leak)
+    return np.ascontiguousarray(np.stack([np.ones_like(d), d, d**2, d**3], axis=1))
+
+
+def _seed_entropy(seed) -> list[int]:
+    """Seed -> list of non-negative ints for SeedSequence-style keys ``[*seed, stream, t]``."""
+    if isinstance(seed, np.random.SeedSequence):
+        ent = seed.entropy
+        return ([int(ent)] if np.isscalar(ent) else [int(x) for x in ent]) + \
+            [int(x) for x in seed.spawn_key]
+    items = list(seed) if isinstance(seed, (tuple, list)) else [seed]
+    for x in items:
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0:
+            raise ValueError(f"seed = {seed!r} is invalid: allowed an integer >= 0, a tuple of "
+                             f"them or a numpy SeedSequence (results must be reproducible)")
+    return [int(x) for x in items]
+

@@ -1,0 +1,113 @@
+"""Each Numba kernel of the attention engine against a slow, obviously correct NumPy twin."""
+
+import numpy as np
+import pytest
+
+from gaincell.array import _kernels as K
+
+A = np.array([0.52136361, 13.61226063, -2.62044562, 46.05483778])
+
+
+def quant(x, lo, hi, step):
+    x = np.clip(x, lo, hi)
+    return np.round(x / step) * step if step > 0 else x
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_step_poly_twin(seed):
+    rng = np.random.default_rng(seed)
+    B, H, W, D, cols = 2, 3, 32, 8, 8
+    q = rng.integers(0, 16, (B, H, D)) / 15
+    kst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
+    vst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
+    valid = rng.random(W) < 0.8
+    d = np.exp(-rng.integers(0, W, W) * 0.01)
+    dpow = np.stack([d**0, d, d**2, d**3], axis=1)
+    scale, off, step = 0.9 / 7, 0.45, 2 / 31
+    y = np.empty((B, H, D)); S = np.empty((B, H, W)); phi = np.empty((B, H, W))
+    sub = np.empty((B, H, W // cols, D))
+    K.step_poly(q, kst, vst, scale, off, valid, dpow, A, 80.0, 40.0, cols, -1.0, 1.0, step,
+                y, S, phi, sub)
+    wk = kst * scale - off
+    wv = vst * scale - off
+    S_ref = sum(A[i] * dpow[:, i] * np.einsum("bhd,bhwd->bhw", q, wk**i) for i in range(4))
+    S_ref = np.where(valid, S_ref, 0.0)
+    phi_ref = np.where(valid, np.clip(S_ref / 80, 0, 1), 0.0)
+    np.testing.assert_allclose(S, S_ref, atol=1e-12)
+    np.testing.assert_allclose(phi, phi_ref, atol=1e-15)
+    Ag = sum(A[i] * np.einsum("bhgc,bhgcd->bhgd", (phi_ref * dpow[:, i]).reshape(B, H, -1, cols),
+                              (wv**i).reshape(B, H, -1, cols, D)) for i in range(4))
+    sub_ref = quant(Ag / 40, -1, 1, step)
+    np.testing.assert_allclose(sub, sub_ref, atol=1e-12)
+    np.testing.assert_allclose(y, sub_ref.sum(axis=2), atol=1e-12)
+
+
+def test_stage1_block_and_charge_twin():
+    rng = np.random.default_rng(7)
+    Tq, Kk, W = 10, 24, 16
+    t0, k0 = 20, 4
+    P = rng.normal(size=(3, Tq, Kk))
+    sumq = rng.uniform(0, 30, Tq)
+    d = np.exp(-np.arange(W) * 0.02)
+    dpow = np.stack([d**0, d, d**2, d**3], axis=1)
+    phi = np.empty((Tq, Kk)); E = np.empty((Tq, 3, Kk)); S = np.empty((Tq, Kk))
+    K.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, phi, E)
+    K.stage1_charge(P, sumq, t0, k0, W, dpow, A, S)
+    for t in range(Tq):
+        for j in range(Kk):
+            age = t0 + t - (k0 + j)
+            if 0 <= age < W:
+                s = A[0] * sumq[t] + sum(A[i] * dpow[age, i] * P[i - 1, t, j] for i in (1, 2, 3))
+                p = min(max(s / 80, 0), 1)
+                e = [p * A[i] * dpow[age, i] for i in (1, 2, 3)]
+            else:
+                s, p, e = 0.0, 0.0, [0.0, 0.0, 0.0]
+            assert S[t, j] == pytest.approx(s, abs=1e-12)
+            assert phi[t, j] == pytest.approx(p, abs=1e-15)
+            np.testing.assert_allclose(E[t, :, j], e, atol=1e-14)
+
+
+def test_readout_groups_twin():
+    rng = np.random.default_rng(1)
+    Acc = rng.normal(0, 50, (5, 4, 6))
+    sub = np.empty_like(Acc); y = np.empty((5, 6))
+    K.readout_groups(Acc, 40.0, -1.0, 1.0, 2 / 31, sub, y)
+    ref = quant(Acc / 40, -1, 1, 2 / 31)
+    np.testing.assert_array_equal(sub, ref)
+    np.testing.assert_allclose(y, ref.sum(axis=1), atol=1e-14)
+
+
+def test_charge_abs_twin():
+    rng = np.random.default_rng(3)
+    B, H, T, D, W = 1, 2, 9, 4, 4
+    q = rng.integers(0, 16, (B, H, T, D)) / 15
+    phi = rng.random((B, H, T, W))
+    kst = rng.integers(0, 8, (B, H, T, D)).astype(np.uint8)
+    vst = rng.integers(0, 8, (B, H, T, D)).astype(np.uint8)
+    leak = 0.05
+    ko = np.empty((B, H)); vo = np.empty((B, H))
+    K.charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, leak, A, ko, vo)
+    f = np.polynomial.polynomial.polyval
+    for h in range(H):
+        kr = vr = 0.0
+        for t in range(T):
+            for s in range(W):
+                j = t - ((t - s) % W)
+                if j < 0:
+                    continue
+                d = np.exp(-(t - j) * leak)
+                kr += np.sum(q[0, h, t] * np.abs(f((kst[0, h, j] * 0.9 / 7 - 0.45) * d, A)))
+                vr += phi[0, h, t, s] * np.sum(np.abs(f((vst[0, h, j] * 0.9 / 7 - 0.45) * d, A)))
+        assert ko[0, h] == pytest.approx(kr, rel=1e-12)
+        assert vo[0, h] == pytest.approx(vr, rel=1e-12)
+
+
+def test_scatter_slots_twin():
+    rng = np.random.default_rng(2)
+    src = rng.normal(size=(3, 11)) * (rng.random((3, 11)) < 0.7)
+    dst = np.zeros((3, 4))
+    K.scatter_slots(src, 5, 4, dst)
+    ref = np.zeros((3, 4))
+    for j in range(11):
+        ref[:, (5 + j) % 4] += src[:, j]
+    np.testing.assert_allclose(dst, ref, atol=1e-15)

@@ -1,0 +1,29 @@
+import subprocess
+import sys
+
+from gaincell.cli import main
+
+
+def test_help_lists_commands(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as e:
+        assert e.code == 0
+    out = capsys.readouterr().out
+    assert "demo" in out
+
+
+def test_demo_prints_device_and_attention_summary(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "gaincell", "demo", "--out", str(tmp_path / "r")],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "a = [0.52136361, 13.61226063, -2.62044562, 46.05483778]" in r.stdout
+    assert "relative RMS difference" in r.stdout
+
+
+def test_bad_design_file_exits_2_with_one_line(tmp_path, capsys):
+    p = tmp_path / "bad.toml"
+    p.write_text("[attention]\nwindow = 1000\n")
+    assert main(["demo", "--config", str(p)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.toml" in err[0] and "window" in err[0]

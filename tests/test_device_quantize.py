@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from gaincell.device import counter, dac, pwm, quantize, quantize_codes, quantizer_step
+from gaincell.params import DeviceParams
+
+
+def quantize_twin(x, lo, hi, levels):
+    x = np.clip(np.asarray(x, float), lo, hi)
+    if levels is None:
+        return x
+    step = (hi - lo) / (levels - 1)
+    return np.round(x / step) * step
+
+
+finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
+ranges = st.tuples(st.floats(-2, 1), st.floats(0.01, 3)).map(lambda t: (t[0], t[0] + t[1]))
+levels = st.one_of(st.none(), st.integers(2, 300))
+
+
+@given(arrays(np.float64, st.integers(0, 50), elements=finite), ranges, levels)
+def test_kernel_matches_numpy_twin(x, rng, L):
+    lo, hi = rng
+    assert np.array_equal(quantize(x, lo, hi, L), quantize_twin(x, lo, hi, L))
+
+
+@given(arrays(np.float64, st.integers(1, 50), elements=finite), ranges, levels)
+def test_idempotent_and_in_range(x, rng, L):
+    lo, hi = rng
+    y = quantize(x, lo, hi, L)
+    assert np.array_equal(quantize(y, lo, hi, L), y)
+    step = quantizer_step(lo, hi, L)
+    # the grid is anchored at zero: values stay within half a step of the range
+    assert np.all(y >= lo - step / 2 - 1e-12) and np.all(y <= hi + step / 2 + 1e-12)
+
+
+@given(arrays(np.float64, st.integers(2, 50), elements=finite), ranges, levels)
+def test_monotone(x, rng, L):
+    lo, hi = rng
+    xs = np.sort(x)
+    assert np.all(np.diff(quantize(xs, lo, hi, L)) >= 0)
+
+
+def test_preset_grids():
+    d = DeviceParams()
+    assert np.unique(pwm(np.linspace(-1, 2, 1001), d)).size == 16
+    assert np.unique(dac(np.linspace(-1, 2, 1001), d)).size == 8
+    out = np.unique(counter(np.linspace(-2, 2, 10001), d))
+    assert out.size == 33 and out.max() == pytest.approx(32 / 31)   # the paper's +-32/31
+    x = np.array([0.0, 0.3, 0.45, 0.9])
+    codes = quantize_codes(x, 0, 0.9, 8)
+    assert np.array_equal(codes, np.round(x / (0.9 / 7)))
+    assert np.array_equal(codes * (0.9 / 7), dac(x, d))   # code x step is the DAC value, bit for bit
+
+
+def test_ties_to_even():
+    assert quantize([0.5, 1.5, 2.5], 0, 10, 11).tolist() == [0.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("bad", [[np.nan], [np.inf], "abc"])
+def test_rejects_bad_input(bad):
+    with pytest.raises(ValueError, match="x"):
+        quantize(bad, 0, 1, 4)
+
+
+def test_rejects_bad_levels_and_range():
+    with pytest.raises(ValueError, match="levels"):
+        quantize([0.1], 0, 1, 1)
+    with pytest.raises(ValueError, match="lo"):
+        quantize([0.1], 1, 0, 4)

@@ -1,0 +1,110 @@
+import math
+
+import pytest
+
+from gaincell.params import (
+    LEROUX2025_C_UA,
+    AttentionConfig,
+    DeviceParams,
+    IVTable,
+    dumps_toml,
+    load_toml,
+    save_toml,
+)
+
+
+def test_preset_matches_paper_numbers():
+    d = DeviceParams.leroux2025()
+    assert d.vdd == 0.9 and d.v_weight_zero == 0.45 and d.v_read == 0.9
+    assert d.q_levels == 16 and (d.q_lo, d.q_hi) == (0.0, 1.0)
+    assert d.kv_levels == 8 and (d.kv_lo, d.kv_hi) == (0.0, 0.9)
+    assert d.out_levels == 32 and (d.out_lo, d.out_hi) == (-1.0, 1.0)
+    assert d.t_max == 15e-9
+    assert d.stage1_sat_ua_tmax == pytest.approx(80.0, rel=1e-14)
+    assert d.stage2_sat_ua_tmax == pytest.approx(40.0, rel=1e-14)
+    assert d.poly_c_ua == LEROUX2025_C_UA
+    assert d.poly_c_ua[3][0] == 46.05483778 and d.poly_c_ua[0][0] == 0.17393044
+    assert not d.has_noise
+    cfg = AttentionConfig.leroux2025()
+    assert (cfg.n_heads, cfg.head_dim, cfg.window, cfg.array_cols) == (12, 64, 1024, 64)
+    assert cfg.leak_per_step == 1.6e-4 and cfg.n_subarrays == 16
+    assert math.exp(-1.6e-4 * 1023) == pytest.approx(0.849, abs=5e-4)
+
+
+def test_overrides_route_to_device_and_config():
+    cfg = AttentionConfig.leroux2025(n_heads=2, window=128, q_levels=None, kv_levels=4,
+                                     leak_per_step=0.0, sigma_read_noise=1e-15)
+    assert cfg.n_heads == 2 and cfg.window == 128 and cfg.leak_per_step == 0.0
+    assert cfg.device.q_levels is None and cfg.device.kv_levels == 4
+    assert cfg.device.sigma_read_noise == 1e-15 and cfg.device.has_noise
+    assert cfg.get_params()["kv_levels"] == 4
+    with pytest.raises(ValueError, match="unknown parameter"):
+        AttentionConfig.leroux2025(windw=3)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(tau=-1.0), "tau"),
+    (dict(c_store=0.0), "c_store"),
+    (dict(q_levels=1), "q_levels"),
+    (dict(kv_levels=2.5), "kv_levels"),
+    (dict(kv_lo=0.5, kv_hi=0.5), "kv_lo/kv_hi"),
+    (dict(out_lo=float("nan")), "out_lo"),
+    (dict(t_max=float("inf")), "t_max"),
+    (dict(sigma_read_noise=-1e-15), "sigma_read_noise"),
+    (dict(cell_model="cubic"), "cell_model"),
+    (dict(cell_model="table"), "iv_table"),
+    (dict(v_read=1.2), "v_read"),
+    (dict(poly_c_ua=((1.0,),)), "poly_c_ua"),
+])
+def test_device_validation_names_field_value_and_range(kw, match):
+    with pytest.raises(ValueError, match=match) as e:
+        DeviceParams(**kw)
+    assert "allowed" in str(e.value)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(window=1000), "window"),
+    (dict(n_heads=0), "n_heads"),
+    (dict(head_dim=-1), "head_dim"),
+    (dict(leak_per_step=-1e-4), "leak_per_step"),
+    (dict(array_cols=True), "array_cols"),
+])
+def test_config_validation(kw, match):
+    with pytest.raises(ValueError, match=match):
+        AttentionConfig.leroux2025(**kw)
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = AttentionConfig.leroux2025(window=256, q_levels=None, sigma_write_noise=0.01,
+                                     cell_model="table", iv_table=IVTable.leroux2025())
+    p = save_toml(cfg, tmp_path / "d.toml")
+    assert load_toml(p) == cfg
+    assert 'q_levels = "none"' in dumps_toml(cfg)
+    assert not list(tmp_path.glob(".*part"))
+
+
+def test_toml_errors_name_file_and_key(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text("[device]\ntua = 1.0\n")
+    with pytest.raises(ValueError, match=r"bad.toml.*tua"):
+        load_toml(p)
+    p.write_text("[device]\ntau = -1.0\n")
+    with pytest.raises(ValueError, match=r"bad.toml.*tau"):
+        load_toml(p)
+    p.write_text("[device]\nq_levels = \"many\"\n")
+    with pytest.raises(ValueError, match=r"q_levels"):
+        load_toml(p)
+    p.write_text("[attention\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_toml(p)
+    with pytest.raises(ValueError, match="no such design file"):
+        load_toml(tmp_path / "missing.toml")
+
+
+def test_iv_table_validation():
+    with pytest.raises(ValueError, match="v_store"):
+        IVTable((0.0, 0.0), (0.9,), ((1.0,), (2.0,)))
+    with pytest.raises(ValueError, match="i_out"):
+        IVTable((0.0, 0.9), (0.9,), ((1.0,),))
+    t = IVTable.leroux2025()
+    assert len(t.v_store) == 50 and len(t.v_in) == 51

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+import gaincell as gc
+from gaincell.reference import hardsigmoid_attention, softmax_attention, window_mask
+
+
+def test_softmax_attention_matches_loops():
+    rng = np.random.default_rng(0)
+    q, k, v = rng.normal(size=(3, 1, 9, 4))
+    y = softmax_attention(q, k, v, window=3)
+    for t in range(9):
+        js = [j for j in range(9) if t - 3 < j <= t]
+        s = np.array([q[0, t] @ k[0, j] for j in js]) / 2.0
+        p = np.exp(s - s.max())
+        p /= p.sum()
+        np.testing.assert_allclose(y[0, t], p @ v[0, js], atol=1e-12)
+
+
+def test_hardsigmoid_reference_equals_ideal_linear_simulator():
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=8, window=16, array_cols=8,
+                                        cell_model="linear", q_levels=None, kv_levels=None,
+                                        out_levels=None, leak_per_step=0.0)
+    rng = np.random.default_rng(1)
+    q = rng.uniform(0, 1, (1, 1, 30, 8))
+    k = rng.uniform(0.3, 0.9, (1, 1, 30, 8))
+    v = rng.uniform(0.35, 0.55, (1, 1, 30, 8))
+    y = gc.GainCellAttention(cfg).forward(q, k, v)
+    np.testing.assert_allclose(hardsigmoid_attention(q, k, v, cfg), y, atol=1e-12)
+
+
+def test_window_mask_and_errors():
+    m = window_mask(4, 2)
+    assert m.tolist() == [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
+    with pytest.raises(ValueError, match="window"):
+        softmax_attention(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), window=0)
+    with pytest.raises(ValueError, match="share a shape"):
+        softmax_attention(np.zeros((2, 2)), np.zeros((3, 2)), np.zeros((2, 2)), window=1)
