@@ -6,10 +6,11 @@ The public API is small and re-exported from the layers:
   :func:`load_toml`, :func:`save_toml`;
 - :class:`GainCellAttention` (one layer of heads, batched and streaming) and
   :class:`AttentionStack` (several layers), :mod:`gaincell.reference` (ideal attention);
-- :mod:`gaincell.device`: cell transfer, fitting, leakage, quantizers, readout, noise.
+- :mod:`gaincell.device`: cell transfer, fitting, leakage, quantizers, readout, noise;
+- :mod:`gaincell.system`: latency, energy and area estimates, GPU baselines, reports.
 """
 
-from gaincell import device, reference
+from gaincell import device, reference, system
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
 from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
 
@@ -18,5 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
     "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
-    "device", "reference", "__version__",
+    "device", "reference", "system", "__version__",
 ]

@@ -7,7 +7,7 @@ import argparse
 import numpy as np
 
 from gaincell.device import CellTransfer, decay_factor, fit_cell
-from gaincell.params import AttentionConfig, IVTable, load_toml
+from gaincell.params import AttentionConfig, IVTable
 
 
 def register(sub) -> None:
@@ -46,11 +46,12 @@ def device_summary(cfg: AttentionConfig) -> str:
     return "\n".join(lines)
 
 
-def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int = 0) -> str:
+def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int = 0):
     """Simulate one layer of the design on random inputs; errors against ideal variants.
 
     Inputs: query pulse widths uniform in [0, 1] x T_max; keys and values uniform over the
     stored range. Errors are RMS differences relative to the RMS of the ideal output.
+    Returns ``(text, activity)``; the activity feeds the data-dependent energy estimate.
     """
     import time
 
@@ -91,15 +92,32 @@ def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int
     lines.append(f"  {'ideal HardSigmoid attention (float, linear)':<46} {rel(y, ideal):.4f}")
     corr = float(np.corrcoef(y.ravel(), ideal.ravel())[0, 1])
     lines.append(f"correlation with the ideal HardSigmoid attention: {corr:.4f}")
-    return "\n".join(lines)
+    return "\n".join(lines), tr.activity
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_toml(args.config) if args.config else AttentionConfig.leroux2025()
+    from gaincell.system import estimate, load_design, write_report
+
+    if args.config:
+        cfg, spec = load_design(args.config)
+    else:
+        cfg, spec = AttentionConfig.leroux2025(), None
     np.set_printoptions(precision=4, suppress=True)
     print(f"gaincell demo: {'design ' + args.config if args.config else 'leroux2025'}: "
           f"{cfg.n_heads} heads x head_dim {cfg.head_dim}, window {cfg.window}, "
           f"{cfg.n_subarrays} sub-arrays of {cfg.array_rows} x {cfg.array_cols} per head")
     print(device_summary(cfg))
-    print(attention_summary(cfg))
+    text, activity = attention_summary(cfg)
+    print(text)
+    est = estimate(cfg, spec=spec, activity=activity)
+    print(f"== system ({est.n_layers} layers) ==")
+    print(f"latency {est.latency_layer_s * 1e9:.4g} ns per token per layer; energy "
+          f"{est.energy_head_j * 1e9:.4g} nJ per token per head (average case), "
+          f"{est.data_energy_head_j * 1e9:.4g} nJ with the simulated activity; area "
+          f"{est.area_head_m2 * 1e6:.3g} mm^2 per head")
+    for g in est.gpu[:2]:
+        print(f"vs {g.baseline.name}: x{g.latency_ratio:,.0f} latency, "
+              f"x{g.energy_ratio:,.0f} energy")
+    paths = write_report(est, args.out)
+    print(f"report: {len(paths)} files written to {args.out}/ (report.md, report.json, figures)")
     return 0

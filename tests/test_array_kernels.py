@@ -20,13 +20,16 @@ def test_step_poly_twin(seed):
     q = rng.integers(0, 16, (B, H, D)) / 15
     kst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
     vst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
-    valid = rng.random(W) < 0.8
-    d = np.exp(-rng.integers(0, W, W) * 0.01)
-    dpow = np.stack([d**0, d, d**2, d**3], axis=1)
+    t_now = 3 * W
+    slot_token = np.where(rng.random(W) < 0.8, t_now - rng.permutation(W), -1)
+    valid = slot_token >= 0
+    dtab = np.exp(-np.arange(W) * 0.01)[:, None] ** np.arange(4)
+    dpow = dtab[np.where(valid, t_now - slot_token, 0)]
     scale, off, step = 0.9 / 7, 0.45, 2 / 31
     y = np.empty((B, H, D)); S = np.empty((B, H, W)); phi = np.empty((B, H, W))
     sub = np.empty((B, H, W // cols, D))
-    K.step_poly(q, kst, vst, scale, off, valid, dpow, A, 80.0, 40.0, cols, -1.0, 1.0, step,
+    K.step_poly(q, kst, vst, scale, off, slot_token, t_now, dtab, A, 80.0, 40.0, cols, -1.0, 1.0,
+                step,
                 y, S, phi, sub)
     wk = kst * scale - off
     wv = vst * scale - off

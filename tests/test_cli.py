@@ -19,6 +19,9 @@ def test_demo_prints_device_and_attention_summary(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "a = [0.52136361, 13.61226063, -2.62044562, 46.05483778]" in r.stdout
     assert "relative RMS difference" in r.stdout
+    assert "65 ns per token per layer" in r.stdout and "6.15 nJ per token per head" in r.stdout
+    for name in ("report.md", "report.json", "energy_breakdown.png", "gpu_comparison.svg"):
+        assert (tmp_path / "r" / name).is_file(), name
 
 
 def test_bad_design_file_exits_2_with_one_line(tmp_path, capsys):

@@ -27,19 +27,24 @@ def _quant(x, lo, hi, step):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FM)
-def _step_head(q, ks, vs, scale, offset, valid, dpow, a, sat1, sat2, cols,
+def _step_head(q, ks, vs, scale, offset, slot_token, t_now, dtab, a, sat1, sat2, cols,
                out_lo, out_hi, out_step, y, s_out, phi_out, sub_out):  # pragma: no cover
-    """One head: q (D,), ks/vs (W,D) stored, writes y (D,), s_out/phi_out (W,), sub (G,D)."""
+    """One head: q (D,), ks/vs (W,D) stored, writes y (D,), s_out/phi_out (W,), sub (G,D).
+
+    Slot s holds token ``slot_token[s]`` (-1: empty) of age ``t_now - slot_token[s]``;
+    ``dtab[age, i]`` is the decay power d^i.
+    """
     W, D = ks.shape
     G = W // cols
     sq = 0.0
     for r in range(D):
         sq += q[r]
     for s in range(W):
-        if not valid[s]:
+        if slot_token[s] < 0:
             s_out[s] = 0.0
             phi_out[s] = 0.0
             continue
+        age = t_now - slot_token[s]
         kr = ks[s]
         acc1 = 0.0
         acc2 = 0.0
@@ -51,8 +56,8 @@ def _step_head(q, ks, vs, scale, offset, valid, dpow, a, sat1, sat2, cols,
             acc1 += qw
             acc2 += qw2
             acc3 += qw2 * w
-        S = a[0] * sq + a[1] * dpow[s, 1] * acc1 + a[2] * dpow[s, 2] * acc2 \
-            + a[3] * dpow[s, 3] * acc3
+        S = a[0] * sq + a[1] * dtab[age, 1] * acc1 + a[2] * dtab[age, 2] * acc2 \
+            + a[3] * dtab[age, 3] * acc3
         s_out[s] = S
         phi_out[s] = min(max(S / sat1, 0.0), 1.0)
     for r in range(D):
@@ -65,10 +70,11 @@ def _step_head(q, ks, vs, scale, offset, valid, dpow, a, sat1, sat2, cols,
             p = phi_out[s]
             if p == 0.0:
                 continue
+            age = t_now - slot_token[s]
             c0 = p * a[0]
-            c1 = p * a[1] * dpow[s, 1]
-            c2 = p * a[2] * dpow[s, 2]
-            c3 = p * a[3] * dpow[s, 3]
+            c1 = p * a[1] * dtab[age, 1]
+            c2 = p * a[2] * dtab[age, 2]
+            c3 = p * a[3] * dtab[age, 3]
             vr = vs[s]
             for r in range(D):
                 w = vr[r] * scale - offset
@@ -80,20 +86,21 @@ def _step_head(q, ks, vs, scale, offset, valid, dpow, a, sat1, sat2, cols,
 
 
 @njit(cache=True, parallel=True)
-def step_poly(q, kst, vst, scale, offset, valid, dpow, a, sat1, sat2, cols,
+def step_poly(q, kst, vst, scale, offset, slot_token, t_now, dtab, a, sat1, sat2, cols,
               out_lo, out_hi, out_step, y, s_out, phi_out, sub_out):  # pragma: no cover
     """One query read of every (batch, head) against the ring buffer.
 
-    q (B,H,D) pulse widths; kst/vst (B,H,W,D) stored; valid (W,) bool; dpow (W,4) decay
-    powers d^i of each slot's age; a (4,) cubic in uA/V^i. Writes y (B,H,D), S and phi per
-    slot (B,H,W) and per-sub-array outputs (B,H,G,D).
+    q (B,H,D) pulse widths; kst/vst (B,H,W,D) stored; slot_token (W,) token index held by
+    each slot (-1 empty), t_now the current token; dtab (W,4) decay powers d^i by age; a (4,)
+    cubic in uA/V^i. Writes y (B,H,D), S and phi per slot (B,H,W) and per-sub-array outputs
+    (B,H,G,D).
     """
     B, H = kst.shape[0], kst.shape[1]
     for bh in prange(B * H):
         b = bh // H
         h = bh - b * H
-        _step_head(q[b, h], kst[b, h], vst[b, h], scale, offset, valid, dpow, a, sat1, sat2,
-                   cols, out_lo, out_hi, out_step, y[b, h], s_out[b, h], phi_out[b, h],
+        _step_head(q[b, h], kst[b, h], vst[b, h], scale, offset, slot_token, t_now, dtab, a,
+                   sat1, sat2, cols, out_lo, out_hi, out_step, y[b, h], s_out[b, h], phi_out[b, h],
                    sub_out[b, h])
 
 

@@ -286,14 +286,12 @@ class GainCellAttention:
     def _step_fast(self, st: _State, qq):
         cfg, d = self.cfg, self.cfg.device
         B, H, W, D = st.k.shape
-        valid, ages = self._ages(st)
-        dpow = self._dpow[ages]
         y = np.empty((B, H, D))
         S = np.empty((B, H, W))
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
-        K.step_poly(np.ascontiguousarray(qq), st.k, st.v, self._scale, d.v_weight_zero, valid,
-                    np.ascontiguousarray(dpow), self._a, self._sat1, self._sat2,
+        K.step_poly(np.ascontiguousarray(qq), st.k, st.v, self._scale, d.v_weight_zero,
+                    st.slot_token, st.t - 1, self._dpow, self._a, self._sat1, self._sat2,
                     cfg.array_cols, d.out_lo, d.out_hi, self._out_step, y, S, phi, sub)
         return y, S, phi, sub
 

@@ -1,0 +1,24 @@
+"""System layer: energy, latency and area of gain-cell attention, GPU baselines, reports.
+
+>>> import gaincell.system as gs
+>>> est = gs.estimate(n_layers=12)            # the leroux2025 GPT-2 design
+>>> round(est.latency_layer_s * 1e9)          # ns per token and layer
+65
+>>> paths = gs.write_report(est, "report/")   # doctest: +SKIP
+
+See ``gaincell/system/README.md`` for the cost model and every assumption.
+"""
+
+from gaincell.system import components
+from gaincell.system.breakdown import Breakdown
+from gaincell.system.estimator import Estimate, estimate
+from gaincell.system.gpu import GPUBaseline, GPUComparison, compare_gpus, gpu_baselines
+from gaincell.system.report import write_report
+from gaincell.system.retention import RetentionLink
+from gaincell.system.spec import SystemSpec, load_design
+from gaincell.system.sweep import grid, sweep, write_csv
+from gaincell.system.workload import Workload
+
+__all__ = ["estimate", "Estimate", "write_report", "sweep", "grid", "write_csv",
+           "SystemSpec", "load_design", "Workload", "Breakdown", "RetentionLink",
+           "GPUBaseline", "GPUComparison", "gpu_baselines", "compare_gpus", "components"]

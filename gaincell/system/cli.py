@@ -1,0 +1,133 @@
+"""``gaincell report`` and ``gaincell sweep``: the system layer's commands.
+
+Input errors (design file, options) raise ``ValueError`` before anything is written; the main
+program prints them as one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def register(sub) -> None:
+    """Add the ``report`` and ``sweep`` sub-commands to ``sub`` (argparse subparsers)."""
+    p = sub.add_parser(
+        "report", help="energy, latency and area report of a design (default: leroux2025)",
+        description="Write report.md, report.json and figures (PNG and SVG) for a design: "
+                    "energy, latency and area breakdowns, GPU comparison, scaling curves. "
+                    "Without --config: the built-in leroux2025 GPT-2 design (12 layers).")
+    p.add_argument("--config", metavar="DESIGN.toml",
+                   help="design file ([attention], [device], [system] tables; default: "
+                        "built-in leroux2025)")
+    p.add_argument("--out", default="report", metavar="DIR",
+                   help="report folder (default: report/)")
+    p.add_argument("--n-layers", type=int, metavar="N",
+                   help="layers per token (overrides [system] n_layers; default 12)")
+    p.add_argument("--tokens", type=int, metavar="T",
+                   help="tokens per sequence (overrides [system] tokens; default 1024)")
+    p.add_argument("--activity", metavar="ACTIVITY.json",
+                   help="activity counts of a simulation (JSON of Activity fields) for the "
+                        "data-dependent energy")
+    p.add_argument("--no-figures", action="store_true",
+                   help="write report.md and report.json only")
+    p.set_defaults(func=run_report)
+
+    s = sub.add_parser(
+        "sweep", help="evaluate many designs and write one CSV row each",
+        description="Estimate every combination of the --set axes around a base design and "
+                    "write one CSV row per design (atomically).")
+    s.add_argument("--config", metavar="DESIGN.toml",
+                   help="base design file (default: built-in leroux2025)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="an axis: any [attention]/[device] field or n_layers, tokens, "
+                        "technology_nm, overhead_per_layer_s; repeat for more axes")
+    s.add_argument("--out", default="sweep.csv", metavar="FILE.csv",
+                   help="CSV file (default: sweep.csv)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.set_defaults(func=run_sweep)
+
+
+def _load(config: str | None):
+    from gaincell.params import AttentionConfig
+    from gaincell.system.spec import SystemSpec, load_design
+
+    if config is None:
+        return AttentionConfig.leroux2025(), SystemSpec()
+    return load_design(config)
+
+
+def _load_activity(path: str):
+    from dataclasses import fields
+
+    from gaincell.array.activity import Activity
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such activity file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    allowed = {f.name for f in fields(Activity)}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object of Activity fields {sorted(allowed)}")
+    bad = sorted(set(data) - allowed)
+    if bad:
+        raise ValueError(f"{path}: unknown key(s) {bad}: allowed {sorted(allowed)}")
+    for k, v in data.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise ValueError(f"{path}: {k} = {v!r} is invalid: allowed a number >= 0")
+    return Activity(**data)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Validate everything, estimate, then write the report."""
+    from gaincell.system.estimator import estimate
+    from gaincell.system.report import write_report
+
+    cfg, spec = _load(args.config)
+    activity = _load_activity(args.activity) if args.activity else None
+    est = estimate(cfg, n_layers=args.n_layers, tokens=args.tokens, activity=activity,
+                   spec=spec)
+    paths = write_report(est, args.out, figures=not args.no_figures)
+    print(f"gaincell report: {len(paths)} files in {args.out}/: "
+          f"{est.latency_layer_s * 1e9:.4g} ns per token per layer, "
+          f"{est.energy_head_j * 1e9:.4g} nJ per token per head, "
+          f"{est.area_head_m2 * 1e6:.3g} mm^2 per head")
+    return 0
+
+
+def _parse_value(text: str):
+    t = text.strip()
+    if t.lower() in ("none", "null"):
+        return None
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    for conv in (int, float):
+        try:
+            return conv(t)
+        except ValueError:
+            pass
+    return t
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Parse the axes, estimate every design, write the CSV."""
+    from gaincell.system.sweep import grid, sweep
+
+    cfg, spec = _load(args.config)
+    axes = {}
+    for item in args.set:
+        key, sep, vals = item.partition("=")
+        if not sep or not key.strip() or not vals.strip():
+            raise ValueError(f"--set {item!r} is invalid: allowed KEY=V1,V2,... "
+                             f"(e.g. window=512,1024)")
+        axes[key.strip()] = [_parse_value(v) for v in vals.split(",")]
+    designs = grid(**axes) if axes else [{}]
+    ests = sweep(designs, base=cfg, spec=spec, progress=not args.no_progress,
+                 out_csv=args.out)
+    print(f"gaincell sweep: {len(ests)} designs -> {args.out}")
+    return 0
