@@ -26,7 +26,9 @@ def test_step_poly_twin(seed):
     dtab = np.exp(-np.arange(W) * 0.01)[:, None] ** np.arange(4)
     dpow = dtab[np.where(valid, t_now - slot_token, 0)]
     scale, off, step = 0.9 / 7, 0.45, 2 / 31
-    y = np.empty((B, H, D)); S = np.empty((B, H, W)); phi = np.empty((B, H, W))
+    y = np.empty((B, H, D))
+    S = np.empty((B, H, W))
+    phi = np.empty((B, H, W))
     sub = np.empty((B, H, W // cols, D))
     K.step_poly(q, kst, vst, scale, off, slot_token, t_now, dtab, A, 80.0, 40.0, cols, -1.0, 1.0,
                 step,
@@ -53,7 +55,9 @@ def test_stage1_block_and_charge_twin():
     sumq = rng.uniform(0, 30, Tq)
     d = np.exp(-np.arange(W) * 0.02)
     dpow = np.stack([d**0, d, d**2, d**3], axis=1)
-    phi = np.empty((Tq, Kk)); E = np.empty((Tq, 3, Kk)); S = np.empty((Tq, Kk))
+    phi = np.empty((Tq, Kk))
+    E = np.empty((Tq, 3, Kk))
+    S = np.empty((Tq, Kk))
     K.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, phi, E)
     K.stage1_charge(P, sumq, t0, k0, W, dpow, A, S)
     for t in range(Tq):
@@ -73,7 +77,8 @@ def test_stage1_block_and_charge_twin():
 def test_readout_groups_twin():
     rng = np.random.default_rng(1)
     Acc = rng.normal(0, 50, (5, 4, 6))
-    sub = np.empty_like(Acc); y = np.empty((5, 6))
+    sub = np.empty_like(Acc)
+    y = np.empty((5, 6))
     K.readout_groups(Acc, 40.0, -1.0, 1.0, 2 / 31, sub, y)
     ref = quant(Acc / 40, -1, 1, 2 / 31)
     np.testing.assert_array_equal(sub, ref)
@@ -88,7 +93,8 @@ def test_charge_abs_twin():
     kst = rng.integers(0, 8, (B, H, T, D)).astype(np.uint8)
     vst = rng.integers(0, 8, (B, H, T, D)).astype(np.uint8)
     leak = 0.05
-    ko = np.empty((B, H)); vo = np.empty((B, H))
+    ko = np.empty((B, H))
+    vo = np.empty((B, H))
     K.charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, leak, A, ko, vo)
     f = np.polynomial.polynomial.polyval
     for h in range(H):
@@ -114,3 +120,21 @@ def test_scatter_slots_twin():
     for j in range(11):
         ref[:, (5 + j) % 4] += src[:, j]
     np.testing.assert_allclose(dst, ref, atol=1e-15)
+
+
+def test_powers_from_codes_twin():
+    rng = np.random.default_rng(4)
+    D, Tq, Kk = 16, 5, 7
+    m = rng.integers(0, 16, (Tq, D))
+    c = rng.integers(0, 8, (Kk, D))
+    s, v0, qstep = 0.9 / 7, 0.45, 1 / 15
+    from math import comb
+    coef = np.array([[comb(i, k) * s**k * (-v0) ** (i - k) if k <= i else 0.0
+                      for k in range(4)] for i in (1, 2, 3)])
+    G = np.stack([m @ (c**k).T for k in (1, 2, 3)]).astype(np.float32)
+    P = np.empty((3, Tq, Kk))
+    K.powers_from_codes(G, m.sum(1).astype(float), qstep, coef, P)
+    q = m * qstep
+    w = c * s - v0
+    for i in (1, 2, 3):
+        np.testing.assert_allclose(P[i - 1], q @ (w**i).T, atol=1e-12)

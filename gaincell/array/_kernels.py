@@ -217,3 +217,23 @@ def scatter_slots(src, k0, W, dst):  # pragma: no cover - compiled
             v = src[t, j]
             if v != 0.0:
                 dst[t, (k0 + j) % W] += v
+
+
+@njit(cache=True, nogil=True)
+def powers_from_codes(G, m0, qstep, coef, P):  # pragma: no cover - compiled
+    """q . w^i from exact integer code sums (batched engine, quantized q and K).
+
+    With q = m qstep and w = c s - V0: q . w^i = qstep sum_k coef[i-1, k] G_k, where
+    G_k = sum_r m_r c_r^k (G (3,Tq,K) holds k = 1..3, exact in float32; m0 (Tq,) holds
+    G_0 = sum_r m_r) and coef[i-1, k] = binom(i, k) s^k (-V0)^(i-k). Writes P (3,Tq,K).
+    """
+    _, Tq, K = G.shape
+    for t in range(Tq):
+        g0 = m0[t]
+        for j in range(K):
+            g1 = np.float64(G[0, t, j])
+            g2 = np.float64(G[1, t, j])
+            g3 = np.float64(G[2, t, j])
+            for i in range(3):
+                P[i, t, j] = qstep * (coef[i, 0] * g0 + coef[i, 1] * g1 + coef[i, 2] * g2
+                                      + coef[i, 3] * g3)

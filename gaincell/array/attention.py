@@ -20,6 +20,7 @@ results where both apply (tested).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,6 +120,17 @@ class GainCellAttention:
         self._codes = (self.engine == "fast" and d.kv_levels is not None
                        and round(d.kv_hi / self._kv_step) <= 255)
         self._dpow = _decay_powers(cfg.window, cfg.leak_per_step)
+        # Batched first stage in exact integer arithmetic (float32 BLAS) when the PWM and the
+        # DAC are quantized and every code sum sum_r m_r c_r^3 stays below 2^24.
+        self._q_step = quantizer_step(d.q_lo, d.q_hi, d.q_levels)
+        self._int_stage1 = bool(
+            self._codes and d.q_levels is not None
+            and cfg.head_dim * round(d.q_hi / self._q_step) * round(d.kv_hi / self._kv_step) ** 3
+            < 2**24)
+        if self._int_stage1:
+            s_, v0 = self._kv_step, d.v_weight_zero
+            self._coef = np.array([[math.comb(i, kk) * s_**kk * (-v0) ** (i - kk) if kk <= i
+                                    else 0.0 for kk in range(4)] for i in (1, 2, 3)])
         self._static = self._draw_static() if self.engine == "general" else None
         self._state: _State | None = None
 
@@ -424,7 +436,14 @@ class GainCellAttention:
         wv = np.zeros((B, H, Tp, D))
         wk[:, :, :T] = kst * self._scale - d.v_weight_zero
         wv[:, :, :T] = vst * self._scale - d.v_weight_zero
-        WK = np.stack([wk, wk * wk, wk * wk * wk], axis=2)           # (B,H,3,Tp,D)
+        if self._int_stage1:
+            qcode = np.rint(qq / self._q_step).astype(np.float32)    # PWM codes
+            qcode0 = qcode.sum(axis=-1, dtype=np.float64)
+            c = np.zeros((B, H, Tp, D), np.float32)
+            c[:, :, :T] = kst
+            WK = np.stack([c, c * c, c * c * c], axis=2)             # exact in float32
+        else:
+            WK = np.stack([wk, wk * wk, wk * wk * wk], axis=2)       # (B,H,3,Tp,D)
         WV = np.stack([wv, wv * wv, wv * wv * wv], axis=2)
         WVb = np.ascontiguousarray(                                   # (B,H,nblk,3*cols,D)
             WV.reshape(B, H, 3, nblk, cols, D).transpose(0, 1, 3, 2, 4, 5)
@@ -443,7 +462,14 @@ class GainCellAttention:
                     k1 = -(-t1 // cols) * cols
                     nk = k1 - k0
                     nb = nk // cols
-                    P = np.matmul(qq[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
+                    if self._int_stage1:
+                        Gk = np.matmul(qcode[b, h, t0:t1][None],
+                                       WK[b, h, :, k0:k1].transpose(0, 2, 1))
+                        P = np.empty(Gk.shape)
+                        K.powers_from_codes(Gk, qcode0[b, h, t0:t1], self._q_step, self._coef, P)
+                    else:
+                        P = np.matmul(qq[b, h, t0:t1][None],
+                                      WK[b, h, :, k0:k1].transpose(0, 2, 1))
                     phi = np.empty((tq, nk))
                     E = np.empty((tq, 3, nk))
                     K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1,
@@ -452,8 +478,8 @@ class GainCellAttention:
                     C = np.matmul(Eb, WVb[b, h, k0 // cols:k1 // cols])    # (nb, tq, D)
                     C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
                     A = np.zeros((tq, G, D))
-                    for m in range(nb):
-                        A[:, (k0 // cols + m) % G] += C[m]
+                    for blk in range(nb):
+                        A[:, (k0 // cols + blk) % G] += C[blk]
                     sub = np.empty((tq, G, D))
                     K.readout_groups(A, sat2, d.out_lo, d.out_hi, self._out_step, sub,
                                      y[b, h, t0:t1])
