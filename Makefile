@@ -15,7 +15,8 @@ ngspice:
 demo: setup
 	$(PY) -m gaincell demo --out report
 
-test: setup ngspice
+test: ngspice
+	@GAINCELL_EXTRAS=dev,torch bash scripts/setup_env.sh
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: setup

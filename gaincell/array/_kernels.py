@@ -12,8 +12,17 @@ Each kernel has a plain NumPy twin in ``tests/test_array_kernels.py``.
 
 from __future__ import annotations
 
+import os
+
+import numba
 import numpy as np
 from numba import njit, prange
+
+# The OpenMP threading layer spin-waits between parallel regions: on a loaded machine (other
+# processes, BLAS threads) one descheduled worker stalls every step by milliseconds. The
+# workqueue layer degrades gracefully. A user's NUMBA_THREADING_LAYER still wins.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "workqueue"
 
 _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
 
@@ -134,7 +143,7 @@ def stage1_block(P, sumq, t0, k0, W, dpow, a, sat1, phi, E):  # pragma: no cover
             E[t, 2, j] = p * a[3] * dpow[age, 3]
 
 
-@njit(cache=True, fastmath=_FM)
+@njit(cache=True, nogil=True, fastmath=_FM)
 def stage1_charge(P, sumq, t0, k0, W, dpow, a, S):  # pragma: no cover
     """First-stage charges S (uA x T_max) of a block, for traces (0 outside the window)."""
     Tq = P.shape[1]
@@ -150,7 +159,7 @@ def stage1_charge(P, sumq, t0, k0, W, dpow, a, S):  # pragma: no cover
                     + a[2] * dpow[age, 2] * P[1, t, j] + a[3] * dpow[age, 3] * P[2, t, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def readout_groups(A, sat2, out_lo, out_hi, out_step, sub, y):  # pragma: no cover
     """Signed counters and digital sum: A (Tq,G,D) charges -> sub (Tq,G,D), y (Tq,D)."""
     Tq, G, D = A.shape
@@ -208,7 +217,7 @@ def charge_abs(q, phi, kst, vst, scale, offset, leak, a, k_out, v_out):  # pragm
         v_out[b, h] = tv
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scatter_slots(src, k0, W, dst):  # pragma: no cover - compiled
     """dst[t, (k0 + j) % W] += src[t, j]: token-indexed block -> ring-slot-indexed trace."""
     Tq, nk = src.shape

@@ -21,9 +21,12 @@ results where both apply (tested).
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from gaincell._checks import as_finite
 from gaincell.array import _kernels as K
@@ -432,9 +435,7 @@ class GainCellAttention:
         kst, vst = self._store(k), self._store(v)
         nblk = -(-T // cols)
         Tp = nblk * cols
-        wk = np.zeros((B, H, Tp, D))
         wv = np.zeros((B, H, Tp, D))
-        wk[:, :, :T] = kst * self._scale - d.v_weight_zero
         wv[:, :, :T] = vst * self._scale - d.v_weight_zero
         if self._int_stage1:
             qcode = np.rint(qq / self._q_step).astype(np.float32)    # PWM codes
@@ -443,6 +444,8 @@ class GainCellAttention:
             c[:, :, :T] = kst
             WK = np.stack([c, c * c, c * c * c], axis=2)             # exact in float32
         else:
+            wk = np.zeros((B, H, Tp, D))
+            wk[:, :, :T] = kst * self._scale - d.v_weight_zero
             WK = np.stack([wk, wk * wk, wk * wk * wk], axis=2)       # (B,H,3,Tp,D)
         WV = np.stack([wv, wv * wv, wv * wv * wv], axis=2)
         WVb = np.ascontiguousarray(                                   # (B,H,nblk,3*cols,D)
@@ -453,42 +456,52 @@ class GainCellAttention:
             tr_S = np.zeros((B, H, T, W))
             tr_phi = np.zeros((B, H, T, W))
             tr_sub = np.empty((B, H, T, G, D))
-        for b in range(B):
-            for h in range(H):
-                for t0 in range(0, T, _Q_BLOCK):
-                    t1 = min(T, t0 + _Q_BLOCK)
-                    tq = t1 - t0
-                    k0 = max(0, t0 - W + 1) // cols * cols
-                    k1 = -(-t1 // cols) * cols
-                    nk = k1 - k0
-                    nb = nk // cols
-                    if self._int_stage1:
-                        Gk = np.matmul(qcode[b, h, t0:t1][None],
-                                       WK[b, h, :, k0:k1].transpose(0, 2, 1))
-                        P = np.empty(Gk.shape)
-                        K.powers_from_codes(Gk, qcode0[b, h, t0:t1], self._q_step, self._coef, P)
-                    else:
-                        P = np.matmul(qq[b, h, t0:t1][None],
-                                      WK[b, h, :, k0:k1].transpose(0, 2, 1))
-                    phi = np.empty((tq, nk))
-                    E = np.empty((tq, 3, nk))
-                    K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1,
-                                   phi, E)
-                    Eb = E.reshape(tq, 3, nb, cols).transpose(2, 0, 1, 3).reshape(nb, tq, 3 * cols)
-                    C = np.matmul(Eb, WVb[b, h, k0 // cols:k1 // cols])    # (nb, tq, D)
-                    C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
-                    A = np.zeros((tq, G, D))
-                    for blk in range(nb):
-                        A[:, (k0 // cols + blk) % G] += C[blk]
-                    sub = np.empty((tq, G, D))
-                    K.readout_groups(A, sat2, d.out_lo, d.out_hi, self._out_step, sub,
-                                     y[b, h, t0:t1])
-                    if trace:
-                        S = np.empty((tq, nk))
-                        K.stage1_charge(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, S)
-                        K.scatter_slots(S, k0, W, tr_S[b, h, t0:t1])
-                        K.scatter_slots(phi, k0, W, tr_phi[b, h, t0:t1])
-                        tr_sub[b, h, t0:t1] = sub
+
+        def head(bh: int) -> None:
+            b, h = divmod(bh, H)
+            for t0 in range(0, T, _Q_BLOCK):
+                t1 = min(T, t0 + _Q_BLOCK)
+                tq = t1 - t0
+                k0 = max(0, t0 - W + 1) // cols * cols   # key blocks inside the window
+                k1 = -(-t1 // cols) * cols
+                nk = k1 - k0
+                nb = nk // cols
+                if self._int_stage1:
+                    Gk = np.matmul(qcode[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
+                    P = np.empty(Gk.shape)
+                    K.powers_from_codes(Gk, qcode0[b, h, t0:t1], self._q_step, self._coef, P)
+                else:
+                    P = np.matmul(qq[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
+                phi = np.empty((tq, nk))
+                E = np.empty((tq, 3, nk))
+                K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1, phi, E)
+                Eb = E.reshape(tq, 3, nb, cols).transpose(2, 0, 1, 3).reshape(nb, tq, 3 * cols)
+                C = np.matmul(Eb, WVb[b, h, k0 // cols:k1 // cols])    # (nb, tq, D)
+                C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
+                A = np.zeros((tq, G, D))
+                for blk in range(nb):
+                    A[:, (k0 // cols + blk) % G] += C[blk]
+                sub = np.empty((tq, G, D))
+                K.readout_groups(A, sat2, d.out_lo, d.out_hi, self._out_step, sub,
+                                 y[b, h, t0:t1])
+                if trace:
+                    S = np.empty((tq, nk))
+                    K.stage1_charge(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, S)
+                    K.scatter_slots(S, k0, W, tr_S[b, h, t0:t1])
+                    K.scatter_slots(phi, k0, W, tr_phi[b, h, t0:t1])
+                    tr_sub[b, h, t0:t1] = sub
+
+        # Heads are independent: run them on a thread pool (BLAS and the kernels release
+        # the GIL) with single-threaded BLAS inside (nested BLAS threads oversubscribe the
+        # cores); results do not depend on the number of threads.
+        n_threads = min(_n_threads(), B * H)
+        with threadpool_limits(limits=1, user_api="blas"):
+            if n_threads > 1:
+                with ThreadPoolExecutor(n_threads) as pool:
+                    list(pool.map(head, range(B * H)))
+            else:
+                for bh in range(B * H):
+                    head(bh)
         if not trace:
             return y
         cols_valid = np.minimum(np.arange(1, T + 1), W)  # stored columns seen by query t
@@ -501,6 +514,19 @@ class GainCellAttention:
         act = self._activity(T, B, qq, tr_phi, cols_valid, tr_sub, float(k_abs.sum()),
                              float(v_abs.sum()), written)
         return y, AttentionTrace(tr_S * _UA * d.t_max, tr_phi, tr_sub, act)
+
+
+def _n_threads() -> int:
+    """Worker threads of the batched engine: ``GAINCELL_THREADS`` or the usable cores."""
+    env = os.environ.get("GAINCELL_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ValueError(f"GAINCELL_THREADS = {env!r} is invalid: allowed an integer "
+                             f">= 1") from None
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
 
 
 def _decay_powers(window: int, leak: float) -> np.ndarray:
