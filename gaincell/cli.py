@@ -16,7 +16,9 @@ __all__ = ["main", "build_parser"]
 #: Modules that contribute sub-commands, in --help order.
 _COMMAND_MODULES = (
     "gaincell._demo",
+    "gaincell.array.cli",
     "gaincell.system.cli",
+    "gaincell._bench",
 )
 
 

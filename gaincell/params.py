@@ -495,10 +495,12 @@ def _to_plain(cfg: AttentionConfig) -> dict[str, Any]:
 def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a table with [attention] and [device]")
-    unknown = sorted(set(data) - {"attention", "device", "meta"})
+    # [system] belongs to the system layer (gaincell.system.load_design reads it); a design
+    # file carries it beside the attention and device tables.
+    unknown = sorted(set(data) - {"attention", "device", "meta", "system"})
     if unknown:
         raise ValueError(f"{source}: unknown table(s) {unknown}: allowed 'attention', "
-                         f"'device', 'meta'")
+                         f"'device', 'system', 'meta'")
     att = dict(data.get("attention", {}))
     dev = dict(data.get("device", {}))
     att_names = {f.name for f in fields(AttentionConfig)} - {"device"}

@@ -30,3 +30,24 @@ def test_bad_design_file_exits_2_with_one_line(tmp_path, capsys):
     assert main(["demo", "--config", str(p)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bad.toml" in err[0] and "window" in err[0]
+
+
+def test_every_command_has_help(capsys):
+    import argparse
+
+    from gaincell.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"demo", "simulate", "report", "sweep", "bench"} <= set(sub.choices)
+    for name in sub.choices:
+        try:
+            main([name, "--help"])
+        except SystemExit as e:
+            assert e.code == 0, name
+        assert "usage: gaincell " + name in capsys.readouterr().out
+
+
+def test_bench_rejects_bad_repeats(capsys):
+    assert main(["bench", "--repeats", "0"]) == 2
+    assert "--repeats" in capsys.readouterr().err
