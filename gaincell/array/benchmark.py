@@ -25,15 +25,22 @@ import gaincell as gc
 H, D, W = 12, 64, 1024
 
 
-def _median_time(fn, repeats: int, inner: int = 1) -> float:
-    fn()  # warm-up (compilation, caches)
-    ts = []
+def _paired_times(fa, fb, repeats: int, inner: int = 1) -> tuple[float, float, float]:
+    """Median times of ``fa`` and ``fb`` and the median of their per-repeat ratio.
+
+    The two are timed alternately, repeat by repeat, so that a change in machine load
+    affects both alike; the ratio is taken within each repeat.
+    """
+    fa(), fb()  # warm-up (compilation, caches)
+    ta, tb = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        ts.append((time.perf_counter() - t0) / inner)
-    return statistics.median(ts)
+        for f, ts in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                f()
+            ts.append((time.perf_counter() - t0) / inner)
+    ratio = statistics.median(a / b for a, b in zip(ta, tb))
+    return statistics.median(ta), statistics.median(tb), ratio
 
 
 class IdealStep:
@@ -95,9 +102,8 @@ def main(argv=None) -> None:
         i = next(it) % 64
         ideal(qs32[i], ks32[i], vs32[i])
 
-    tg = _median_time(g_step, args.repeats, inner=50)
-    ti = _median_time(i_step, args.repeats, inner=50)
-    rows.append(("streaming step (B=1, 12 heads, W=1024)", tg, ti, 3.0, 1.0))
+    tg, ti, r = _paired_times(g_step, i_step, args.repeats, inner=50)
+    rows.append(("streaming step (B=1, 12 heads, W=1024)", tg, ti, r, 3.0, 1.0))
 
     # batched
     T = 1024
@@ -106,18 +112,18 @@ def main(argv=None) -> None:
     v = rng.uniform(0, 0.9, (1, H, T, D))
     q32, k32, v32 = (x.astype(np.float32) for x in (q, k, v))
     attn2 = gc.GainCellAttention(cfg, seed=0)
-    tg = _median_time(lambda: attn2.forward(q, k, v), max(3, args.repeats // 2))
-    ti = _median_time(lambda: ideal_masked(q32, k32 - 0.45, v32 - 0.45),
-                      max(3, args.repeats // 2))
-    rows.append(("batched forward (B=1, 12 heads, T=W=1024)", tg, ti, 5.0, 2.0))
+    tg, ti, r = _paired_times(lambda: attn2.forward(q, k, v),
+                              lambda: ideal_masked(q32, k32 - 0.45, v32 - 0.45),
+                              max(3, args.repeats // 2))
+    rows.append(("batched forward (B=1, 12 heads, T=W=1024)", tg, ti, r, 5.0, 2.0))
 
     mem_g = attn.state_nbytes
     mem_i = ideal.K.nbytes + ideal.V.nbytes
 
     print(f"gaincell {gc.__version__}: bench_attention (median of {args.repeats} repeats)")
+    print("ratio: median over repeats of gaincell / ideal, timed alternately")
     print(f"{'case':<44}{'gaincell':>12}{'ideal f32':>12}{'ratio':>8}{'required':>10}{'goal':>7}")
-    for name, a, b, req, goal in rows:
-        r = a / b
+    for name, a, b, r, req, goal in rows:
         print(f"{name:<44}{a * 1e3:>10.3f}ms{b * 1e3:>10.3f}ms{r:>8.2f}{'<=' + str(req):>10}"
               f"{'<=' + str(goal):>7}  {'ok' if r <= req else 'OVER'}")
     r = mem_g / mem_i
