@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "gaincell.array.cli",
     "gaincell.system.cli",
     "gaincell._bench",
+    "gaincell.nn.cli",
 )
 
 

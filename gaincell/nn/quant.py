@@ -1,0 +1,50 @@
+"""Quantizers with straight-through gradients (torch twins of :mod:`gaincell.device.quantize`).
+
+Forward: ``round(clip(x, lo, hi) / step) * step`` with ``step = (hi - lo) / (levels - 1)``,
+ties to even (``torch.round``, like ``numpy.rint``): bit-identical to the NumPy quantizer in
+float64. ``levels=None`` clips only.
+
+Backward (straight-through estimator, as the paper's ``quantization_custom`` after its clamp):
+the gradient passes unchanged inside ``[lo, hi]`` and is zero where the input was clipped.
+"""
+
+from __future__ import annotations
+
+from gaincell._checks import check_levels, check_range
+from gaincell.nn._torch import torch
+
+__all__ = ["quantize_ste"]
+
+
+class _QuantizeSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, lo: float, hi: float, step: float):
+        inside = (x >= lo) & (x <= hi)
+        ctx.save_for_backward(inside)
+        y = torch.clamp(x, lo, hi)
+        if step > 0.0:
+            y = torch.round(y / step) * step
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved_tensors
+        return grad * inside.to(grad.dtype), None, None, None
+
+
+def quantize_ste(x: torch.Tensor, lo: float, hi: float, levels: int | None) -> torch.Tensor:
+    """Clip to ``[lo, hi]`` and round to the grid (ties to even); straight-through gradient.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Values in the converter's unit (fraction of T_max, V, or full scale).
+    lo, hi : float
+        Converter range, ``lo < hi``.
+    levels : int or None
+        Number of levels (>= 2), or None for an ideal converter (clip only).
+    """
+    lo, hi = check_range("lo", lo, "hi", hi)
+    levels = check_levels("levels", levels)
+    step = 0.0 if levels is None else (hi - lo) / (levels - 1)
+    return _QuantizeSTE.apply(x, lo, hi, step)

@@ -1,0 +1,215 @@
+"""Report of a pipeline run: ``report.md`` (tables, samples), ``report.json`` and figures.
+
+Figures (PNG): ``stages.png`` validation loss per stage; ``curves.png`` validation-loss
+curves of the trained stages; ``adaptation.png`` the adaptation's convergence (largest
+statistic errors and calibration loss per iteration); ``sensitivity.png`` validation loss
+against each swept device parameter (NumPy simulator; dashed: the preset design on the same
+validation subset). All files are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from gaincell._io import atomic_write_text, atomic_write_with
+
+__all__ = ["write_report", "stage_table"]
+
+_LABELS = {
+    "softmax": "softmax baseline (software)",
+    "linear_init": "linear HW, scalers initialized, before fine-tuning",
+    "linear": "linear HW, fine-tuned",
+    "nonlinear_unadapted": "nonlinear HW, from linear, unadapted",
+    "nonlinear_adapted": "nonlinear HW, adapted (no fine-tuning)",
+    "nonlinear": "nonlinear HW, adapted and fine-tuned",
+    "softmax_long": "control: softmax trained as many more steps as the HW stages",
+}
+
+
+def _num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def stage_table(state: dict) -> str:
+    """Markdown table: stage, validation loss (nats/char), perplexity, ratio to softmax."""
+    st = state["stages"]
+    base = _num(st.get("softmax", {}).get("val_loss"))
+    rows = ["| stage | val loss (nats/char) | perplexity | vs softmax | wall time (s) |",
+            "|---|---|---|---|---|"]
+    for k, label in _LABELS.items():
+        if k not in st:
+            continue
+        v = _num(st[k]["val_loss"])
+        rel = f"{100 * (v / base - 1):+.1f} %" if base == base else "-"
+        rows.append(f"| {label} (`{k}`) | {v:.4f} | {math.exp(min(v, 50)):.2f} | {rel} | "
+                    f"{_num(st[k].get('wall_s')):.0f} |")
+    return "\n".join(rows)
+
+
+def _fmt(v) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _savefig(fig, path: Path):
+    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+
+
+def _figures(state: dict, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    st = state["stages"]
+    keys = [k for k in _LABELS if k in st]
+    if keys:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        vals = [_num(st[k]["val_loss"]) for k in keys]
+        colors = {"softmax": "C0", "softmax_long": "C0", "nonlinear_unadapted": "C3",
+                  "linear_init": "C1", "linear": "C1"}
+        ax.bar(range(len(keys)), vals, color=[colors.get(k, "C2") for k in keys])
+        ax.set_xticks(range(len(keys)), keys, rotation=25, ha="right", fontsize=8)
+        ax.set_ylabel("validation loss (nats/char)")
+        if "softmax" in st:
+            ax.axhline(_num(st["softmax"]["val_loss"]), color="k", lw=0.8, ls="--")
+        ax.set_title("validation loss per stage")
+        fig.tight_layout()
+        _savefig(fig, out / "stages.png")
+        plt.close(fig)
+        made.append("stages.png")
+    hist = state.get("histories", {})
+    if hist:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        offset = 0
+        for name in ("softmax", "linear", "nonlinear"):
+            h = hist.get(name)
+            if not h or not h.get("val"):
+                continue
+            it, v = zip(*h["val"])
+            ax.plot([offset + i for i in it], v, label=name)
+            offset += max(it)
+        ax.set_xlabel("training step (stages one after the other)")
+        ax.set_ylabel("val loss (curve batches)")
+        ax.legend()
+        fig.tight_layout()
+        _savefig(fig, out / "curves.png")
+        plt.close(fig)
+        made.append("curves.png")
+    ad = state.get("adaptation")
+    if ad and ad.get("history"):
+        h = ad["history"]
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.2))
+        it = [r["iter"] for r in h]
+        a1.semilogy(it, [max(r["max_std_err"], 1e-12) for r in h], label="max |std err|")
+        a1.semilogy(it, [max(r["max_mean_err"], 1e-12) for r in h], label="max |mean err|")
+        a1.axhline(ad["tol"], color="k", lw=0.8, ls="--", label="tol")
+        a1.set_xlabel("adaptation iteration")
+        a1.legend(fontsize=8)
+        a2.plot(it, [r["loss"] for r in h])
+        a2.set_xlabel("adaptation iteration")
+        a2.set_ylabel("calibration loss")
+        fig.tight_layout()
+        _savefig(fig, out / "adaptation.png")
+        plt.close(fig)
+        made.append("adaptation.png")
+    sens = state.get("sensitivity")
+    if sens:
+        sw = sens["sweeps"]
+        n = len(sw)
+        cols = 3
+        rows = -(-n // cols)
+        fig, axs = plt.subplots(rows, cols, figsize=(10, 3 * rows), squeeze=False)
+        for ax, (name, d) in zip(axs.ravel(), sw.items()):
+            xs = [_num(x) for x in d["x"]]
+            finite = [x for x in xs if math.isfinite(x)]
+            big = (max(finite) * 4) if finite and max(finite) > 0 else 1.0
+            xs = [big if not math.isfinite(x) else x for x in xs]
+            ax.plot(xs, [_num(v) for v in d["loss"]], "o-")
+            if name in ("retention", "kv_levels", "q_levels", "out_levels"):
+                ax.set_xscale("log")
+            ax.axhline(_num(sens["simulator_loss"]), color="k", lw=0.8, ls="--",
+                       label="preset design")
+            ax.legend(fontsize=7)
+            ax.set_xlabel(d["label"], fontsize=8)
+            ax.set_ylabel("val loss")
+            ax.set_title(name, fontsize=9)
+        for ax in axs.ravel()[n:]:
+            ax.axis("off")
+        fig.tight_layout()
+        _savefig(fig, out / "sensitivity.png")
+        plt.close(fig)
+        made.append("sensitivity.png")
+    return made
+
+
+def write_report(state: dict, out_dir) -> Path:
+    """Write ``report.md``, ``report.json`` and the figures into ``out_dir``."""
+    from gaincell.nn.pipeline import _jsonable
+
+    out = Path(out_dir)
+    figs = _figures(state, out)
+    s = state["settings"]
+    lines = ["# gaincell model demo: the paper's training recipe on tiny Shakespeare", "",
+             f"Model: {s['n_layer']} layers x {s['n_head']} heads x head dim "
+             f"{s['n_embd'] // s['n_head']}, context {s['block_size']}, sliding window "
+             f"{s['window']}; batch {s['batch_size']}; steps softmax {s['softmax_iters']}, "
+             f"linear {s['linear_iters']}, nonlinear {s['nonlinear_iters']}. Hardware: the "
+             f"leroux2025 preset (overrides {s['hw_overrides'] or 'none'}).", "",
+             "## Validation loss per stage", "",
+             f"Fixed validation set: {s['eval_batches']} x {s['eval_batch_size']} sequences "
+             f"of {s['block_size']} characters.", "", stage_table(state), ""]
+    st = state["stages"]
+    if "softmax_long" in st and "nonlinear" in st:
+        c, n = _num(st["softmax_long"]["val_loss"]), _num(st["nonlinear"]["val_loss"])
+        lines += [f"At equal total training steps, the fine-tuned nonlinear hardware model's "
+                  f"loss is {100 * (n / c - 1):+.1f} % from the softmax control's ({n:.4f} vs "
+                  f"{c:.4f}).", ""]
+    if "nonlinear_unadapted" in st and "nonlinear_adapted" in st:
+        u, a = _num(st["nonlinear_unadapted"]["val_loss"]), _num(st["nonlinear_adapted"]
+                                                                  ["val_loss"])
+        lines += ["## Effect of adaptation before fine-tuning", "",
+                  f"Unadapted nonlinear model: {u:.4f} nats/char (perplexity "
+                  f"{math.exp(min(u, 50)):.1f}); after adaptation: {a:.4f} (perplexity "
+                  f"{math.exp(min(a, 50)):.2f}).", ""]
+    ad = state.get("adaptation")
+    if ad:
+        h = ad["history"]
+        state_txt = (f"converged after {ad['iterations']} iterations" if ad["converged"]
+                     else f"not converged to tol {ad['tol']:g} after {ad['iterations']} "
+                          f"iterations")
+        lines += [f"Adaptation {state_txt}; calibration loss {h[0]['loss']:.4f} -> "
+                  f"{h[-1]['loss']:.4f}; max |std err| {h[0]['max_std_err']:.3g} -> "
+                  f"{h[-1]['max_std_err']:.3g}; max |mean err| {h[0]['max_mean_err']:.3g} -> "
+                  f"{h[-1]['max_mean_err']:.3g}; {h[-1]['n_done']}/{h[-1]['n_total']} "
+                  f"statistics within tol.", ""]
+        if ad.get("worst"):
+            lines += ["Largest remaining errors (scaler, |std err|, |mean err|): " +
+                      "; ".join(f"{w[0]} {w[1]:.2g} {w[2]:.2g}" for w in ad["worst"]), ""]
+    sens = state.get("sensitivity")
+    if sens:
+        lines += ["## Sensitivity (NumPy simulator in the loop)", "",
+                  f"Fine-tuned nonlinear model on {sens['tokens']} validation characters. "
+                  f"Preset: torch twin {sens['torch_loss']:.4f}, simulator "
+                  f"{sens['simulator_loss']:.4f} nats/char.", ""]
+        for name, d in sens["sweeps"].items():
+            lines += [f"**{name}**:", "", f"| {d['param']} | {d['label']} | val loss |",
+                      "|---|---|---|"]
+            lines += [f"| {_fmt(v)} | {_num(x):.4g} | {_num(lv):.4f} |"
+                      for v, x, lv in zip(d["values"], d["x"], d["loss"])]
+            lines += [""]
+    if state.get("samples"):
+        lines += ["## Generated text (temperature 0.8)", ""]
+        for name, txt in state["samples"].items():
+            lines += [f"**{name}**:", "", "```", txt.strip("\n"), "```", ""]
+    if figs:
+        lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figs] + [""]
+    md = "\n".join(lines)
+    atomic_write_text(out / "report.md", md)
+    atomic_write_text(out / "report.json", json.dumps(_jsonable(state), indent=1))
+    return out / "report.md"
