@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+from gaincell.array import GainCellAttention
 from gaincell.nn._torch import torch
 from gaincell.nn.model import GPT
 from gaincell.nn.train import evaluate
@@ -33,19 +34,6 @@ __all__ = ["evaluate_with_simulator", "default_sweeps", "sensitivity_sweeps",
 #: dt = 0.8 us (derived from shared/reference/paper_numbers.md; tau is unconfirmed there),
 #: close to GPT-2's 12 layers x 65 ns = 0.78 us of gaincell.system's retention link.
 PRESET_TOKEN_PERIOD_S = 1.6e-4 * 5e-3
-
-
-def _simulator_class():
-    import gaincell
-
-    cls = getattr(gaincell, "GainCellAttention", None)
-    if cls is None:
-        try:
-            from gaincell.array import GainCellAttention as cls
-        except ImportError as e:
-            raise ImportError("the NumPy simulator gaincell.GainCellAttention is not "
-                              "available in this gaincell") from e
-    return cls
 
 
 @torch.no_grad()
@@ -67,7 +55,7 @@ def evaluate_with_simulator(model: GPT, batches, overrides: dict | None = None,
     if model.cfg.attention == "softmax":
         raise ValueError("model.cfg.attention = 'softmax' has no hardware to simulate: "
                          "allowed 'linear' or 'nonlinear'")
-    cls = _simulator_class()
+    cls = GainCellAttention
     atts = model.attentions()
     try:
         for li, att in enumerate(atts):
