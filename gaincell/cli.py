@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "gaincell.system.cli",
     "gaincell._bench",
     "gaincell.nn.cli",
+    "gaincell.spice.cli",
 )
 
 

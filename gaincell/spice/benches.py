@@ -1,0 +1,332 @@
+"""Test-bench builders: ngspice decks for the cell, column, converters and tile, from DeviceParams.
+
+Each function returns a :class:`~gaincell.spice.netlist.Netlist` whose ``vectors`` are what the
+characterization and validation code reads back. Voltages, times, charges are SI (V, s, C).
+The sub-circuits come from ``circuits/`` through a :class:`~gaincell.spice.netlist.CircuitKit`
+(generic model cards by default; a PDK and a user cell can be swapped in).
+
+Conventions shared by the benches (see ``circuits/README.md``):
+
+- read word lines: ``rwl = V_in``, ``rwlb = vdd - V_in``; idle at ``v_read_idle`` (VDD/2),
+  ``v_read`` during an input pulse; pulse widths are measured at 50 % of the edge;
+- bit lines sit at ``v_weight_zero`` (VDD/2) on an ideal integrator's virtual ground;
+- storage nodes of read benches start from ``.ic`` initial conditions with the write word line
+  low (the write transient is characterised separately by the retention bench);
+- write word line high level ``V_WWL_HIGH`` (boosted, assumption) so the NMOS pass device writes
+  the full 0..VDD range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gaincell.params import DeviceParams
+from gaincell.spice.netlist import CircuitKit, Netlist
+from gaincell.spice.netlist import spice_number as sn
+
+__all__ = ["cell_dc_bench", "retention_bench", "column_bench", "c2p_bench",
+           "c2p_signed_bench", "tile_bench", "V_WWL_HIGH", "T_EDGE", "pwl_pulse"]
+
+#: Boosted write word-line level, V (assumption: a standard gain-cell write boost of
+#: ~VDD + 0.5 V so the pass device's threshold does not clip the written voltage).
+V_WWL_HIGH = 1.8
+#: Rise and fall time of every word-line and window edge, s (assumption: 20 ps drivers).
+T_EDGE = 20e-12
+#: Quiet time before the first pulse and between phases, s (assumption).
+T_GAP = 1e-9
+#: Integrator feedback capacitance of the column bench, F (assumption: keeps the ideal
+#: integrator's output within a few volts for 64 cells at full scale).
+CF_COLUMN = 10e-12
+#: Integrator capacitance of the charge-to-pulse converters, F, and comparator resolution, V
+#: (assumptions; the comparator's tanh gain settles the discharge in eps * cf / iref ~ 0.1 ns;
+#: 0.5 mV instead of 2 mV moved phi by < 2e-3 and the outputs by < 0.1 LSB, at twice the
+#: run time).
+CF_C2P = 1e-12
+EPS_C2P = 2e-3
+#: Largest time step of the column bench as a fraction of t_max (assumption: the inputs are
+#: piecewise constant, so ngspice's truncation-error control refines the edges; t_max / 30
+#: changed a 64-cell column's charge by < 5e-5 relative to t_max / 300 or to 10-10^4 x
+#: tighter tolerances, at half the run time).
+MAX_STEP_DIV = 30
+#: Largest time step of the tile bench as a fraction of t_max: the converters' pulse edges
+#: need finer steps (t_max / 30 shifted phi by 3e-3 and the outputs by 0.03 LSB against
+#: t_max / 300 and against tighter tolerances, which agree within 4e-4 of T_max).
+TILE_MAX_STEP_DIV = 300
+#: Simulator options for the transient benches (assumption: reltol 1e-3 with gear
+#: integration; see MAX_STEP_DIV for the measured effect of tighter tolerances).
+TRAN_OPTIONS = ".options reltol=1e-3 method=gear"
+
+
+def _header(title: str, kit: CircuitKit, device: DeviceParams) -> list[str]:
+    return [f"* gaincell bench: {title}",
+            f"* device: vdd={device.vdd} V, v_read={device.v_read} V, "
+            f"v_read_idle={device.v_read_idle} V, t_max={device.t_max} s",
+            *kit.include_lines(),
+            f".param vdd={sn(device.vdd)}"]
+
+
+def _reset(device: DeviceParams) -> str:
+    """Integrator reset: high until T_GAP / 2, released before the first input pulse."""
+    t = T_GAP / 2
+    return (f"vrst rst 0 pwl(0 {sn(device.vdd)} {sn(t)} {sn(device.vdd)} {sn(t + T_EDGE)} 0)")
+
+
+def _cell(name: str, wwl: str, wbl: str, rwl: str, rwlb: str, bl: str, snode: str,
+          kit: CircuitKit) -> str:
+    extra = kit.cell_param_text()
+    return f"x{name} {wwl} {wbl} {rwl} {rwlb} {bl} {snode} 0 {kit.cell_subckt}" + (
+        f" {extra}" if extra else "")
+
+
+def pwl_pulse(t_on: float, width: float, lo: float, hi: float, t_edge: float = T_EDGE) -> str:
+    """PWL text of a trapezoidal pulse from ``lo`` to ``hi`` V starting at ``t_on`` s, ``width``
+    s wide at 50 % (edges ``t_edge`` s); a width below ``t_edge`` gives a flat ``lo``."""
+    if width < t_edge:
+        return f"pwl(0 {sn(lo)})"
+    pts = [(0.0, lo), (t_on - t_edge / 2, lo), (t_on + t_edge / 2, hi),
+           (t_on + width - t_edge / 2, hi), (t_on + width + t_edge / 2, lo)]
+    return "pwl(" + " ".join(f"{sn(t)} {sn(v)}" for t, v in pts) + ")"
+
+
+def _check_grid(name: str, x, lo: float, hi: float) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if a.size == 0 or not np.isfinite(a).all() or a.min() < lo - 1e-12 or a.max() > hi + 1e-12:
+        raise ValueError(f"{name} = {x!r} is invalid: allowed finite values in [{lo}, {hi}]")
+    return a
+
+
+def cell_dc_bench(v_store_points: int, v_in, device: DeviceParams | None = None,
+                  kit: CircuitKit | None = None) -> Netlist:
+    """DC read current over ``v_store_points`` storage voltages (0..vdd) x the ``v_in`` list.
+
+    One cell instance per read voltage (its own ``rwl``/``rwlb``/bit-line sources); the storage
+    node is set through the write path (write word line at ``V_WWL_HIGH``, write bit line
+    swept by ``.dc``). Vectors ``i(vbl<k>)`` (A, current INTO the bit line) per ``v_in[k]``.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    if not (isinstance(v_store_points, int) and v_store_points >= 2):
+        raise ValueError(f"v_store_points = {v_store_points!r} is invalid: allowed an integer >= 2")
+    v_in = _check_grid("v_in", v_in, 0.0, device.vdd)
+    lines = _header("cell DC sweep (V_store x V_in)", kit, device)
+    lines += [f"vwwl wwl 0 {sn(V_WWL_HIGH)}", "vwbl wbl 0 0"]
+    for k, vi in enumerate(v_in):
+        lines += [f"vrwl{k} rwl{k} 0 {sn(vi)}", f"vrwlb{k} rwlb{k} 0 {sn(device.vdd - vi)}",
+                  f"vbl{k} bl{k} 0 {sn(device.v_weight_zero)}",
+                  _cell(f"c{k}", "wwl", "wbl", f"rwl{k}", f"rwlb{k}", f"bl{k}", f"sn{k}", kit)]
+    step = device.vdd / (v_store_points - 1)
+    lines += [f".dc vwbl 0 {sn(device.vdd + step / 2)} {sn(step)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "cell_dc.cir",
+                   [f"i(vbl{k})" for k in range(v_in.size)],
+                   {"v_in": v_in.tolist(), "v_store_points": v_store_points})
+
+
+def retention_bench(v0, t_float: float, device: DeviceParams | None = None,
+                    kit: CircuitKit | None = None, t_write: float = 2e-9) -> Netlist:
+    """Write ``v0`` (V, one cell each) through the write path for ``t_write`` s, then float the
+    storage nodes for ``t_float`` s (write word line 0 V, write bit line and read word lines idle
+    at VDD/2). Vectors ``v(sn<k>)`` (V); time zero of the float phase is returned in ``meta``.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    v0 = _check_grid("v0", v0, 0.0, device.vdd)
+    if not (t_float > 0 and np.isfinite(t_float)):
+        raise ValueError(f"t_float = {t_float!r} is invalid: allowed > 0 s")
+    idle = device.v_read_idle
+    t_on, t_off = T_GAP, T_GAP + t_write
+    lines = _header("retention (write, then float the storage node)", kit, device)
+    lines += [f"vwwl wwl 0 {pwl_pulse(t_on, t_write, 0.0, V_WWL_HIGH)}",
+              f"vrwl rwl 0 {sn(idle)}", f"vrwlb rwlb 0 {sn(device.vdd - idle)}",
+              f"vbl bl 0 {sn(device.v_weight_zero)}"]
+    for k, v in enumerate(v0):
+        # the write bit line carries v0 during the write, then returns to VDD/2
+        wbl = (f"pwl(0 {sn(v)} {sn(t_off + 2 * T_EDGE)} {sn(v)} "
+               f"{sn(t_off + 4 * T_EDGE)} {sn(device.v_weight_zero)})")
+        lines += [f"vwbl{k} wbl{k} 0 {wbl}",
+                  _cell(f"c{k}", "wwl", f"wbl{k}", "rwl", "rwlb", "bl", f"sn{k}", kit)]
+    t_end = t_off + t_float
+    lines += [f".tran {sn(t_end / 2000)} {sn(t_end)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "retention.cir",
+                   [f"v(sn{k})" for k in range(v0.size)],
+                   {"v0": v0.tolist(), "t_float_start": t_off + 4 * T_EDGE, "t_end": t_end})
+
+
+def column_bench(v_store, pulse, device: DeviceParams | None = None,
+                 kit: CircuitKit | None = None, cf: float = CF_COLUMN) -> Netlist:
+    """A bit-line column: ``len(v_store)`` cells on one bit line, PWM read word lines, integrator.
+
+    ``v_store`` (V, in [0, vdd]) are the storage nodes' initial conditions; ``pulse`` (fraction
+    of t_max, in [0, 1]) the read pulse widths, all starting together. The bit line is the
+    virtual ground of an ideal integrator (``circuits/integrator.cir``) at ``v_weight_zero``.
+    Vectors: ``v(vo)`` (integrator output, V; charge into the bit line = -cf * change of v(vo)).
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    vs = _check_grid("v_store", v_store, 0.0, device.vdd)
+    pw = _check_grid("pulse", pulse, 0.0, 1.0)
+    if vs.shape != pw.shape or vs.ndim != 1:
+        raise ValueError(f"v_store shape {vs.shape} and pulse shape {pw.shape} are invalid: "
+                         f"allowed equal 1-D shapes")
+    hi, lo = device.v_read, device.v_read_idle
+    lines = _header(f"bit-line column of {vs.size} cells, PWM inputs, integrator", kit, device)
+    lines += [TRAN_OPTIONS, "vwwl wwl 0 0", f"vwbl wbl 0 {sn(device.v_weight_zero)}",
+              f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"xint bl vo vref rst gc_integrator cf={sn(cf)} vdd={sn(device.vdd)}"]
+    ics = []
+    for k in range(vs.size):
+        w = pw[k] * device.t_max
+        lines += [f"vr{k} rwl{k} 0 {pwl_pulse(T_GAP, w, lo, hi)}",
+                  f"vrb{k} rwlb{k} 0 {pwl_pulse(T_GAP, w, device.vdd - lo, device.vdd - hi)}",
+                  _cell(f"c{k}", "wwl", "wbl", f"rwl{k}", f"rwlb{k}", "bl", f"sn{k}", kit)]
+        ics.append(f"v(sn{k})={sn(vs[k])}")
+    for i in range(0, len(ics), 8):
+        lines.append(".ic " + " ".join(ics[i:i + 8]))
+    t_end = 2 * T_GAP + device.t_max
+    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / MAX_STEP_DIV)}",
+              ".end"]
+    return Netlist("\n".join(lines) + "\n", "column.cir", ["v(vo)"],
+                   {"cf": cf, "n_cells": int(vs.size)})
+
+
+def _window(t0: float, device: DeviceParams) -> str:
+    return pwl_pulse(t0, device.t_max, 0.0, device.vdd)
+
+
+def _input_charge_source(name: str, node: str, q: float, t0: float, width: float) -> str:
+    amp = q / width
+    return f"i{name} 0 {node} {pwl_pulse(t0, width, 0.0, amp)}"
+
+
+def c2p_bench(charges, device: DeviceParams | None = None, kit: CircuitKit | None = None,
+              cf: float = CF_C2P, eps: float = EPS_C2P) -> Netlist:
+    """First-stage charge-to-pulse converters, one per input charge (C), side by side.
+
+    Each converter receives its charge as a current pulse (``t_max`` wide) into its input,
+    then converts while the enable window (``t_max``) is open. ``iref = stage1_q_sat / t_max``.
+    Vectors: ``v(acc<k>)`` (pulse width / t_max) and ``v(g<k>)`` (the pulse, 0..1).
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    q = np.asarray(charges, dtype=float).ravel()
+    if q.size == 0 or not np.isfinite(q).all():
+        raise ValueError(f"charges = {charges!r} is invalid: allowed a non-empty list of finite C")
+    iref = device.stage1_q_sat / device.t_max
+    t_in, t_en = T_GAP, 2 * T_GAP + device.t_max
+    lines = _header("charge-to-pulse converters (first stage)", kit, device)
+    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"ven en 0 {_window(t_en, device)}"]
+    for k, qk in enumerate(q):
+        lines += [_input_charge_source(f"in{k}", f"in{k}", qk, t_in, device.t_max),
+                  f"xc2p{k} in{k} en vref rst g{k} rwl{k} rwlb{k} acc{k} gc_c2p cf={sn(cf)} "
+                  f"iref={sn(iref)} eps={sn(eps)} vdd={sn(device.vdd)} "
+                  f"tnorm={sn(device.t_max)}"]
+    t_end = t_en + device.t_max + T_GAP
+    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / 1500)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "c2p.cir",
+                   [f"v(acc{k})" for k in range(q.size)] + [f"v(g{k})" for k in range(q.size)],
+                   {"charges": q.tolist(), "iref": iref, "t_enable": t_en})
+
+
+def _tlsb(device: DeviceParams) -> float:
+    if device.out_levels is None:
+        raise ValueError("out_levels = None is invalid for the SPICE counter: allowed an "
+                         "integer >= 2 (the counter needs a clock)")
+    step = (device.out_hi - device.out_lo) / (device.out_levels - 1)
+    return device.t_max * step
+
+
+def c2p_signed_bench(charges, device: DeviceParams | None = None,
+                     kit: CircuitKit | None = None, cf: float = CF_C2P,
+                     eps: float = EPS_C2P) -> Netlist:
+    """Signed second-stage converters with counters, one per input charge (C, either sign).
+
+    ``iref = stage2_q_sat / t_max``; the counter clock period is ``t_max * step`` with
+    ``step = (out_hi - out_lo) / (out_levels - 1)`` (full scale = ``t_max``).
+    Vectors: ``v(cnt<k>)`` (counts) and ``v(acc<k>)`` (pulse integral in LSB).
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    q = np.asarray(charges, dtype=float).ravel()
+    if q.size == 0 or not np.isfinite(q).all():
+        raise ValueError(f"charges = {charges!r} is invalid: allowed a non-empty list of finite C")
+    iref = device.stage2_q_sat / device.t_max
+    tlsb = _tlsb(device)
+    t_in, t_en = T_GAP, 2 * T_GAP + device.t_max
+    lines = _header("signed charge-to-pulse converters with counters (second stage)", kit, device)
+    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"ven en 0 {_window(t_en, device)}"]
+    for k, qk in enumerate(q):
+        lines += [_input_charge_source(f"in{k}", f"in{k}", qk, t_in, device.t_max),
+                  f"xs{k} in{k} en vref rst s{k} cnt{k} acc{k} gc_c2p_signed cf={sn(cf)} "
+                  f"iref={sn(iref)} eps={sn(eps)} vdd={sn(device.vdd)} tlsb={sn(tlsb)}"]
+    t_end = t_en + device.t_max + T_GAP
+    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / 1500)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "c2p_signed.cir",
+                   [f"v(cnt{k})" for k in range(q.size)] + [f"v(acc{k})" for k in range(q.size)],
+                   {"charges": q.tolist(), "iref": iref, "tlsb": tlsb})
+
+
+def tile_bench(q, k, v, device: DeviceParams | None = None, kit: CircuitKit | None = None,
+               cf: float = CF_C2P, eps: float = EPS_C2P) -> Netlist:
+    """A complete small tile: K array -> charge-to-pulse -> V array -> signed readout.
+
+    Parameters
+    ----------
+    q : (D,) pulse widths, fraction of t_max (one query token; drives the K array's D rows).
+    k : (N, D) stored key voltages, V (token j in K column j).
+    v : (N, D) stored value voltages, V (token j in V row j).
+
+    Phase 1 (``[T_GAP, T_GAP + t_max]``): query pulses on the K rows; each K column's bit line
+    integrates on its first-stage converter. Phase 2: the first-stage converters discharge and
+    their pulses drive the V rows; the V columns integrate on the signed converters. Phase 3:
+    the signed converters discharge and count. Vectors: ``v(cnt<d>)`` (counts, D of them),
+    ``v(acc<j>)`` (phi of token j, N of them).
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    q = _check_grid("q", q, 0.0, 1.0)
+    k = _check_grid("k", k, 0.0, device.vdd)
+    v = _check_grid("v", v, 0.0, device.vdd)
+    if k.ndim != 2 or k.shape != v.shape or q.shape != (k.shape[1],):
+        raise ValueError(f"shapes q {q.shape}, k {k.shape}, v {v.shape} are invalid: allowed "
+                         f"q (D,), k and v (N, D)")
+    n, d = k.shape
+    hi, lo, vdd = device.v_read, device.v_read_idle, device.vdd
+    i1, i2 = device.stage1_q_sat / device.t_max, device.stage2_q_sat / device.t_max
+    t1 = T_GAP
+    t2 = t1 + device.t_max + T_GAP
+    t3 = t2 + device.t_max + T_GAP
+    lines = _header(f"tile: {d} x {n} K array -> charge-to-pulse -> {n} x {d} V array -> "
+                    f"signed readout", kit, device)
+    lines += [TRAN_OPTIONS, "vwwl wwl 0 0", f"vwbl wbl 0 {sn(device.v_weight_zero)}",
+              f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"ven1 en1 0 {_window(t2, device)}", f"ven2 en2 0 {_window(t3, device)}"]
+    ics = []
+    for r in range(d):  # K rows driven by the query PWM
+        w = q[r] * device.t_max
+        lines += [f"vqr{r} qr{r} 0 {pwl_pulse(t1, w, lo, hi)}",
+                  f"vqrb{r} qrb{r} 0 {pwl_pulse(t1, w, vdd - lo, vdd - hi)}"]
+    for j in range(n):  # K column j (token j) -> first-stage converter j
+        for r in range(d):
+            lines.append(_cell(f"k{r}_{j}", "wwl", "wbl", f"qr{r}", f"qrb{r}", f"kbl{j}",
+                               f"ksn{r}_{j}", kit))
+            ics.append(f"v(ksn{r}_{j})={sn(k[j, r])}")
+        lines.append(f"xa{j} kbl{j} en1 vref rst g{j} vr{j} vrb{j} acc{j} gc_c2p cf={sn(cf)} "
+                     f"iref={sn(i1)} eps={sn(eps)} vdd={sn(vdd)} tnorm={sn(device.t_max)}")
+    for c in range(d):  # V column c -> signed converter c
+        for j in range(n):
+            lines.append(_cell(f"v{j}_{c}", "wwl", "wbl", f"vr{j}", f"vrb{j}", f"vbl{c}",
+                               f"vsn{j}_{c}", kit))
+            ics.append(f"v(vsn{j}_{c})={sn(v[j, c])}")
+        lines.append(f"xs{c} vbl{c} en2 vref rst s{c} cnt{c} sacc{c} gc_c2p_signed cf={sn(cf)} "
+                     f"iref={sn(i2)} eps={sn(eps)} vdd={sn(vdd)} tlsb={sn(_tlsb(device))}")
+    for i in range(0, len(ics), 8):
+        lines.append(".ic " + " ".join(ics[i:i + 8]))
+    t_end = t3 + device.t_max + T_GAP
+    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 "
+              f"{sn(device.t_max / TILE_MAX_STEP_DIV)}",
+              ".end"]
+    return Netlist("\n".join(lines) + "\n", "tile.cir",
+                   [f"v(cnt{c})" for c in range(d)] + [f"v(acc{j})" for j in range(n)]
+                   + [f"v(sacc{c})" for c in range(d)],
+                   {"n_tokens": n, "head_dim": d, "t_phases": [t1, t2, t3]})

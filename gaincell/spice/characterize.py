@@ -1,0 +1,375 @@
+"""Characterization: SPICE sweeps that the device layer's fits turn into DeviceParams.
+
+Three measurements, each run in ngspice on the shipped (or a user's) circuit kit:
+
+- :func:`sweep_iv`: DC read current over V_store x V_in (default the paper's 50 x 51 grid:
+  V_store 0..VDD, V_in 0.45..0.9 V), giving an :class:`~gaincell.params.IVTable` that
+  :func:`gaincell.device.fit_cell` fits with the paper's cubic;
+- :func:`retention`: write several voltages through the write path, float the storage nodes,
+  and fit ``V(t) = V_rest + (V(0) - V_rest) exp(-t / tau)`` (common tau and V_rest);
+- :func:`c2p_transfer`: first-stage pulse width vs input charge, fitted with
+  ``T = clip(T_max (Q - Q_off) / Q_sat, 0, T_max)``.
+
+:func:`characterize` runs all three and :func:`save_characterization` writes a versioned NPZ of
+the raw data and a TOML design file (loadable with :func:`gaincell.load_toml`) whose ``[meta]``
+table holds the provenance: netlist SHA-256, model-card files and their hashes, ngspice
+version, date, backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gaincell.device.fit import CellFit, fit_cell
+from gaincell.params import AttentionConfig, DeviceParams, IVTable
+from gaincell.spice.benches import c2p_bench, cell_dc_bench, retention_bench
+from gaincell.spice.netlist import CircuitKit, Netlist
+from gaincell.spice.runner import DEFAULT_TIMEOUT_S, simulate, simulate_many
+
+__all__ = ["FORMAT_VERSION", "IVCharacterization", "RetentionFit", "C2PTransfer",
+           "Characterization", "provenance", "sweep_iv", "retention", "c2p_transfer",
+           "characterize", "save_characterization", "load_characterization"]
+
+#: Version of the characterization file format (NPZ keys and TOML [meta] layout).
+FORMAT_VERSION = 1
+#: The paper's sweep grid: 50 V_store points x 51 V_in points from 0.45 to 0.9 V
+#: (reference/gaincell_iv_sweep.npz).
+PAPER_V_STORE_POINTS = 50
+PAPER_V_IN = tuple(np.linspace(0.45, 0.9, 51).tolist())
+
+
+def _sha256_file(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def provenance(netlists: list[Netlist], kit: CircuitKit, backend: str) -> dict:
+    """Where a result comes from: netlist hashes, model cards (path, SHA-256), ngspice version,
+    gaincell version, UTC date, backend."""
+    from gaincell import __version__
+    from gaincell.spice.runner import ngspice_version
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "gaincell_version": __version__,
+        "date_utc": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ngspice_version": ngspice_version(),
+        "backend": backend,
+        "netlists": {n.name: n.sha256() for n in netlists},
+        "model_cards": {f: _sha256_file(f) for f in kit.model_files},
+        "cell_file": kit.cell_file,
+        "cell_file_sha256": _sha256_file(kit.cell_file),
+        "cell_subckt": kit.cell_subckt,
+        "cell_params": dict(kit.cell_params),
+        "model_cards_note": "generic, uncalibrated BSIM4 cards (circuits/models/generic_bsim4.lib)"
+        if any(f.endswith("generic_bsim4.lib") for f in kit.model_files) else "user model cards",
+    }
+
+
+@dataclass
+class IVCharacterization:
+    """A SPICE I-V sweep and its cubic fit at ``v_read``.
+
+    Attributes: ``table`` (IVTable, A), ``fit`` (CellFit at ``v_read``), ``netlist``,
+    ``wall_s`` (simulation wall time, s), ``backend``.
+    """
+
+    table: IVTable
+    fit: CellFit
+    netlist: Netlist
+    wall_s: float
+    backend: str
+
+
+def sweep_iv(device: DeviceParams | None = None, kit: CircuitKit | None = None,
+             v_store_points: int = PAPER_V_STORE_POINTS, v_in=PAPER_V_IN,
+             timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto") -> IVCharacterization:
+    """DC sweep of the read current over ``v_store_points`` x ``v_in`` and its cubic fit.
+
+    ``v_in`` (V) must contain ``device.v_read`` (the fit's read voltage). Returns the table in
+    amperes indexed ``[v_store, v_in]``, positive current into the bit line.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    v_in = np.asarray(v_in, dtype=float)
+    if not np.any(np.abs(v_in - device.v_read) < 1e-9):
+        raise ValueError(f"v_in = {v_in.tolist()!r} is invalid: allowed a grid containing "
+                         f"v_read = {device.v_read} V")
+    nl = cell_dc_bench(v_store_points, v_in, device, kit)
+    r = simulate(nl, timeout_s, backend)
+    i_out = np.stack([r[v] for v in nl.vectors], axis=1)
+    if r.scale.size != v_store_points:
+        raise RuntimeError(f"{nl.name}: ngspice returned {r.scale.size} sweep points, expected "
+                           f"{v_store_points}")
+    table = IVTable.from_arrays(r.scale, v_in, i_out,
+                                source=f"gaincell SPICE sweep {nl.name} sha256 {nl.sha256()[:16]}")
+    k = int(np.argmin(np.abs(v_in - device.v_read)))
+    fit = fit_cell(table, v_in=float(v_in[k]))
+    return IVCharacterization(table, fit, nl, r.wall_s, r.backend)
+
+
+@dataclass
+class RetentionFit:
+    """Retention of the storage node after a write.
+
+    Attributes
+    ----------
+    tau : float
+        Fitted time constant, s.
+    v_rest : float
+        Fitted rest voltage the node relaxes toward, V.
+    v_written : numpy.ndarray
+        Storage voltage right after the write (start of the float phase), V, per cell.
+    v_target : numpy.ndarray
+        Voltage on the write bit line, V, per cell.
+    t : numpy.ndarray
+        Time since the start of the float phase, s.
+    v : numpy.ndarray
+        Storage voltages, V, shape (cells, len(t)).
+    rms_residual, max_residual : float
+        Fit residuals, V.
+    netlist : Netlist
+    """
+
+    tau: float
+    v_rest: float
+    v_written: np.ndarray
+    v_target: np.ndarray
+    t: np.ndarray
+    v: np.ndarray
+    rms_residual: float
+    max_residual: float
+    netlist: Netlist
+    backend: str = ""
+
+    @property
+    def write_pedestal(self) -> np.ndarray:
+        """Written minus target voltage (charge injection and clock feed-through), V."""
+        return self.v_written - self.v_target
+
+
+def retention(device: DeviceParams | None = None, kit: CircuitKit | None = None,
+              v0=(0.0, 0.2, 0.45, 0.7, 0.9), t_float: float = 60e-3,
+              timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto") -> RetentionFit:
+    """Write each ``v0`` (V), float for ``t_float`` s, fit tau (s) and V_rest (V) jointly."""
+    from scipy.optimize import least_squares
+
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    nl = retention_bench(v0, t_float, device, kit)
+    r = simulate(nl, timeout_s, backend)
+    t0 = nl.meta["t_float_start"]
+    sel = r.scale >= t0
+    t = r.scale[sel] - t0
+    v = np.stack([r[x][sel] for x in nl.vectors])
+    vw = v[:, 0].copy()
+
+    def resid(p):
+        tau, vr = np.exp(p[0]), p[1]
+        return (vr + (vw[:, None] - vr) * np.exp(-t[None, :] / tau) - v).ravel()
+
+    # initial guess: the slope of the cell that moves most
+    k = int(np.argmax(np.abs(v[:, -1] - v[:, 0])))
+    drop = abs(v[k, -1] - v[k, 0]) + 1e-12
+    tau0 = max(t[-1] * abs(v[k, 0] - 0.0) / drop, t[-1] / 50)
+    sol = least_squares(resid, x0=[np.log(tau0), float(np.mean(v[:, -1]))], method="lm")
+    res = resid(sol.x)
+    return RetentionFit(float(np.exp(sol.x[0])), float(sol.x[1]), vw,
+                        np.asarray(nl.meta["v0"]), t, v, float(np.sqrt(np.mean(res**2))),
+                        float(np.abs(res).max()), nl, r.backend)
+
+
+@dataclass
+class C2PTransfer:
+    """First-stage charge-to-pulse transfer: pulse width vs input charge.
+
+    Attributes
+    ----------
+    charge : numpy.ndarray
+        Input charges, C.
+    phi : numpy.ndarray
+        Pulse widths in units of T_max (from the converter's pulse-width meter).
+    q_sat : float
+        Fitted saturation charge (charge for a T_max pulse), C.
+    q_offset : float
+        Fitted input-referred offset, C.
+    max_fit_error : float
+        Largest |phi - fit| over all points, fraction of T_max.
+    netlist : Netlist
+    """
+
+    charge: np.ndarray
+    phi: np.ndarray
+    q_sat: float
+    q_offset: float
+    max_fit_error: float
+    netlist: Netlist
+    backend: str = ""
+    wall_s: float = 0.0
+
+
+def c2p_transfer(device: DeviceParams | None = None, kit: CircuitKit | None = None,
+                 charges=None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 backend: str = "auto") -> C2PTransfer:
+    """Simulate the first-stage converter over ``charges`` (default -0.3..1.5 Q_sat, 25 points)
+    and fit its linear region (points with 0.05 < phi < 0.95)."""
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    if charges is None:
+        charges = np.linspace(-0.3, 1.5, 25) * device.stage1_q_sat
+    nl = c2p_bench(charges, device, kit)
+    r = simulate(nl, timeout_s, backend)
+    q = np.asarray(nl.meta["charges"])
+    phi = np.array([r[f"v(acc{k})"][-1] for k in range(q.size)])
+    lin = (phi > 0.05) & (phi < 0.95)
+    if lin.sum() < 2:
+        raise ValueError("charges give fewer than 2 points in the linear region (0.05 < phi < "
+                         "0.95): allowed a range spanning 0..Q_sat")
+    slope, icpt = np.polyfit(q[lin], phi[lin], 1)
+    q_sat = 1.0 / slope
+    q_off = -icpt / slope
+    model = np.clip((q - q_off) / q_sat, 0.0, 1.0)
+    return C2PTransfer(q, phi, float(q_sat), float(q_off), float(np.abs(phi - model).max()),
+                       nl, r.backend, r.wall_s)
+
+
+@dataclass
+class Characterization:
+    """Everything :func:`characterize` measured, and the design it implies."""
+
+    iv: IVCharacterization
+    retention: RetentionFit
+    c2p: C2PTransfer
+    kit: CircuitKit
+    provenance: dict = field(default_factory=dict)
+
+    def device(self, base: DeviceParams | None = None) -> DeviceParams:
+        """``base`` with the fitted cubic cell (at v_read), tau, v_rest and stage-1 Q_sat."""
+        d = self.iv.fit.device(base)
+        return dataclasses.replace(d, tau=self.retention.tau, v_rest=float(np.clip(
+            self.retention.v_rest, 0.0, d.vdd)), stage1_q_sat=self.c2p.q_sat)
+
+
+def characterize(device: DeviceParams | None = None, kit: CircuitKit | None = None,
+                 v_store_points: int = PAPER_V_STORE_POINTS, v_in=PAPER_V_IN,
+                 t_float: float = 60e-3, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 backend: str = "auto", progress: bool = False) -> Characterization:
+    """Run the three characterizations (I-V, retention, charge-to-pulse) and fit them."""
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    steps = [("I-V sweep", lambda: sweep_iv(device, kit, v_store_points, v_in, timeout_s,
+                                            backend)),
+             ("retention", lambda: retention(device, kit, t_float=t_float,
+                                             timeout_s=timeout_s, backend=backend)),
+             ("charge-to-pulse", lambda: c2p_transfer(device, kit, timeout_s=timeout_s,
+                                                      backend=backend))]
+    out = []
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(steps), desc="characterize", unit="sweep")
+    try:
+        for name, fn in steps:
+            if bar is not None:
+                bar.set_postfix_str(name)
+            out.append(fn())
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    iv, ret, c2p = out
+    prov = provenance([iv.netlist, ret.netlist, c2p.netlist], kit, iv.backend)
+    return Characterization(iv, ret, c2p, kit, prov)
+
+
+def _toml_meta(ch: Characterization) -> str:
+    from gaincell.params import _toml_value
+
+    fit = ch.iv.fit
+    meta = dict(ch.provenance)
+    meta.update({
+        "kind": "gaincell SPICE characterization",
+        "cell_fit_a_ua": [float(x) for x in fit.a_ua],
+        "cell_fit_v_in": fit.v_in,
+        "cell_fit_rms_a": fit.rms,
+        "cell_fit_max_abs_a": fit.max_abs,
+        "cell_fit_full_scale_a": fit.full_scale,
+        "retention_tau_s": ch.retention.tau,
+        "retention_v_rest_v": ch.retention.v_rest,
+        "retention_rms_residual_v": ch.retention.rms_residual,
+        "retention_write_pedestal_v": [float(x) for x in ch.retention.write_pedestal],
+        "c2p_q_sat_c": ch.c2p.q_sat,
+        "c2p_q_offset_c": ch.c2p.q_offset,
+        "c2p_max_fit_error_tmax": ch.c2p.max_fit_error,
+    })
+    lines = ["[meta]"]
+    for k, v in meta.items():
+        if v is None:
+            continue
+        if isinstance(v, dict):
+            v = json.dumps(v, sort_keys=True)
+        lines.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n\n"
+
+
+def save_characterization(ch: Characterization, folder: str | os.PathLike,
+                          base: AttentionConfig | None = None) -> dict:
+    """Write ``characterization.npz`` (raw data) and ``characterization.toml`` (a design file
+    with the fitted device and a ``[meta]`` provenance table) into ``folder``, atomically.
+
+    Returns ``{"npz": path, "toml": path}``.
+    """
+    from gaincell._io import atomic_write_text, atomic_write_with
+    from gaincell.params import dumps_toml
+
+    folder = Path(folder)
+    base = base or AttentionConfig()
+    cfg = base.replace(device=ch.device(base.device))
+    t = ch.iv.table
+    arrays = {
+        "format_version": np.array(FORMAT_VERSION),
+        "provenance_json": np.array(json.dumps(ch.provenance, sort_keys=True)),
+        "iv_v_store": np.asarray(t.v_store), "iv_v_in": np.asarray(t.v_in),
+        "iv_i_out": np.asarray(t.i_out), "cell_fit_a_ua": ch.iv.fit.a_ua,
+        "ret_t": ch.retention.t, "ret_v": ch.retention.v,
+        "ret_v_target": ch.retention.v_target,
+        "ret_tau": np.array(ch.retention.tau), "ret_v_rest": np.array(ch.retention.v_rest),
+        "c2p_charge": ch.c2p.charge, "c2p_phi": ch.c2p.phi,
+        "c2p_q_sat": np.array(ch.c2p.q_sat), "c2p_q_offset": np.array(ch.c2p.q_offset),
+    }
+
+    def write_npz(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    npz = atomic_write_with(folder / "characterization.npz", write_npz)
+    toml = atomic_write_text(folder / "characterization.toml", _toml_meta(ch) + dumps_toml(cfg))
+    return {"npz": str(npz), "toml": str(toml)}
+
+
+def load_characterization(path: str | os.PathLike) -> dict:
+    """Read a ``characterization.npz`` back as a dict of arrays (checks ``format_version``)."""
+    with np.load(path, allow_pickle=False) as d:
+        data = {k: d[k] for k in d.files}
+    v = int(data.get("format_version", -1))
+    if v != FORMAT_VERSION:
+        raise ValueError(f"{path}: format_version = {v} is invalid: allowed {FORMAT_VERSION}")
+    data["provenance"] = json.loads(str(data.pop("provenance_json")))
+    return data
+
+
+def sweep_many(netlists: list[Netlist], **kw):
+    """Run several characterization decks in parallel (thin alias of ``simulate_many``)."""
+    return simulate_many(netlists, **kw)

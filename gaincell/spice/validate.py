@@ -1,0 +1,305 @@
+"""Validation of the behavioural model against ngspice, each with a measured error and a budget.
+
+=================  ===========================================================  ============
+check              measured error                                               budget
+=================  ===========================================================  ============
+cell               max |I_spice - I_fit| over random V_store at v_read,          2 % of full-
+                   over the full-scale current |I| max of the sweep              scale current
+column             max |Q_spice - Q_model| over >= 20 random columns of 64       2 % of full
+                   cells (random V_store, random 16-level PWM inputs), over      scale
+                   64 x I_fs x T_max
+charge-to-pulse    max |T_spice - T_model| over random charges in the zero,      2 % of T_max
+                   linear and saturated regions (first stage), and over random
+                   signed charges (second stage, pulse before the counter)
+tile               max |y_spice - y_model| of an 8 x 8 K array -> converters ->  1 output LSB
+                   8 x 8 V array -> signed readout, vs GainCellAttention with
+                   the fitted cell, in output LSB (2 / (out_levels - 1))
+=================  ===========================================================  ============
+
+Random cases are drawn from ``numpy.random.default_rng(seed)``; the same seed gives the same
+cases. Each function returns a :class:`Check` holding the measured error, the budget, the
+raw data for the report's figures and the SPICE and behavioural wall times (the speed ratio
+is reported, never asserted).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaincell.device.quantize import quantize
+from gaincell.device.readout import hardsigmoid
+from gaincell.device.transfer import CellTransfer
+from gaincell.params import AttentionConfig, DeviceParams
+from gaincell.spice.benches import CF_COLUMN, c2p_bench, c2p_signed_bench, column_bench, tile_bench
+from gaincell.spice.netlist import CircuitKit, Netlist
+from gaincell.spice.netlist import spice_number as sn
+from gaincell.spice.runner import DEFAULT_TIMEOUT_S, simulate, simulate_many
+
+__all__ = ["Check", "BUDGETS", "cell_points_bench", "validate_cell", "validate_column",
+           "validate_c2p", "validate_tile", "tile_config"]
+
+#: Error budgets (issue 5): fractions of the stated full scale, or output LSB for the tile.
+BUDGETS = {"cell": 0.02, "column": 0.02, "c2p": 0.02, "tile": 1.0}
+
+
+@dataclass
+class Check:
+    """One validation result.
+
+    Attributes
+    ----------
+    name : str
+        ``"cell"``, ``"column"``, ``"c2p"`` or ``"tile"``.
+    error : float
+        The measured error in the unit of ``budget`` (fraction of full scale, or LSB).
+    budget : float
+        The allowed error.
+    unit : str
+        What ``error`` and ``budget`` are measured in.
+    n_cases : int
+        Number of random cases.
+    spice_s, model_s : float
+        Wall time of the SPICE runs (summed over runs: the serial equivalent, process start
+        included) and of the behavioural model for the same work (best of repeats), s.
+    data : dict
+        Arrays for the report (``spice``, ``model`` and more, per check).
+    notes : str
+        What was compared, in one sentence.
+    netlists : list of Netlist
+        The decks that were run (written to the report's ``netlists/`` folder).
+    """
+
+    name: str
+    error: float
+    budget: float
+    unit: str
+    n_cases: int
+    spice_s: float
+    model_s: float
+    data: dict = field(default_factory=dict)
+    notes: str = ""
+    netlists: list = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.error <= self.budget)
+
+    @property
+    def speed_ratio(self) -> float:
+        """SPICE time over behavioural time for the same work (how much faster the model is)."""
+        return self.spice_s / max(self.model_s, 1e-9)
+
+    def summary(self) -> dict:
+        """Plain-data summary (for JSON)."""
+        return {"name": self.name, "error": self.error, "budget": self.budget,
+                "unit": self.unit, "passed": self.passed, "n_cases": self.n_cases,
+                "spice_s": self.spice_s, "model_s": self.model_s,
+                "speed_ratio": self.speed_ratio, "notes": self.notes}
+
+
+def _timed(fn, repeat: int = 5):
+    """Run ``fn`` ``repeat`` times; returns (last result, best wall time in s)."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return out, best
+
+
+def cell_points_bench(v_store, device: DeviceParams | None = None,
+                      kit: CircuitKit | None = None) -> Netlist:
+    """Operating point of one cell per ``v_store`` (V) at ``v_in = device.v_read``.
+
+    Each cell's storage node is set through its own write path (write word line boosted).
+    Vectors ``i(vbl<k>)``: read current INTO the bit line, A.
+    """
+    from gaincell.spice.benches import V_WWL_HIGH, _cell, _check_grid, _header
+
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    vs = _check_grid("v_store", v_store, 0.0, device.vdd)
+    lines = _header("cell read current at random storage voltages", kit, device)
+    lines += [f"vwwl wwl 0 {sn(V_WWL_HIGH)}", f"vrwl rwl 0 {sn(device.v_read)}",
+              f"vrwlb rwlb 0 {sn(device.vdd - device.v_read)}"]
+    for k, v in enumerate(vs):
+        lines += [f"vwbl{k} wbl{k} 0 {sn(v)}", f"vbl{k} bl{k} 0 {sn(device.v_weight_zero)}",
+                  _cell(f"c{k}", "wwl", f"wbl{k}", "rwl", "rwlb", f"bl{k}", f"sn{k}", kit)]
+    lines += [".op", ".end"]
+    return Netlist("\n".join(lines) + "\n", "cell_points.cir",
+                   [f"i(vbl{k})" for k in range(vs.size)], {"v_store": vs.tolist()})
+
+
+def validate_cell(device: DeviceParams, full_scale: float, seed: int = 0, n_points: int = 40,
+                  kit: CircuitKit | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                  backend: str = "auto") -> Check:
+    """SPICE read current at ``n_points`` random V_store (uniform on [0, vdd]) vs the fitted
+    model ``device`` (its ``cell_model``), relative to ``full_scale`` (A)."""
+    rng = np.random.default_rng(seed)
+    vs = np.sort(rng.uniform(0.0, device.vdd, n_points))
+    nl = cell_points_bench(vs, device, kit)
+    r = simulate(nl, timeout_s, backend)
+    i_sp = np.array([r[v][0] for v in nl.vectors])
+    tr = CellTransfer(device)
+    i_mod, t_mod = _timed(lambda: tr.current(vs))
+    err = np.abs(i_sp - i_mod) / full_scale
+    return Check("cell", float(err.max()), BUDGETS["cell"], "fraction of full-scale current",
+                 n_points, r.wall_s, t_mod,
+                 {"v_store": vs, "spice": i_sp, "model": i_mod, "full_scale": full_scale},
+                 f"read current at V_in = {device.v_read} V, {n_points} random V_store, "
+                 f"{device.cell_model} cell model", [nl])
+
+
+def validate_column(device: DeviceParams, full_scale_current: float, seed: int = 0,
+                    n_cases: int = 20, n_cells: int = 64, kit: CircuitKit | None = None,
+                    timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto",
+                    workers: int | None = None, progress: bool = False) -> Check:
+    """Transient bit-line charge of ``n_cases`` random columns vs ``sum_i I(V_i) t_i``.
+
+    V_store uniform on [0, vdd] (analog), pulse widths on the device's PWM grid. Full scale
+    is ``n_cells * full_scale_current * t_max`` (C).
+    """
+    rng = np.random.default_rng(seed)
+    levels = device.q_levels or 16
+    cases = [(rng.uniform(0.0, device.vdd, n_cells),
+              rng.integers(0, levels, n_cells) / (levels - 1)) for _ in range(n_cases)]
+    nls = [column_bench(v, p, device, kit) for v, p in cases]
+    for i, n in enumerate(nls):
+        n.name = f"column_{i:02d}.cir"
+    res = simulate_many(nls, timeout_s, backend, workers, progress="column" if progress else False)
+    t_sp = sum(r.wall_s for r in res)
+    q_sp = np.array([-CF_COLUMN * (r["v(vo)"][-1] - r["v(vo)"][0]) for r in res])
+    tr = CellTransfer(device)
+    vs_all = np.stack([c[0] for c in cases])
+    pw_all = np.stack([c[1] for c in cases])
+    q_mod, t_mod = _timed(lambda: np.sum(tr.current(vs_all) * pw_all, axis=1) * device.t_max)
+    fs = n_cells * full_scale_current * device.t_max
+    err = np.abs(q_sp - q_mod) / fs
+    wave = {"t": res[0].scale, "vo": res[0]["v(vo)"]}
+    return Check("column", float(err.max()), BUDGETS["column"], "fraction of column full scale",
+                 n_cases, t_sp, t_mod,
+                 {"spice": q_sp, "model": q_mod, "full_scale": fs, "wave": wave},
+                 f"{n_cases} random columns of {n_cells} cells, ideal integrator at VDD/2", nls)
+
+
+def validate_c2p(device: DeviceParams, seed: int = 0, n_per_region: int = 8,
+                 kit: CircuitKit | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 backend: str = "auto") -> Check:
+    """First-stage pulse width vs charge (zero, linear, saturated regions: ``n_per_region``
+    random charges each) and second-stage signed pulse vs charge, vs the behavioural readout.
+
+    Error: max |pulse_spice - pulse_model| / T_max over both stages. The second stage's
+    counter output is compared too (``data["count_error_lsb"]``, informative).
+    """
+    rng = np.random.default_rng(seed)
+    qs1 = device.stage1_q_sat
+    q1 = np.concatenate([rng.uniform(-0.5, 0.0, n_per_region), rng.uniform(0.0, 1.0, n_per_region),
+                         rng.uniform(1.0, 2.0, n_per_region)]) * qs1
+    qs2 = device.stage2_q_sat
+    q2 = rng.uniform(-1.5, 1.5, 3 * n_per_region) * qs2
+    nl1, nl2 = c2p_bench(q1, device, kit), c2p_signed_bench(q2, device, kit)
+    r1, r2 = simulate_many([nl1, nl2], timeout_s, backend)
+    t_sp = r1.wall_s + r2.wall_s
+    phi_sp = np.array([r1[f"v(acc{k})"][-1] for k in range(q1.size)])
+    step = (device.out_hi - device.out_lo) / (device.out_levels - 1)
+    acc2 = np.array([r2[f"v(acc{k})"][-1] for k in range(q2.size)])
+    cnt2 = np.array([r2[f"v(cnt{k})"][-1] for k in range(q2.size)])
+    pulse2_sp = acc2 * step  # signed pulse width / T_max
+
+    def model():
+        return (hardsigmoid(q1, qs1), np.clip(q2 / qs2, -1.0, 1.0),
+                quantize(q2 / qs2, device.out_lo, device.out_hi, device.out_levels))
+
+    (phi_mod, pulse2_mod, out_mod), t_mod = _timed(model)
+    e1 = np.abs(phi_sp - phi_mod)
+    e2 = np.abs(pulse2_sp - pulse2_mod)
+    count_err = np.abs(cnt2 * step - out_mod) / step
+    wave = {"t": r1.scale, "g": r1[f"v(g{n_per_region + 1})"]}
+    return Check("c2p", float(max(e1.max(), e2.max())), BUDGETS["c2p"], "fraction of T_max",
+                 q1.size + q2.size, t_sp, t_mod,
+                 {"q1": q1, "phi_spice": phi_sp, "phi_model": phi_mod, "q2": q2,
+                  "pulse2_spice": pulse2_sp, "pulse2_model": pulse2_mod,
+                  "count_spice": cnt2, "out_model": out_mod,
+                  "count_error_lsb": count_err, "stage1_error": e1, "stage2_error": e2,
+                  "wave": wave},
+                 "first stage: zero / linear / saturated regions; second stage: signed pulse "
+                 "and counter", [nl1, nl2])
+
+
+def tile_config(device: DeviceParams, n: int = 8, stage1_sat_ua_tmax: float = 15.0,
+                stage2_sat_ua_tmax: float = 20.0) -> AttentionConfig:
+    """The attention configuration of the validation tile: one head, head_dim = window =
+    ``n``, one ``n x n`` sub-array, no leakage, the given device with saturation charges in
+    uA x t_max (defaults sized for an 8-row tile of ~11 uA cells: assumption)."""
+    ua_t = 1e-6 * device.t_max
+    return AttentionConfig.leroux2025(
+        n_heads=1, head_dim=n, window=n, array_rows=n, array_cols=n, leak_per_step=0.0,
+        device=device.replace(stage1_q_sat=stage1_sat_ua_tmax * ua_t,
+                              stage2_q_sat=stage2_sat_ua_tmax * ua_t))
+
+
+def _draw_tile(rng, cfg: AttentionConfig):
+    d = cfg.device
+    n, D = cfg.window, cfg.head_dim
+    q = rng.integers(0, d.q_levels or 16, D) / ((d.q_levels or 16) - 1)
+    kv_levels = d.kv_levels or 8
+    grid = np.round(np.linspace(0, kv_levels - 1, kv_levels)) * (d.kv_hi - d.kv_lo) / (
+        kv_levels - 1) + d.kv_lo
+    k = grid[rng.integers(0, kv_levels, (n, D))]
+    v = grid[rng.integers(0, kv_levels, (n, D))]
+    return q, k, v
+
+
+def validate_tile(device: DeviceParams, seed: int = 0, n_cases: int = 8, n: int = 8,
+                  kit: CircuitKit | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
+                  backend: str = "auto", workers: int | None = None,
+                  progress: bool = False) -> Check:
+    """End-to-end tile (``n x n`` K array -> converters -> ``n x n`` V array -> signed readout)
+    vs :class:`gaincell.GainCellAttention` with the same device, for the last query token of
+    an ``n``-token sequence (every key in the window). Error in output LSB.
+
+    Inputs are drawn on the converters' grids (16-level query PWM, 8-level K/V DAC), so the
+    behavioural quantizers are exact and the comparison measures the analog path only.
+    """
+    from gaincell import GainCellAttention
+
+    cfg = tile_config(device, n)
+    rng = np.random.default_rng(seed)
+    cases = [_draw_tile(rng, cfg) for _ in range(n_cases)]
+    nls = [tile_bench(q, k, v, cfg.device, kit) for q, k, v in cases]
+    for i, nl in enumerate(nls):
+        nl.name = f"tile_{i:02d}.cir"
+        nl.vectors += [f"v(g{j})" for j in range(n)] + [f"v(s{c})" for c in range(n)]
+    res = simulate_many(nls, timeout_s, backend, workers, progress="tile" if progress else False)
+    t_sp = sum(r.wall_s for r in res)
+    d = cfg.device
+    step = (d.out_hi - d.out_lo) / (d.out_levels - 1)
+    y_sp = np.stack([[r[f"v(cnt{c})"][-1] * step for c in range(n)] for r in res])
+    phi_sp = np.stack([[r[f"v(acc{j})"][-1] for j in range(n)] for r in res])
+    attn = GainCellAttention(cfg, seed=0)
+
+    def model():
+        ys, phis = [], []
+        for q, k, v in cases:
+            qq = np.broadcast_to(q, (n, n))[None, None]  # the same query at every step
+            y, t = attn.forward(qq, k[None, None], v[None, None], trace=True)
+            ys.append(np.asarray(y)[0, 0, -1])
+            phis.append(np.asarray(t.phi)[0, 0, -1])
+        return np.stack(ys), np.stack(phis)
+
+    (y_mod, phi_mod), t_mod = _timed(model, repeat=3)
+    # compare counter codes (integers), not floats: y = code * step on both sides
+    err_lsb = np.abs(np.round(y_sp / step) - np.round(y_mod / step))
+    r0 = res[0]
+    wave = {"t": r0.scale, "g": np.stack([r0[f"v(g{j})"] for j in range(n)]),
+            "s": np.stack([r0[f"v(s{c})"] for c in range(n)])}
+    return Check("tile", float(err_lsb.max()), BUDGETS["tile"], "output LSB", n_cases,
+                 t_sp, t_mod,
+                 {"spice": y_sp, "model": y_mod, "phi_spice": phi_sp, "phi_model": phi_mod,
+                  "step": step, "wave": wave,
+                  "stage1_sat_c": d.stage1_q_sat, "stage2_sat_c": d.stage2_q_sat},
+                 f"{n}x{n} tile end to end vs GainCellAttention (fitted {d.cell_model} cell, "
+                 f"no leakage), last query token", nls)
