@@ -12,17 +12,8 @@ Each kernel has a plain NumPy twin in ``tests/test_array_kernels.py``.
 
 from __future__ import annotations
 
-import os
-
-import numba
 import numpy as np
 from numba import njit, prange
-
-# The OpenMP threading layer spin-waits between parallel regions: on a loaded machine (other
-# processes, BLAS threads) one descheduled worker stalls every step by milliseconds. The
-# workqueue layer degrades gracefully. A user's NUMBA_THREADING_LAYER still wins.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
 
 _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
 

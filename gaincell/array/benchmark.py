@@ -29,12 +29,15 @@ def _paired_times(fa, fb, repeats: int, inner: int = 1) -> tuple[float, float, f
     """Median times of ``fa`` and ``fb`` and the median of their per-repeat ratio.
 
     The two are timed alternately, repeat by repeat, so that a change in machine load
-    affects both alike; the ratio is taken within each repeat.
+    affects both alike; the ratio is taken within each repeat. Each timed block follows an
+    untimed call of the same function, so neither pays for the other's cache and thread
+    state.
     """
-    fa(), fb()  # warm-up (compilation, caches)
+    fa(), fb()  # warm-up (compilation)
     ta, tb = [], []
     for _ in range(repeats):
         for f, ts in ((fa, ta), (fb, tb)):
+            f()
             t0 = time.perf_counter()
             for _ in range(inner):
                 f()
