@@ -33,9 +33,19 @@ def check_levels(name: str, levels) -> int | None:
     return int(levels)
 
 
+def _to_float(name: str, value, allowed: str) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} = {value!r} is invalid: allowed {allowed}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} = {value!r} is invalid: allowed {allowed}") from None
+
+
 def check_range(lo_name: str, lo, hi_name: str, hi) -> tuple[float, float]:
     """A finite interval lo < hi."""
-    lo_f, hi_f = float(lo), float(hi)
+    allowed = f"finite numbers with {lo_name} < {hi_name}"
+    lo_f, hi_f = _to_float(lo_name, lo, allowed), _to_float(hi_name, hi, allowed)
     if not (np.isfinite(lo_f) and np.isfinite(hi_f) and lo_f < hi_f):
         raise ValueError(f"{lo_name} = {lo!r}, {hi_name} = {hi!r} are invalid: allowed "
                          f"finite values with {lo_name} < {hi_name}")
@@ -44,7 +54,7 @@ def check_range(lo_name: str, lo, hi_name: str, hi) -> tuple[float, float]:
 
 def check_positive(name: str, value, unit: str = "") -> float:
     """A finite number > 0."""
-    v = float(value)
+    v = _to_float(name, value, f"a finite number > 0 {unit}".rstrip())
     if not (np.isfinite(v) and v > 0):
         raise ValueError(f"{name} = {value!r} is invalid: allowed > 0 {unit}".rstrip())
     return v
@@ -52,7 +62,7 @@ def check_positive(name: str, value, unit: str = "") -> float:
 
 def check_nonneg(name: str, value, unit: str = "") -> float:
     """A finite number >= 0."""
-    v = float(value)
+    v = _to_float(name, value, f"a finite number >= 0 {unit}".rstrip())
     if not (np.isfinite(v) and v >= 0):
         raise ValueError(f"{name} = {value!r} is invalid: allowed >= 0 {unit}".rstrip())
     return v

@@ -41,13 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 bad input, 1 failure)."""
+    """Run the command line; returns the exit code (0 ok, 2 bad input or unusable path,
+    1 failure reported by a command)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ValueError as e:
         print(f"gaincell {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:   # a path the user gave cannot be read or written
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"gaincell {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"gaincell {args.command}: interrupted", file=sys.stderr)

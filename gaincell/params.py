@@ -145,11 +145,16 @@ class IVTable:
 
     def __post_init__(self) -> None:
         o = "IVTable"
-        object.__setattr__(self, "v_store", tuple(float(x) for x in self.v_store))
-        object.__setattr__(self, "v_in", tuple(float(x) for x in self.v_in))
-        object.__setattr__(
-            self, "i_out", tuple(tuple(float(x) for x in row) for row in self.i_out)
-        )
+        for name, unit in (("v_store", "V"), ("v_in", "V")):
+            try:
+                object.__setattr__(self, name, tuple(float(x) for x in getattr(self, name)))
+            except (TypeError, ValueError):
+                _fail(o, name, getattr(self, name), f"a sequence of voltages ({unit})")
+        try:
+            object.__setattr__(
+                self, "i_out", tuple(tuple(float(x) for x in row) for row in self.i_out))
+        except (TypeError, ValueError):
+            _fail(o, "i_out", type(self.i_out).__name__, "a 2-D sequence of currents (A)")
         vs, vi, io = self.v_store, self.v_in, self.i_out
         if len(vs) < 2:
             _fail(o, "v_store", len(vs), "at least 2 points")
@@ -232,7 +237,10 @@ class DeviceParams:
         gain cells), not a published figure; used only by leakage/charge estimates.
     tau : float
         Retention time constant of the storage node, s. Default 5 ms (unconfirmed in the
-        paper's text; CMOS gain cell).
+        paper's text; CMOS gain cell). The simulator leaks by
+        ``AttentionConfig.leak_per_step`` (dt / tau per token); ``tau`` is the centre of the
+        per-cell retention spread and, with the token period, links the two in the system
+        layer (``gaincell.system`` reports the leak per step this tau implies).
     v_rest : float
         Voltage the storage node relaxes toward, V. Preset 0.45 (VDD/2: the paper's model
         decays the weight deviation toward zero).
@@ -311,17 +319,25 @@ class DeviceParams:
             v = _real(o, name, getattr(self, name))
             if not 0.0 <= v <= self.vdd:
                 _fail(o, name, v, f"[0, vdd = {self.vdd}] V")
+        if not self.v_read > self.v_read_idle:
+            _fail(o, "v_read", self.v_read, f"> v_read_idle = {self.v_read_idle} V (a pulse "
+                  f"must raise the read word line above its idle level)")
         if self.cell_model not in _CELL_MODELS:
             _fail(o, "cell_model", self.cell_model, f"one of {_CELL_MODELS}")
         c = self.poly_c_ua
         try:
             rows = [tuple(float(x) for x in r) for r in c]
-        except TypeError:
+        except (TypeError, ValueError):
             _fail(o, "poly_c_ua", c, "a 4 x 4 nested sequence of numbers (uA/V^(i+j))")
         if len(rows) != 4 or any(len(r) != 4 for r in rows):
             _fail(o, "poly_c_ua", c, "a 4 x 4 nested sequence of numbers (uA/V^(i+j))")
         if not all(math.isfinite(x) for r in rows for x in r):
             _fail(o, "poly_c_ua", c, "finite coefficients")
+        for i in range(4):
+            for j in range(4 - i, 4):
+                if rows[i][j] != 0.0:
+                    _fail(o, f"poly_c_ua[{i}][{j}]", rows[i][j],
+                          "0 (Eq. 4 has terms with i + j <= 3 only)")
         object.__setattr__(self, "poly_c_ua", tuple(rows))
         if self.cell_model == "table" and self.iv_table is None:
             _fail(o, "iv_table", None, "an IVTable when cell_model == 'table'")
@@ -501,8 +517,11 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
     if unknown:
         raise ValueError(f"{source}: unknown table(s) {unknown}: allowed 'attention', "
                          f"'device', 'system', 'meta'")
-    att = dict(data.get("attention", {}))
-    dev = dict(data.get("device", {}))
+    att, dev = data.get("attention", {}), data.get("device", {})
+    for table, value in (("attention", att), ("device", dev)):
+        if not isinstance(value, dict):
+            raise ValueError(f"{source}: [{table}] = {value!r}: allowed a table of key = value")
+    att, dev = dict(att), dict(dev)
     att_names = {f.name for f in fields(AttentionConfig)} - {"device"}
     dev_names = {f.name for f in fields(DeviceParams)}
     for table, keys, allowed in (("attention", att, att_names), ("device", dev, dev_names)):
@@ -520,10 +539,10 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
         t = dev["iv_table"]
         if not isinstance(t, dict) or not {"v_store", "v_in", "i_out"} <= set(t):
             raise ValueError(f"{source}: [device.iv_table] needs v_store, v_in and i_out")
-        dev["iv_table"] = IVTable(t["v_store"], t["v_in"], t["i_out"], t.get("source", ""))
-    if "poly_c_ua" in dev:
-        dev["poly_c_ua"] = tuple(tuple(r) for r in dev["poly_c_ua"])
     try:
+        if "iv_table" in dev:
+            t = dev["iv_table"]
+            dev["iv_table"] = IVTable(t["v_store"], t["v_in"], t["i_out"], t.get("source", ""))
         device = DeviceParams(**dev)
         return AttentionConfig(**att, device=device)
     except (ValueError, TypeError) as e:
@@ -541,7 +560,9 @@ def load_toml(path: str | os.PathLike) -> AttentionConfig:
             data = tomllib.load(f)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such design file") from None
-    except tomllib.TOMLDecodeError as e:
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the design file ({e.strerror or e})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid TOML ({e})") from None
     return _from_plain(data, str(path))
 

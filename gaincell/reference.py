@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
-from gaincell._checks import as_finite
+from gaincell._checks import as_finite, check_positive
 from gaincell.params import AttentionConfig
 
 __all__ = ["window_mask", "softmax_attention", "hardsigmoid_attention"]
@@ -22,6 +24,7 @@ __all__ = ["window_mask", "softmax_attention", "hardsigmoid_attention"]
 
 def window_mask(T: int, window: int) -> np.ndarray:
     """(T, T) bool: key j visible to query t when ``t - window < j <= t``."""
+    window = int(window)
     t = np.arange(T)
     age = t[:, None] - t[None, :]
     return (age >= 0) & (age < window)
@@ -38,9 +41,9 @@ def _qkv(q, k, v):
 def softmax_attention(q, k, v, window: int, scale: float | None = None) -> np.ndarray:
     """Softmax attention over a sliding window; ``scale`` defaults to 1/sqrt(D)."""
     q, k, v = _qkv(q, k, v)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
         raise ValueError(f"window = {window!r} is invalid: allowed an integer >= 1")
-    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else check_positive("scale", scale)
     s = (q @ np.swapaxes(k, -1, -2)) * scale
     m = window_mask(q.shape[-2], window)
     s = np.where(m, s, -np.inf)
@@ -54,8 +57,11 @@ def hardsigmoid_attention(q, k, v, cfg: AttentionConfig, gain_ua_per_v: float | 
                           ) -> np.ndarray:
     """The ideal-device counterpart of the hardware (see the module docstring)."""
     q, k, v = _qkv(q, k, v)
+    if not isinstance(cfg, AttentionConfig):
+        raise ValueError(f"cfg must be an AttentionConfig, got {type(cfg).__name__}")
     d = cfg.device
-    g = d.linear_gain_ua_per_v if gain_ua_per_v is None else float(gain_ua_per_v)
+    g = d.linear_gain_ua_per_v if gain_ua_per_v is None else check_positive(
+        "gain_ua_per_v", gain_ua_per_v, "uA/V")
     s = g * (q @ np.swapaxes(k - d.v_weight_zero, -1, -2))
     m = window_mask(q.shape[-2], cfg.window)
     phi = np.where(m, np.clip(s / d.stage1_sat_ua_tmax, 0.0, 1.0), 0.0)

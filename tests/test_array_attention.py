@@ -237,3 +237,42 @@ def test_bad_construction():
         gc.GainCellAttention(cfg, engine="gpu")
     with pytest.raises(ValueError, match="fast"):
         gc.GainCellAttention(cfg.replace(sigma_read_noise=1e-15), engine="fast")
+
+
+def test_offset_converter_ranges_agree_across_engines():
+    rng = np.random.default_rng(13)
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=8, window=16, array_cols=8,
+                                        kv_lo=0.1, kv_hi=0.8, kv_levels=6, q_lo=0.2,
+                                        leak_per_step=1e-2)
+    q, k, v = rand_qkv(rng, 1, 1, 30, 8)
+    fast = gc.GainCellAttention(cfg)
+    y = fast.forward(q, k, v)
+    np.testing.assert_allclose(gc.GainCellAttention(cfg, engine="general").forward(q, k, v), y,
+                               atol=1e-12)
+    np.testing.assert_allclose(stream(fast, q, k, v), y, atol=1e-12)
+    head = gc.array.TiledHead(cfg)
+    ys = np.array([head.step(q[0, 0, t], k[0, 0, t], v[0, 0, t]) for t in range(30)])
+    np.testing.assert_allclose(ys, y[0, 0], atol=1e-9)
+
+
+def test_generator_seed_and_independent_streams():
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=8, array_cols=4,
+                                        sigma_read_noise=3e-14)
+    x = np.random.default_rng(0).uniform(0, 0.9, (1, 1, 6, 4))
+    a = gc.GainCellAttention(cfg, seed=np.random.default_rng(5)).forward(x, x, x)
+    b = gc.GainCellAttention(cfg, seed=np.random.default_rng(5)).forward(x, x, x)
+    np.testing.assert_array_equal(a, b)
+    s7 = gc.GainCellAttention(cfg, seed=7)
+    s71 = gc.GainCellAttention(cfg, seed=(7, 1))
+    assert not np.array_equal(s7._token_rng(0).random(4), s71._rng(0).random(4))
+
+
+def test_thread_setting_is_validated(monkeypatch):
+    cfg = gc.AttentionConfig.leroux2025(n_heads=2, head_dim=4, window=8, array_cols=4)
+    x = np.full((1, 2, 5, 4), 0.5)
+    y1 = gc.GainCellAttention(cfg).forward(x, x, x)
+    monkeypatch.setenv("GAINCELL_THREADS", "1")
+    np.testing.assert_array_equal(gc.GainCellAttention(cfg).forward(x, x, x), y1)
+    monkeypatch.setenv("GAINCELL_THREADS", "0")
+    with pytest.raises(ValueError, match="GAINCELL_THREADS"):
+        gc.GainCellAttention(cfg).forward(x, x, x)

@@ -48,3 +48,8 @@ def test_simulate_bad_inputs_exit_2_and_write_nothing(tmp_path, capsys):
                  "--out", str(out)]) == 2
     assert main(["simulate", "--tokens", "0", "--out", str(out)]) == 2
     assert not out.exists()
+
+
+def test_simulate_unreadable_config_exits_2(tmp_path, capsys):
+    assert main(["simulate", "--config", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -36,3 +36,17 @@ def test_subarray_leaks_and_reads():
     assert np.all(sa.read([1e-9, 1e-9], t=5)[[0, 2]] == 0)   # empty columns
     np.testing.assert_allclose(sa.stored_at(10)[:, 1], 0.45 + np.array([0.45, -0.45]) *
                                np.exp(-1.0))
+
+
+def test_subarray_write_validation():
+    sa = SubArray(2, 3, gc.DeviceParams(), leak_per_step=0.0)
+    with pytest.raises(ValueError, match="exactly one"):
+        sa.write([0.5, 0.5], t=0)
+    with pytest.raises(ValueError, match="col = 3"):
+        sa.write([0.5, 0.5], t=0, col=3)
+    with pytest.raises(ValueError, match="2 entries"):
+        sa.write([0.5, 0.5], t=0, row=0)
+    head = TiledHead(gc.AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=8,
+                                                   array_cols=4))
+    with pytest.raises(ValueError, match="allowed \\(4,\\)"):
+        head.step(np.zeros(3), np.zeros(4), np.zeros(4))

@@ -53,7 +53,7 @@ def test_preset_grids():
     x = np.array([0.0, 0.3, 0.45, 0.9])
     codes = quantize_codes(x, 0, 0.9, 8)
     assert np.array_equal(codes, np.round(x / (0.9 / 7)))
-    assert np.array_equal(codes * (0.9 / 7), dac(x, d))   # code x step is the DAC value, bit for bit
+    assert np.array_equal(codes * (0.9 / 7), dac(x, d))   # code x step: the DAC value, exactly
 
 
 def test_ties_to_even():
@@ -71,3 +71,19 @@ def test_rejects_bad_levels_and_range():
         quantize([0.1], 0, 1, 1)
     with pytest.raises(ValueError, match="lo"):
         quantize([0.1], 1, 0, 4)
+
+
+@given(arrays(np.float64, st.integers(1, 50), elements=finite), st.floats(0.0, 0.4),
+       st.floats(0.1, 0.5), st.integers(2, 64))
+def test_dac_and_pwm_grids_start_at_lo_and_stay_in_range(x, lo, span, L):
+    d = DeviceParams(kv_lo=lo, kv_hi=lo + span, kv_levels=L, q_lo=lo, q_hi=lo + span,
+                     q_levels=L)
+    for y in (dac(x, d), pwm(x, d)):
+        assert np.all(y >= lo) and np.all(y <= lo + span + 1e-12)
+        k = (y - lo) / (span / (L - 1))
+        np.testing.assert_allclose(k, np.round(k), atol=1e-9)
+
+
+def test_anchor_is_validated():
+    with pytest.raises(ValueError, match="anchor"):
+        quantize([0.1], 0, 1, 4, anchor=np.nan)

@@ -21,13 +21,6 @@ from gaincell.nn.quant import quantize_ste  # noqa: E402
 from gaincell.params import AttentionConfig  # noqa: E402
 
 
-def _simulator():
-    cls = getattr(gaincell, "GainCellAttention", None)
-    if cls is None:
-        from gaincell.array import GainCellAttention as cls
-    return cls
-
-
 def _qz(x, lo, hi, L):
     x = np.clip(x, lo, hi)
     if L is None:
@@ -94,7 +87,7 @@ def test_forward_equals_numpy_simulator(name):
     cfg = AttentionConfig.leroux2025(n_heads=2, head_dim=64, window=128, **PRESETS[name])
     q, k, v = _inputs(np.random.default_rng(1), 2, 2, 200, 64)
     y = GainCellAttention(cfg)(*(torch.from_numpy(x) for x in (q, k, v))).numpy()
-    r = _simulator()(cfg, seed=0).forward(q, k, v)
+    r = gaincell.GainCellAttention(cfg, seed=0).forward(q, k, v)
     assert y.shape == r.shape == (2, 2, 200, 64)
     assert np.abs(r).max() > 0.1  # the comparison is not trivially between zeros
     _assert_equal_but_ties(y, r, cfg)
@@ -229,3 +222,17 @@ def test_bad_settings_fail_fast():
     m = GPT(ModelConfig(vocab_size=5, block_size=64, n_layer=1, n_head=1, n_embd=64))
     with pytest.raises(ValueError, match="block_size"):
         m(torch.zeros(1, 65, dtype=torch.long))
+
+
+def test_refuses_what_it_does_not_model_and_nan_inputs():
+    from gaincell.nn import GainCellAttention as TorchAttention
+
+    with pytest.raises(ValueError, match="v_rest"):
+        TorchAttention(AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=64,
+                                                     v_rest=0.0))
+    att = TorchAttention(AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=64))
+    x = torch.full((1, 1, 3, 4), 0.5, dtype=torch.float64)
+    bad = x.clone()
+    bad[0, 0, 1, 2] = float("nan")
+    with pytest.raises(ValueError, match="q contains NaN"):
+        att(bad, x, x)

@@ -108,3 +108,25 @@ def test_iv_table_validation():
         IVTable((0.0, 0.9), (0.9,), ((1.0,),))
     t = IVTable.leroux2025()
     assert len(t.v_store) == 50 and len(t.v_in) == 51
+
+
+@pytest.mark.parametrize("text, match", [
+    ("[device]\npoly_c_ua = 5\n", "poly_c_ua"),
+    ("attention = 5\n", r"\[attention\]"),
+    ("[device.iv_table]\nv_store = 5\nv_in = [0.9]\ni_out = [[1.0]]\n", "v_store"),
+    ("[device]\nv_read = 0.4\n", "v_read"),
+])
+def test_malformed_design_files_give_clear_errors(tmp_path, text, match):
+    p = tmp_path / "d.toml"
+    p.write_text(text)
+    with pytest.raises(ValueError, match=match):
+        load_toml(p)
+    with pytest.raises(ValueError, match="cannot read"):
+        load_toml(tmp_path)
+
+
+def test_poly_terms_beyond_eq4_are_rejected():
+    c = [list(r) for r in LEROUX2025_C_UA]
+    c[1][3] = 5.0
+    with pytest.raises(ValueError, match=r"poly_c_ua\[1\]\[3\]"):
+        DeviceParams(poly_c_ua=c)

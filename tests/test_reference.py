@@ -36,3 +36,17 @@ def test_window_mask_and_errors():
         softmax_attention(np.zeros((2, 2)), np.zeros((2, 2)), np.zeros((2, 2)), window=0)
     with pytest.raises(ValueError, match="share a shape"):
         softmax_attention(np.zeros((2, 2)), np.zeros((3, 2)), np.zeros((2, 2)), window=1)
+
+
+def test_reference_rejects_bad_parameters():
+    x = np.zeros((1, 1, 3, 2))
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=2, window=64)
+    with pytest.raises(ValueError, match="gain_ua_per_v"):
+        hardsigmoid_attention(x, x, x, cfg, gain_ua_per_v=np.nan)
+    with pytest.raises(ValueError, match="gain_ua_per_v"):
+        hardsigmoid_attention(x, x, x, cfg, gain_ua_per_v=-1.0)
+    with pytest.raises(ValueError, match="cfg"):
+        hardsigmoid_attention(x, x, x, {"window": 4})
+    with pytest.raises(ValueError, match="scale"):
+        softmax_attention(x, x, x, window=2, scale=np.nan)
+    assert softmax_attention(x, x, x, window=np.int64(2)).shape == x.shape

@@ -31,7 +31,14 @@ from threadpoolctl import threadpool_limits
 from gaincell._checks import as_finite
 from gaincell.array import _kernels as K
 from gaincell.array.activity import Activity
-from gaincell.device.quantize import quantize, quantizer_step
+from gaincell.device.leakage import sample_tau
+from gaincell.device.noise import (
+    add_read_noise,
+    add_write_noise,
+    comparator_offsets,
+    gain_mismatch,
+)
+from gaincell.device.quantize import dac, pwm, quantize, quantizer_step
 from gaincell.device.transfer import CellTransfer, interp_lut
 from gaincell.params import AttentionConfig
 
@@ -85,7 +92,7 @@ class GainCellAttention:
     ----------
     cfg : AttentionConfig
         Geometry, leakage and device (see :meth:`AttentionConfig.leroux2025`).
-    seed : int, tuple of int, or numpy.random.SeedSequence
+    seed : int, tuple of int, numpy.random.SeedSequence or numpy.random.Generator
         Seeds the static mismatch draws and the per-token noise streams; the same seed gives
         the same numbers, and ``forward`` gives the same numbers as ``step``.
     engine : {"auto", "fast", "general"}
@@ -121,17 +128,19 @@ class GainCellAttention:
         self._out_step = quantizer_step(d.out_lo, d.out_hi, d.out_levels)
         self._kv_step = quantizer_step(d.kv_lo, d.kv_hi, d.kv_levels)
         self._codes = (self.engine == "fast" and d.kv_levels is not None
-                       and round(d.kv_hi / self._kv_step) <= 255)
+                       and d.kv_levels <= 256)
+        # stored value -> signed weight: w = store * _scale - _offset (codes: level
+        # kv_lo + code * step; voltages: themselves)
+        self._offset = d.v_weight_zero - d.kv_lo if self._codes else d.v_weight_zero
         self._dpow = _decay_powers(cfg.window, cfg.leak_per_step)
         # Batched first stage in exact integer arithmetic (float32 BLAS) when the PWM and the
         # DAC are quantized and every code sum sum_r m_r c_r^3 stays below 2^24.
         self._q_step = quantizer_step(d.q_lo, d.q_hi, d.q_levels)
         self._int_stage1 = bool(
-            self._codes and d.q_levels is not None
-            and cfg.head_dim * round(d.q_hi / self._q_step) * round(d.kv_hi / self._kv_step) ** 3
-            < 2**24)
+            self._codes and d.q_levels is not None and d.q_lo == 0.0
+            and cfg.head_dim * (d.q_levels - 1) * (d.kv_levels - 1) ** 3 < 2**24)
         if self._int_stage1:
-            s_, v0 = self._kv_step, d.v_weight_zero
+            s_, v0 = self._kv_step, self._offset
             self._coef = np.array([[math.comb(i, kk) * s_**kk * (-v0) ** (i - kk) if kk <= i
                                     else 0.0 for kk in range(4)] for i in (1, 2, 3)])
         self._static = self._draw_static() if self.engine == "general" else None
@@ -227,17 +236,17 @@ class GainCellAttention:
         return arrs
 
     def _pwm(self, q):
-        d = self.cfg.device
-        return quantize(q, d.q_lo, d.q_hi, d.q_levels)
+        return pwm(q, self.cfg.device)
 
     def _store(self, x, rng=None):
         """DAC (and write noise): uint8 codes or float64 stored voltages."""
         d = self.cfg.device
         if self._codes:
-            return np.rint(np.clip(x, d.kv_lo, d.kv_hi) / self._kv_step).astype(np.uint8)
-        vq = quantize(x, d.kv_lo, d.kv_hi, d.kv_levels)
+            return np.rint((np.clip(x, d.kv_lo, d.kv_hi) - d.kv_lo) / self._kv_step
+                           ).astype(np.uint8)
+        vq = dac(x, d)
         if d.sigma_write_noise > 0:
-            vq = np.clip(vq + d.sigma_write_noise * rng.standard_normal(vq.shape), 0.0, d.vdd)
+            vq = add_write_noise(vq, d.sigma_write_noise, rng, vdd=d.vdd)
         return vq
 
     @property
@@ -251,25 +260,30 @@ class GainCellAttention:
         return _State(np.zeros(shape, dt), np.zeros(shape, dt),
                       np.full(cfg.window, -1, np.int64), 0)
 
+    def _rng(self, *key: int) -> np.random.Generator:
+        """Independent stream ``key`` of this seed: (0,) static draws, (1, t) token t."""
+        return np.random.default_rng(np.random.SeedSequence(self._seed_entropy, spawn_key=key))
+
     def _token_rng(self, t: int) -> np.random.Generator:
-        return np.random.default_rng([*self._seed_entropy, 1, t])
+        return self._rng(1, t)
 
     def _draw_static(self) -> dict:
         cfg, d = self.cfg, self.cfg.device
-        rng = np.random.default_rng([*self._seed_entropy, 0])
+        rng = self._rng(0)
         H, W, D, G = cfg.n_heads, cfg.window, cfg.head_dim, cfg.n_subarrays
         s: dict = {}
         for name in ("gain_k", "gain_v"):
-            s[name] = (np.maximum(1.0 + d.sigma_gain_mismatch * rng.standard_normal((H, W, D)), 0)
+            s[name] = (gain_mismatch((H, W, D), d.sigma_gain_mismatch, rng)
                        if d.sigma_gain_mismatch > 0 else None)
         for name in ("leak_k", "leak_v"):
-            s[name] = (cfg.leak_per_step * np.exp(-d.sigma_tau_mismatch
-                                                  * rng.standard_normal((H, W, D)))
+            # per-cell dt / tau_cell = leak_per_step * tau / tau_cell (log-normal tau_cell)
+            s[name] = (cfg.leak_per_step * d.tau
+                       / sample_tau((H, W, D), d.tau, d.sigma_tau_mismatch, rng)
                        if d.sigma_tau_mismatch > 0 else None)
         to_ua = 1.0 / (_UA * d.t_max)
-        s["off1"] = (d.sigma_comparator_offset * to_ua * rng.standard_normal((H, W))
+        s["off1"] = (comparator_offsets((H, W), d.sigma_comparator_offset, rng) * to_ua
                      if d.sigma_comparator_offset > 0 else None)
-        s["off2"] = (d.sigma_comparator_offset * to_ua * rng.standard_normal((H, G, D))
+        s["off2"] = (comparator_offsets((H, G, D), d.sigma_comparator_offset, rng) * to_ua
                      if d.sigma_comparator_offset > 0 else None)
         return s
 
@@ -305,7 +319,7 @@ class GainCellAttention:
         S = np.empty((B, H, W))
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
-        K.step_poly(np.ascontiguousarray(qq), st.k, st.v, self._scale, d.v_weight_zero,
+        K.step_poly(np.ascontiguousarray(qq), st.k, st.v, self._scale, self._offset,
                     st.slot_token, st.t - 1, self._dpow, self._a, self._sat1, self._sat2,
                     cfg.array_cols, d.out_lo, d.out_hi, self._out_step, y, S, phi, sub)
         return y, S, phi, sub
@@ -334,7 +348,7 @@ class GainCellAttention:
         S = np.einsum("bhd,bhwd->bhw", qq, ik)
         to_ua = 1.0 / (_UA * d.t_max)
         if d.sigma_read_noise > 0:
-            S = S + d.sigma_read_noise * to_ua * rng.standard_normal(S.shape)
+            S = add_read_noise(S, d.sigma_read_noise * to_ua, rng)
         S = np.where(valid, S, 0.0)
         off1 = 0.0 if s["off1"] is None else s["off1"]
         phi = np.where(valid, np.clip((S - off1) / self._sat1, 0.0, 1.0), 0.0)
@@ -342,19 +356,18 @@ class GainCellAttention:
         A = np.einsum("bhgc,bhgcd->bhgd", phi.reshape(B, H, G, cols),
                       iv.reshape(B, H, G, cols, D))
         if d.sigma_read_noise > 0:
-            A = A + d.sigma_read_noise * to_ua * rng.standard_normal(A.shape)
+            A = add_read_noise(A, d.sigma_read_noise * to_ua, rng)
         off2 = 0.0 if s["off2"] is None else s["off2"]
         sub = quantize((A - off2) / self._sat2, d.out_lo, d.out_hi, d.out_levels)
         return sub.sum(axis=2), S, phi, sub
 
     def _abs_currents_fast(self, st: _State):
-        d = self.cfg.device
         valid, ages = self._ages(st)
         dec = np.exp(-ages * self.cfg.leak_per_step)[None, None, :, None]
         a = self._a
         out = []
         for x in (st.k, st.v):
-            w = (x * self._scale - d.v_weight_zero) * dec
+            w = (x * self._scale - self._offset) * dec
             out.append(np.abs(a[0] + w * (a[1] + w * (a[2] + w * a[3]))))
         return out
 
@@ -372,12 +385,14 @@ class GainCellAttention:
         k_abs = float(np.einsum("bhd,bhwd->", qq, ik))
         v_abs = float(np.einsum("bhw,bhwd->", phi, iv))
         B, H, _, D = st.k.shape
-        written = self._written_voltage_sum(st, slot=(st.t - 1) % self.cfg.window)
+        slot = (st.t - 1) % self.cfg.window
+        written = self._stored_voltage_sum(st.k[:, :, slot], st.v[:, :, slot])
         return self._activity(1, B, qq, phi, int(valid.sum()), sub, k_abs, v_abs, written)
 
-    def _written_voltage_sum(self, st: _State, slot: int) -> float:
-        x = np.concatenate([st.k[:, :, slot], st.v[:, :, slot]]).astype(np.float64)
-        return float((x * self._scale).sum())
+    def _stored_voltage_sum(self, *stores) -> float:
+        """Sum of the stored voltages (V) of DAC codes or voltages."""
+        lo = self.cfg.device.kv_lo if self._codes else 0.0
+        return float(sum((x.astype(np.float64) * self._scale + lo).sum() for x in stores))
 
     def _activity(self, T, B, qq, phi, cols_valid, sub, k_abs, v_abs, written) -> Activity:
         """``cols_valid``: stored columns seen by each query, broadcastable to qq[..., 0]."""
@@ -436,7 +451,7 @@ class GainCellAttention:
         nblk = -(-T // cols)
         Tp = nblk * cols
         wv = np.zeros((B, H, Tp, D))
-        wv[:, :, :T] = vst * self._scale - d.v_weight_zero
+        wv[:, :, :T] = vst * self._scale - self._offset
         if self._int_stage1:
             qcode = np.rint(qq / self._q_step).astype(np.float32)    # PWM codes
             qcode0 = qcode.sum(axis=-1, dtype=np.float64)
@@ -445,7 +460,7 @@ class GainCellAttention:
             WK = np.stack([c, c * c, c * c * c], axis=2)             # exact in float32
         else:
             wk = np.zeros((B, H, Tp, D))
-            wk[:, :, :T] = kst * self._scale - d.v_weight_zero
+            wk[:, :, :T] = kst * self._scale - self._offset
             WK = np.stack([wk, wk * wk, wk * wk * wk], axis=2)       # (B,H,3,Tp,D)
         WV = np.stack([wv, wv * wv, wv * wv * wv], axis=2)
         WVb = np.ascontiguousarray(                                   # (B,H,nblk,3*cols,D)
@@ -508,9 +523,8 @@ class GainCellAttention:
         k_abs = np.empty((B, H))
         v_abs = np.empty((B, H))
         K.charge_abs(qq, tr_phi, np.ascontiguousarray(kst), np.ascontiguousarray(vst),
-                     self._scale, d.v_weight_zero, cfg.leak_per_step, a, k_abs, v_abs)
-        written = float((kst.astype(np.float64).sum() + vst.astype(np.float64).sum())
-                        * self._scale)
+                     self._scale, self._offset, cfg.leak_per_step, a, k_abs, v_abs)
+        written = self._stored_voltage_sum(kst, vst)
         act = self._activity(T, B, qq, tr_phi, cols_valid, tr_sub, float(k_abs.sum()),
                              float(v_abs.sum()), written)
         return y, AttentionTrace(tr_S * _UA * d.t_max, tr_phi, tr_sub, act)
@@ -521,10 +535,12 @@ def _n_threads() -> int:
     env = os.environ.get("GAINCELL_THREADS")
     if env:
         try:
-            return max(1, int(env))
+            n = int(env)
         except ValueError:
-            raise ValueError(f"GAINCELL_THREADS = {env!r} is invalid: allowed an integer "
-                             f">= 1") from None
+            n = 0
+        if n < 1:
+            raise ValueError(f"GAINCELL_THREADS = {env!r} is invalid: allowed an integer >= 1")
+        return n
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 
@@ -536,7 +552,10 @@ def _decay_powers(window: int, leak: float) -> np.ndarray:
 
 
 def _seed_entropy(seed) -> list[int]:
-    """Seed -> list of non-negative ints for SeedSequence-style keys ``[*seed, stream, t]``."""
+    """Seed -> entropy (non-negative ints) of the simulator's SeedSequence; a Generator gives
+    up 128 bits once (so the simulator's streams are fixed from then on)."""
+    if isinstance(seed, np.random.Generator):
+        return [int(x) for x in seed.integers(0, 2**63, size=2)]
     if isinstance(seed, np.random.SeedSequence):
         ent = seed.entropy
         return ([int(ent)] if np.isscalar(ent) else [int(x) for x in ent]) + \

@@ -39,7 +39,16 @@ class SubArray:
 
     def write(self, voltages, t: int, row: int | None = None, col: int | None = None) -> None:
         """Write one column (``col``) or one row (``row``) at token step ``t`` (voltages, V)."""
+        if (row is None) == (col is None):
+            raise ValueError("write needs exactly one of row= or col=")
         v = as_finite("voltages", voltages, ndim=1)
+        n, idx, name = ((self.rows, col, "col") if col is not None
+                        else (self.cols, row, "row"))
+        limit = self.cols if col is not None else self.rows
+        if isinstance(idx, bool) or not isinstance(idx, (int, np.integer)) or not 0 <= idx < limit:
+            raise ValueError(f"{name} = {idx!r} is invalid: allowed 0 .. {limit - 1}")
+        if v.size != n:
+            raise ValueError(f"voltages has {v.size} entries: allowed {n} (one per cell)")
         if col is not None:
             self.v_store[:, col] = v
             self.t_write[:, col] = t
@@ -100,6 +109,9 @@ class TiledHead:
         """Write token ``t`` into column ``t mod W`` and read it with query ``q`` (fraction of
         T_max); returns the digital sum of the sub-array counters (D,)."""
         cfg = self.cfg
+        for name, x in (("q", q), ("k", k), ("v", v)):
+            if np.shape(x) != (cfg.head_dim,):
+                raise ValueError(f"{name} has shape {np.shape(x)}: allowed ({cfg.head_dim},)")
         slot = self.t % cfg.window
         self.tiles[slot // cfg.array_cols].write_token(slot % cfg.array_cols, k, v, self.t)
         pulses = pwm(q, cfg.device) * cfg.device.t_max

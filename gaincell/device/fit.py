@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gaincell._checks import as_finite
+from gaincell._checks import as_finite, check_range
+from gaincell.device.transfer import poly_read_coeffs_ua
 from gaincell.params import DeviceParams, IVTable
 
 __all__ = ["CellFit", "fit_cell", "fit_poly"]
@@ -119,6 +120,12 @@ def fit_cell(table: IVTable, v_in: float | None = None, v_weight_zero: float = 0
     """
     if not isinstance(table, IVTable):
         raise ValueError(f"table must be an IVTable, got {type(table).__name__}")
+    v_weight_zero = float(as_finite("v_weight_zero", v_weight_zero, ndim=0))
+    v_read = float(as_finite("v_read", v_read, ndim=0))
+    if v_in is not None:
+        v_in = float(as_finite("v_in", v_in, ndim=0))
+    if v_in_range is not None:
+        v_in_range = check_range("v_in_range[0]", v_in_range[0], "v_in_range[1]", v_in_range[1])
     vs = np.asarray(table.v_store)
     vi = np.asarray(table.v_in)
     io = np.asarray(table.i_out)
@@ -151,6 +158,6 @@ def fit_cell(table: IVTable, v_in: float | None = None, v_weight_zero: float = 0
     for (i, j), x in zip(terms, coef):
         c[i, j] = x
     res_a = y - (A @ coef) * _UA
-    a = np.array([sum(c[i, j] * v_read**j for j in range(4 - i)) for i in range(4)])
+    a = poly_read_coeffs_ua(c, v_read)
     return CellFit(c, a, None, res_a, float(np.sqrt(np.mean(res_a**2))),
                    float(np.abs(res_a).max()), float(np.abs(y).max()))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gaincell._checks import as_finite, check_nonneg, check_positive
+from gaincell.device.noise import as_rng
 
 __all__ = ["leak_per_step", "decay_factor", "relax", "sample_tau"]
 
@@ -57,4 +58,4 @@ def sample_tau(shape, tau: float, sigma: float, rng: np.random.Generator) -> np.
     sigma = check_nonneg("sigma", sigma)
     if sigma == 0:
         return np.full(shape, tau)
-    return tau * np.exp(sigma * rng.standard_normal(shape))
+    return tau * np.exp(sigma * as_rng(rng).standard_normal(shape))

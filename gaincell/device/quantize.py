@@ -1,10 +1,12 @@
 """Quantizers of the periphery: query PWM, K/V write DAC, signed output counter.
 
 Semantics (DESIGN.md, and the paper's code): clip ``x`` to ``[lo, hi]``, then round to the
-nearest integer multiple of ``step = (hi - lo) / (levels - 1)``, ties to even (``numpy.round``).
-The grid is anchored at zero, not at ``lo``; for the preset's signed counter on [-1, 1] with 32
-levels this reaches +-16 * 2/31 = +-32/31 (33 values), exactly as the paper's model does.
-``levels=None`` means an ideal (unquantized, only clipped) converter.
+nearest point ``anchor + k * step`` of the grid with ``step = (hi - lo) / (levels - 1)``, ties
+to even (``numpy.round``). The paper anchors every grid at zero; for the preset's signed
+counter on [-1, 1] with 32 levels this reaches +-16 * 2/31 = +-32/31 (33 values), exactly as
+the paper's model does. The PWM and the DAC anchor their grid at their lowest level ``lo`` (a
+converter cannot emit a level outside its range); with ``lo = 0`` (the preset) this is the same
+grid, bit for bit. ``levels=None`` means an ideal (unquantized, only clipped) converter.
 """
 
 from __future__ import annotations
@@ -25,18 +27,18 @@ def quantizer_step(lo: float, hi: float, levels: int | None) -> float:
 
 
 @njit(cache=True)
-def _quantize_kernel(x, lo, hi, step, out):  # pragma: no cover - compiled
+def _quantize_kernel(x, lo, hi, step, anchor, out):  # pragma: no cover - compiled
     flat_x = x.ravel()
     flat_o = out.ravel()
     for n in range(flat_x.size):
         v = min(max(flat_x[n], lo), hi)
         if step > 0.0:
-            v = np.rint(v / step) * step
+            v = np.rint((v - anchor) / step) * step + anchor
         flat_o[n] = v
 
 
-def quantize(x, lo: float, hi: float, levels: int | None) -> np.ndarray:
-    """Clip ``x`` to ``[lo, hi]`` and round to the nearest multiple of the step (ties to even).
+def quantize(x, lo: float, hi: float, levels: int | None, anchor: float = 0.0) -> np.ndarray:
+    """Clip ``x`` to ``[lo, hi]`` and round to the nearest ``anchor + k step`` (ties to even).
 
     Parameters
     ----------
@@ -47,6 +49,8 @@ def quantize(x, lo: float, hi: float, levels: int | None) -> np.ndarray:
         Converter range, ``lo < hi``.
     levels : int or None
         Number of levels (>= 2); None clips only.
+    anchor : float
+        A grid point (0, the paper's convention, or ``lo``), in the unit of ``x``.
 
     Returns
     -------
@@ -54,31 +58,34 @@ def quantize(x, lo: float, hi: float, levels: int | None) -> np.ndarray:
     """
     a = np.ascontiguousarray(as_finite("x", x))
     step = quantizer_step(lo, hi, levels)
+    anchor = float(as_finite("anchor", anchor))
     out = np.empty_like(a)
-    _quantize_kernel(a, float(lo), float(hi), step, out)
+    _quantize_kernel(a, float(lo), float(hi), step, anchor, out)
     return out
 
 
 def quantize_codes(x, lo: float, hi: float, levels: int) -> np.ndarray:
-    """Integer codes ``round(clip(x, lo, hi) / step)`` (int64); value = code * step."""
+    """Integer DAC/PWM codes ``round((clip(x, lo, hi) - lo) / step)`` (int64), 0 .. levels - 1;
+    the level is ``lo + code * step``."""
     levels = check_levels("levels", levels)
     if levels is None:
         raise ValueError("levels = None is invalid for codes: allowed an integer >= 2")
     a = as_finite("x", x)
     step = quantizer_step(lo, hi, levels)
-    return np.round(np.clip(a, lo, hi) / step).astype(np.int64)
+    return np.round((np.clip(a, lo, hi) - lo) / step).astype(np.int64)
 
 
 def pwm(q, device) -> np.ndarray:
     """Query pulse widths (fraction of ``device.t_max``) after the PWM generator."""
-    return quantize(q, device.q_lo, device.q_hi, device.q_levels)
+    return quantize(q, device.q_lo, device.q_hi, device.q_levels, anchor=device.q_lo)
 
 
 def dac(v, device) -> np.ndarray:
     """Stored voltages (V) written by the K/V DAC (before write noise and leakage)."""
-    return quantize(v, device.kv_lo, device.kv_hi, device.kv_levels)
+    return quantize(v, device.kv_lo, device.kv_hi, device.kv_levels, anchor=device.kv_lo)
 
 
 def counter(x, device) -> np.ndarray:
-    """Signed sub-array output (units of full scale) after the second-stage counter."""
+    """Signed sub-array output (units of full scale) after the second-stage counter
+    (zero-anchored grid, as the paper's model)."""
     return quantize(x, device.out_lo, device.out_hi, device.out_levels)

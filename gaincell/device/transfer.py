@@ -194,13 +194,13 @@ class CellTransfer:
         if self._spline is None:
             from scipy.interpolate import CubicSpline, RectBivariateSpline
 
-            if gi.size >= 4:
-                self._spline = ("2d", RectBivariateSpline(gs, gi, io, kx=3, ky=3, s=0))
-            elif gi.size == 1:
-                self._spline = ("1d", CubicSpline(gs, io[:, 0]))
+            # cubic where the grid allows it (a spline of order k needs k + 1 points)
+            kx, ky = min(3, gs.size - 1), min(3, gi.size - 1)
+            if gi.size == 1:
+                self._spline = ("1d", CubicSpline(gs, io[:, 0]) if gs.size >= 4 else
+                                (lambda x: np.interp(x, gs, io[:, 0])))
             else:
-                k = gi.size - 1
-                self._spline = ("2d", RectBivariateSpline(gs, gi, io, kx=3, ky=k, s=0))
+                self._spline = ("2d", RectBivariateSpline(gs, gi, io, kx=kx, ky=ky, s=0))
         kind, sp = self._spline
         if kind == "1d":
             return np.asarray(sp(vs_c), dtype=np.float64)

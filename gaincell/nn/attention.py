@@ -137,6 +137,9 @@ def check_hw_inputs(cfg: AttentionConfig, q, k, v) -> None:
     if H != cfg.n_heads:
         raise ValueError(f"H = {H} heads in the inputs do not match the config's "
                          f"n_heads = {cfg.n_heads}: allowed H == n_heads")
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} contains NaN or infinite values: allowed finite values")
 
 
 class GainCellAttention(nn.Module):
@@ -159,6 +162,11 @@ class GainCellAttention(nn.Module):
         if not isinstance(cfg, AttentionConfig):
             raise ValueError(f"cfg must be an AttentionConfig, got {type(cfg).__name__}")
         dev = cfg.device
+        if dev.v_rest != dev.v_weight_zero or dev.q_lo != 0.0 or dev.kv_lo != 0.0:
+            raise ValueError(
+                f"v_rest = {dev.v_rest}, q_lo = {dev.q_lo}, kv_lo = {dev.kv_lo} are not "
+                f"modelled by the torch twin: allowed v_rest == v_weight_zero "
+                f"({dev.v_weight_zero} V) and q_lo == kv_lo == 0; use the NumPy simulator")
         if dev.cell_model == "table":
             raise ValueError("cell_model = 'table' is not available in the torch twin: "
                              "allowed 'poly' or 'linear' (use gaincell.GainCellAttention)")

@@ -10,7 +10,8 @@ the gradient passes unchanged inside ``[lo, hi]`` and is zero where the input wa
 
 from __future__ import annotations
 
-from gaincell._checks import check_levels, check_range
+from gaincell._checks import check_range
+from gaincell.device.quantize import quantizer_step
 from gaincell.nn._torch import torch
 
 __all__ = ["quantize_ste"]
@@ -45,6 +46,4 @@ def quantize_ste(x: torch.Tensor, lo: float, hi: float, levels: int | None) -> t
         Number of levels (>= 2), or None for an ideal converter (clip only).
     """
     lo, hi = check_range("lo", lo, "hi", hi)
-    levels = check_levels("levels", levels)
-    step = 0.0 if levels is None else (hi - lo) / (levels - 1)
-    return _QuantizeSTE.apply(x, lo, hi, step)
+    return _QuantizeSTE.apply(x, lo, hi, quantizer_step(lo, hi, levels))
