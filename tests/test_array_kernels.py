@@ -47,7 +47,7 @@ def test_step_poly_twin(seed):
     np.testing.assert_allclose(y, sub_ref.sum(axis=2), atol=1e-12)
 
 
-def test_stage1_block_and_charge_twin():
+def test_stage1_block_twin():
     rng = np.random.default_rng(7)
     Tq, Kk, W = 10, 24, 16
     t0, k0 = 20, 4
@@ -58,8 +58,7 @@ def test_stage1_block_and_charge_twin():
     phi = np.empty((Tq, Kk))
     E = np.empty((Tq, 3, Kk))
     S = np.empty((Tq, Kk))
-    K.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, phi, E)
-    K.stage1_charge(P, sumq, t0, k0, W, dpow, A, S)
+    K.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, S, phi, E)
     for t in range(Tq):
         for j in range(Kk):
             age = t0 + t - (k0 + j)

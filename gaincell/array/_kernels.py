@@ -109,13 +109,13 @@ def step_poly(q, kst, vst, scale, offset, slot_token, t_now, dtab, a, sat1, sat2
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def stage1_block(P, sumq, t0, k0, W, dpow, a, sat1, phi, E):  # pragma: no cover
+def stage1_block(P, sumq, t0, k0, W, dpow, a, sat1, S, phi, E):  # pragma: no cover
     """First stage of a block of queries against a block of keys (batched forward).
 
     P (3,Tq,K): q . w^i for i = 1..3 (queries t0.., keys k0..); sumq (Tq,); dpow (W,4) decay
-    powers by age. Writes phi (Tq,K) and E (Tq, K//cols... flattened as (Tq,3,K)):
-    E[t,i-1,j] = phi a_i d^i, the second-stage row drive of power i. Keys outside
-    the window (age < 0 or >= W) give phi = 0.
+    powers by age. Writes the charges S (Tq,K) (uA x T_max), the pulses phi (Tq,K) and
+    E (Tq,3,K): E[t,i-1,j] = phi a_i d^i, the second-stage row drive of power i. Keys outside
+    the window (age < 0 or >= W) hold nothing: S = phi = E = 0.
     """
     Tq = P.shape[1]
     K = P.shape[2]
@@ -124,34 +124,20 @@ def stage1_block(P, sumq, t0, k0, W, dpow, a, sat1, phi, E):  # pragma: no cover
         for j in range(K):
             age = tt - (k0 + j)
             if age < 0 or age >= W:
+                S[t, j] = 0.0
                 phi[t, j] = 0.0
                 E[t, 0, j] = 0.0
                 E[t, 1, j] = 0.0
                 E[t, 2, j] = 0.0
                 continue
-            S = a[0] * sumq[t] + a[1] * dpow[age, 1] * P[0, t, j] \
+            s = a[0] * sumq[t] + a[1] * dpow[age, 1] * P[0, t, j] \
                 + a[2] * dpow[age, 2] * P[1, t, j] + a[3] * dpow[age, 3] * P[2, t, j]
-            p = min(max(S / sat1, 0.0), 1.0)
+            p = min(max(s / sat1, 0.0), 1.0)
+            S[t, j] = s
             phi[t, j] = p
             E[t, 0, j] = p * a[1] * dpow[age, 1]
             E[t, 1, j] = p * a[2] * dpow[age, 2]
             E[t, 2, j] = p * a[3] * dpow[age, 3]
-
-
-@njit(cache=True, nogil=True, fastmath=_FM)
-def stage1_charge(P, sumq, t0, k0, W, dpow, a, S):  # pragma: no cover
-    """First-stage charges S (uA x T_max) of a block, for traces (0 outside the window)."""
-    Tq = P.shape[1]
-    K = P.shape[2]
-    for t in range(Tq):
-        tt = t0 + t
-        for j in range(K):
-            age = tt - (k0 + j)
-            if age < 0 or age >= W:
-                S[t, j] = 0.0
-            else:
-                S[t, j] = a[0] * sumq[t] + a[1] * dpow[age, 1] * P[0, t, j] \
-                    + a[2] * dpow[age, 2] * P[1, t, j] + a[3] * dpow[age, 3] * P[2, t, j]
 
 
 @njit(cache=True, nogil=True)

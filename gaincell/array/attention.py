@@ -487,9 +487,10 @@ class GainCellAttention:
                     K.powers_from_codes(Gk, qcode0[b, h, t0:t1], self._q_step, self._coef, P)
                 else:
                     P = np.matmul(qq[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
+                S = np.empty((tq, nk))
                 phi = np.empty((tq, nk))
                 E = np.empty((tq, 3, nk))
-                K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1, phi, E)
+                K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1, S, phi, E)
                 Eb = E.reshape(tq, 3, nb, cols).transpose(2, 0, 1, 3).reshape(nb, tq, 3 * cols)
                 C = np.matmul(Eb, WVb[b, h, k0 // cols:k1 // cols])    # (nb, tq, D)
                 C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
@@ -500,8 +501,6 @@ class GainCellAttention:
                 K.readout_groups(A, sat2, d.out_lo, d.out_hi, self._out_step, sub,
                                  y[b, h, t0:t1])
                 if trace:
-                    S = np.empty((tq, nk))
-                    K.stage1_charge(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, S)
                     K.scatter_slots(S, k0, W, tr_S[b, h, t0:t1])
                     K.scatter_slots(phi, k0, W, tr_phi[b, h, t0:t1])
                     tr_sub[b, h, t0:t1] = sub
