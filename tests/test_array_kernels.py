@@ -56,7 +56,8 @@ def test_stage1_block_twin():
     d = np.exp(-np.arange(W) * 0.02)
     dpow = np.stack([d**0, d, d**2, d**3], axis=1)
     phi = np.empty((Tq, Kk))
-    E = np.empty((Tq, 3, Kk))
+    cols = 8
+    E = np.empty((Kk // cols, Tq, 3 * cols))
     S = np.empty((Tq, Kk))
     K.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, S, phi, E)
     for t in range(Tq):
@@ -70,7 +71,7 @@ def test_stage1_block_twin():
                 s, p, e = 0.0, 0.0, [0.0, 0.0, 0.0]
             assert S[t, j] == pytest.approx(s, abs=1e-12)
             assert phi[t, j] == pytest.approx(p, abs=1e-15)
-            np.testing.assert_allclose(E[t, :, j], e, atol=1e-14)
+            np.testing.assert_allclose(E[j // cols, t, (j % cols)::cols], e, atol=1e-14)
 
 
 def test_readout_groups_twin():

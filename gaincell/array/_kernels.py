@@ -113,31 +113,35 @@ def stage1_block(P, sumq, t0, k0, W, dpow, a, sat1, S, phi, E):  # pragma: no co
     """First stage of a block of queries against a block of keys (batched forward).
 
     P (3,Tq,K): q . w^i for i = 1..3 (queries t0.., keys k0..); sumq (Tq,); dpow (W,4) decay
-    powers by age. Writes the charges S (Tq,K) (uA x T_max), the pulses phi (Tq,K) and
-    E (Tq,3,K): E[t,i-1,j] = phi a_i d^i, the second-stage row drive of power i. Keys outside
+    powers by age. Writes the charges S (Tq,K) (uA x T_max), the pulses phi (Tq,K) and the
+    second-stage row drives E (nb, Tq, 3 cols) laid out for one matmul per key block of
+    ``cols = K / nb`` keys: E[j // cols, t, (i-1) cols + j % cols] = phi a_i d^i. Keys outside
     the window (age < 0 or >= W) hold nothing: S = phi = E = 0.
     """
     Tq = P.shape[1]
     K = P.shape[2]
+    cols = K // E.shape[0]
     for t in range(Tq):
         tt = t0 + t
         for j in range(K):
             age = tt - (k0 + j)
+            blk = j // cols
+            jj = j - blk * cols
             if age < 0 or age >= W:
                 S[t, j] = 0.0
                 phi[t, j] = 0.0
-                E[t, 0, j] = 0.0
-                E[t, 1, j] = 0.0
-                E[t, 2, j] = 0.0
+                E[blk, t, jj] = 0.0
+                E[blk, t, cols + jj] = 0.0
+                E[blk, t, 2 * cols + jj] = 0.0
                 continue
             s = a[0] * sumq[t] + a[1] * dpow[age, 1] * P[0, t, j] \
                 + a[2] * dpow[age, 2] * P[1, t, j] + a[3] * dpow[age, 3] * P[2, t, j]
             p = min(max(s / sat1, 0.0), 1.0)
             S[t, j] = s
             phi[t, j] = p
-            E[t, 0, j] = p * a[1] * dpow[age, 1]
-            E[t, 1, j] = p * a[2] * dpow[age, 2]
-            E[t, 2, j] = p * a[3] * dpow[age, 3]
+            E[blk, t, jj] = p * a[1] * dpow[age, 1]
+            E[blk, t, cols + jj] = p * a[2] * dpow[age, 2]
+            E[blk, t, 2 * cols + jj] = p * a[3] * dpow[age, 3]
 
 
 @njit(cache=True, nogil=True)

@@ -45,7 +45,7 @@ from gaincell.params import AttentionConfig
 __all__ = ["GainCellAttention", "AttentionTrace"]
 
 _UA = 1e-6
-_Q_BLOCK = 128  # queries per block in the batched engine
+_Q_BLOCK = 64  # queries per block in the batched engine (measured best of 64/128/256)
 
 
 @dataclass
@@ -489,10 +489,9 @@ class GainCellAttention:
                     P = np.matmul(qq[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
                 S = np.empty((tq, nk))
                 phi = np.empty((tq, nk))
-                E = np.empty((tq, 3, nk))
+                E = np.empty((nb, tq, 3 * cols))
                 K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1, S, phi, E)
-                Eb = E.reshape(tq, 3, nb, cols).transpose(2, 0, 1, 3).reshape(nb, tq, 3 * cols)
-                C = np.matmul(Eb, WVb[b, h, k0 // cols:k1 // cols])    # (nb, tq, D)
+                C = np.matmul(E, WVb[b, h, k0 // cols:k1 // cols])     # (nb, tq, D)
                 C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
                 A = np.zeros((tq, G, D))
                 for blk in range(nb):
