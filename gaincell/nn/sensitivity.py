@@ -55,12 +55,11 @@ def evaluate_with_simulator(model: GPT, batches, overrides: dict | None = None,
     if model.cfg.attention == "softmax":
         raise ValueError("model.cfg.attention = 'softmax' has no hardware to simulate: "
                          "allowed 'linear' or 'nonlinear'")
-    cls = GainCellAttention
     atts = model.attentions()
     try:
         for li, att in enumerate(atts):
             cfg = att.core.cfg.replace(**(overrides or {}))
-            att.simulator = cls(cfg, seed=int(seed) + li)
+            att.simulator = GainCellAttention(cfg, seed=int(seed) + li)
         return evaluate(model, batches)
     finally:
         for att in atts:
