@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gaincell.device.quantize import quantizer_step
 from gaincell.params import DeviceParams
 from gaincell.spice.netlist import CircuitKit, Netlist
 from gaincell.spice.netlist import spice_number as sn
@@ -207,32 +208,49 @@ def c2p_bench(charges, device: DeviceParams | None = None, kit: CircuitKit | Non
     """
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
-    q = np.asarray(charges, dtype=float).ravel()
-    if q.size == 0 or not np.isfinite(q).all():
-        raise ValueError(f"charges = {charges!r} is invalid: allowed a non-empty list of finite C")
+    q = _charges(charges)
     iref = device.stage1_q_sat / device.t_max
-    t_in, t_en = T_GAP, 2 * T_GAP + device.t_max
-    lines = _header("charge-to-pulse converters (first stage)", kit, device)
-    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
-              f"ven en 0 {_window(t_en, device)}"]
+    t_in, t_en, lines = _converter_prelude("charge-to-pulse converters (first stage)", kit,
+                                           device)
     for k, qk in enumerate(q):
         lines += [_input_charge_source(f"in{k}", f"in{k}", qk, t_in, device.t_max),
                   f"xc2p{k} in{k} en vref rst g{k} rwl{k} rwlb{k} acc{k} gc_c2p cf={sn(cf)} "
                   f"iref={sn(iref)} eps={sn(eps)} vdd={sn(device.vdd)} "
                   f"tnorm={sn(device.t_max)}"]
-    t_end = t_en + device.t_max + T_GAP
-    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / 1500)}", ".end"]
+    lines += _converter_tran(t_en, device)
     return Netlist("\n".join(lines) + "\n", "c2p.cir",
                    [f"v(acc{k})" for k in range(q.size)] + [f"v(g{k})" for k in range(q.size)],
                    {"charges": q.tolist(), "iref": iref, "t_enable": t_en})
+
+
+def _charges(charges) -> np.ndarray:
+    """Input charges (C) of a converter bench: a non-empty list of finite values."""
+    q = np.asarray(charges, dtype=float).ravel()
+    if q.size == 0 or not np.isfinite(q).all():
+        raise ValueError(f"charges = {charges!r} is invalid: allowed a non-empty list of finite C")
+    return q
+
+
+def _converter_prelude(title: str, kit, device: DeviceParams):
+    """Input time, enable time (s) and the deck's first lines (reference, reset, enable)."""
+    t_in, t_en = T_GAP, 2 * T_GAP + device.t_max
+    lines = _header(title, kit, device)
+    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"ven en 0 {_window(t_en, device)}"]
+    return t_in, t_en, lines
+
+
+def _converter_tran(t_en: float, device: DeviceParams) -> list[str]:
+    """Transient analysis through the conversion window, then ``.end``."""
+    t_end = t_en + device.t_max + T_GAP
+    return [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / 1500)}", ".end"]
 
 
 def _tlsb(device: DeviceParams) -> float:
     if device.out_levels is None:
         raise ValueError("out_levels = None is invalid for the SPICE counter: allowed an "
                          "integer >= 2 (the counter needs a clock)")
-    step = (device.out_hi - device.out_lo) / (device.out_levels - 1)
-    return device.t_max * step
+    return device.t_max * quantizer_step(device.out_lo, device.out_hi, device.out_levels)
 
 
 def c2p_signed_bench(charges, device: DeviceParams | None = None,
@@ -246,21 +264,16 @@ def c2p_signed_bench(charges, device: DeviceParams | None = None,
     """
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
-    q = np.asarray(charges, dtype=float).ravel()
-    if q.size == 0 or not np.isfinite(q).all():
-        raise ValueError(f"charges = {charges!r} is invalid: allowed a non-empty list of finite C")
+    q = _charges(charges)
     iref = device.stage2_q_sat / device.t_max
     tlsb = _tlsb(device)
-    t_in, t_en = T_GAP, 2 * T_GAP + device.t_max
-    lines = _header("signed charge-to-pulse converters with counters (second stage)", kit, device)
-    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
-              f"ven en 0 {_window(t_en, device)}"]
+    t_in, t_en, lines = _converter_prelude(
+        "signed charge-to-pulse converters with counters (second stage)", kit, device)
     for k, qk in enumerate(q):
         lines += [_input_charge_source(f"in{k}", f"in{k}", qk, t_in, device.t_max),
                   f"xs{k} in{k} en vref rst s{k} cnt{k} acc{k} gc_c2p_signed cf={sn(cf)} "
                   f"iref={sn(iref)} eps={sn(eps)} vdd={sn(device.vdd)} tlsb={sn(tlsb)}"]
-    t_end = t_en + device.t_max + T_GAP
-    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / 1500)}", ".end"]
+    lines += _converter_tran(t_en, device)
     return Netlist("\n".join(lines) + "\n", "c2p_signed.cir",
                    [f"v(cnt{k})" for k in range(q.size)] + [f"v(acc{k})" for k in range(q.size)],
                    {"charges": q.tolist(), "iref": iref, "tlsb": tlsb})
