@@ -28,11 +28,13 @@ def report_dir(est, tmp_path_factory):
 
 def test_all_files_present(report_dir):
     names = {p.name for p in report_dir.iterdir()}
-    expected = {"report.md", "report.json"}
+    expected = {"report.md", "report.json", "MANIFEST.json"}
     expected |= {f"{f}.{ext}" for f in FIGURES for ext in ("png", "svg")}
     assert names == expected
-    for n in names:
+    for n in names - {"MANIFEST.json"}:
         assert (report_dir / n).stat().st_size > 1000
+    manifest = json.loads((report_dir / "MANIFEST.json").read_text())
+    assert {f["name"] for f in manifest["files"]} == names - {"MANIFEST.json"}
     assert not [p for p in report_dir.parent.iterdir() if p.name.startswith(".")]
 
 
@@ -47,7 +49,9 @@ def test_json_content(report_dir, est):
 
 def test_markdown_says_what_matters(report_dir):
     md = (report_dir / "report.md").read_text()
-    for needle in ("65 ns", "1120 pJ", "unconfirmed", "x344", "x97,", "leak per step",
+    for needle in ("65 ns", "1.12 nJ", "unconfirmed", "| quantity | calibrated | predicted | "
+                   "published |", "Where and why the predicted estimate differs", "x344",
+                   "x97,", "leak per step",
                    "Not modelled", "calibrated", "assumption", "energy_breakdown.png"):
         assert needle in md, needle
 
@@ -94,19 +98,18 @@ def test_interrupted_report_leaves_nothing(est, tmp_path, monkeypatch):
         write_report(est, out)
     assert list(tmp_path.iterdir()) == []
     # an existing report is left as it was
-    out.mkdir()
-    (out / "report.md").write_text("old")
+    write_report(est, out, figures=False)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
     with pytest.raises(RuntimeError):
         write_report(est, out)
     assert [p.name for p in tmp_path.iterdir()] == ["rep"]
-    assert (out / "report.md").read_text() == "old"
-    assert [p.name for p in out.iterdir()] == ["report.md"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_no_figures_and_data_dependent_section(tmp_path):
     from gaincell.array.activity import Activity
 
-    act = Activity(tokens=4, batch=1, n_heads=1, queries=4, cells_written=512,
+    act = Activity(tokens=4, batch=1, n_heads=12, queries=4, cells_written=512,
                    write_voltage_sum=200.0, q_pulses=240, k_charge_abs=6e-9,
                    stage1_conversions=4096, phi_pulses=2000, v_charge_abs=2e-9,
                    stage2_conversions=4096, counter_counts_abs=16000.0)
@@ -115,7 +118,8 @@ def test_no_figures_and_data_dependent_section(tmp_path):
     assert sorted(p.name for p in paths) == ["report.json", "report.md"]
     md = (tmp_path / "r" / "report.md").read_text()
     assert "data-dependent" in md
-    assert "The paper's design point" not in md  # not the leroux2025 geometry
+    assert "The paper's design" not in md  # not the leroux2025 geometry
+    assert "**Mode: predicted.**" in md
     assert "data-dependent" in render_markdown(e, figures=False)
 
 
