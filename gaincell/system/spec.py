@@ -174,7 +174,7 @@ class SystemSpec:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise ValueError(f"SystemSpec.name = {self.name!r} is invalid: allowed a string")
-        for key in _SCALARS:
+        for key in (*_SCALARS, *_STRINGS):
             object.__setattr__(self, key, _check_scalar("SystemSpec", key, getattr(self, key)))
         comps = self.components
         if not isinstance(comps, dict):
