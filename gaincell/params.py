@@ -79,6 +79,8 @@ LEROUX2025_T_REF_K = 300.15
 DEFAULT_LEAK_ACTIVATION_EV = 0.6
 #: Boltzmann constant, eV/K (CODATA 2018, exact).
 K_BOLTZMANN_EV = 8.617333262e-5
+#: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
+LEROUX2025_V_READ = 0.9
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
 LEROUX2025_LINEAR_GAIN_UA_PER_V = 19.3
 
@@ -248,6 +250,12 @@ class DeviceParams:
         C_ij of Eq. 4, microamps per V^(i+j), ``poly_c_ua[i][j]`` multiplies
         ``w**i * V_in**j``; i + j <= 3 (4 x 4, unused entries 0). Preset from CODE,
         modules/model_gpt.py.
+    poly_v_in_range : (float, float)
+        Read word-line voltages at which ``poly_c_ua`` holds, V: ``(lo, hi)`` of the sweep it
+        was fitted on; ``lo == hi`` for a fit at one read voltage. A ``poly`` cell refuses a
+        ``v_read`` outside it. Preset (0.9, 0.9): the paper's C_ij are a fit at V_in = 0.9 V
+        only (C_i,j+1 / C_ij = 0.9), and at the idle 0.45 V they would give +-8.2 uA where the
+        measured cell conducts pA.
     linear_gain_ua_per_v : float
         Gain of the linear cell model, uA/V. Preset 19.3 (CODE).
     iv_table : IVTable or None
@@ -309,10 +317,11 @@ class DeviceParams:
 
     vdd: float = 0.9
     v_weight_zero: float = 0.45
-    v_read: float = 0.9
+    v_read: float = LEROUX2025_V_READ
     v_read_idle: float = 0.45
     cell_model: str = "poly"
     poly_c_ua: tuple[tuple[float, ...], ...] = LEROUX2025_C_UA
+    poly_v_in_range: tuple[float, float] = (LEROUX2025_V_READ, LEROUX2025_V_READ)
     linear_gain_ua_per_v: float = LEROUX2025_LINEAR_GAIN_UA_PER_V
     iv_table: IVTable | None = None
     c_store: float = 1e-15
@@ -380,10 +389,30 @@ class DeviceParams:
                     _fail(o, f"poly_c_ua[{i}][{j}]", rows[i][j],
                           "0 (Eq. 4 has terms with i + j <= 3 only)")
         object.__setattr__(self, "poly_c_ua", tuple(rows))
+        rng = self.poly_v_in_range
+        try:
+            lo, hi = (float(x) for x in rng)
+        except (TypeError, ValueError):
+            _fail(o, "poly_v_in_range", rng, "(lo, hi) read voltages, V")
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi):
+            _fail(o, "poly_v_in_range", rng, "finite (lo, hi) with 0 <= lo <= hi, V")
+        object.__setattr__(self, "poly_v_in_range", (lo, hi))
+        tol = 1e-9  # V
+        if self.cell_model == "poly" and not lo - tol <= self.v_read <= hi + tol:
+            where = f"V_in = {lo:g} V" if lo == hi else f"V_in in [{lo:g}, {hi:g}] V"
+            _fail(o, "v_read", self.v_read,
+                  f"{where}, where poly_c_ua was fitted (poly_v_in_range); for another read "
+                  f"voltage fit the cell there (gaincell.device.fit_cell, gaincell "
+                  f"characterize) or use cell_model = 'table'")
         if self.cell_model == "table" and self.iv_table is None:
             _fail(o, "iv_table", None, "an IVTable when cell_model == 'table'")
         if self.iv_table is not None and not isinstance(self.iv_table, IVTable):
             _fail(o, "iv_table", type(self.iv_table).__name__, "an IVTable or None")
+        if self.cell_model == "table":
+            t_lo, t_hi = min(self.iv_table.v_in), max(self.iv_table.v_in)
+            if not t_lo <= self.v_read <= t_hi:
+                _fail(o, "v_read", self.v_read, f"[{t_lo:g}, {t_hi:g}] V, the read voltages "
+                      f"of iv_table")
         for lv, lo, hi in (("q_levels", "q_lo", "q_hi"), ("kv_levels", "kv_lo", "kv_hi"),
                            ("out_levels", "out_lo", "out_hi")):
             _levels(o, lv, getattr(self, lv))
@@ -639,6 +668,8 @@ def _to_plain(cfg: AttentionConfig) -> dict[str, Any]:
             continue
         if f.name == "poly_c_ua":
             v = [list(r) for r in v]
+        if f.name == "poly_v_in_range":
+            v = list(v)
         dev[f.name] = _NONE if v is None else v
     return {"attention": att, "device": dev}
 

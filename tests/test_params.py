@@ -201,3 +201,40 @@ def test_retention_round_trips_through_toml(tmp_path):
 def test_decimal_quotient_is_within_one_ulp_of_the_binary_one(tp, tau):
     q = leak_per_step_for(tp, tau)
     assert abs(q - tp / tau) <= 2 * math.ulp(tp / tau)
+
+
+# -- read voltage: a polynomial holds where it was fitted -----------------------------------
+
+def test_poly_fitted_at_one_read_voltage_refuses_another():
+    with pytest.raises(ValueError, match=r"v_read = 0.7.*V_in = 0.9 V.*fit_cell"):
+        DeviceParams(v_read=0.7)
+    with pytest.raises(ValueError, match="v_read"):
+        AttentionConfig.leroux2025(vdd=1.2, v_read=1.2)
+    assert DeviceParams(cell_model="linear", v_read=0.7).v_read == 0.7  # no V_in model
+    ok = DeviceParams(v_read=0.8, poly_v_in_range=(0.7, 0.9))            # a genuine 2-D fit
+    assert ok.poly_v_in_range == (0.7, 0.9)
+    with pytest.raises(ValueError, match="poly_v_in_range"):
+        DeviceParams(poly_v_in_range=(0.9, 0.7))
+
+
+def test_table_cell_accepts_read_voltages_of_its_sweep():
+    import numpy as np
+
+    d = DeviceParams(cell_model="table", iv_table=IVTable.leroux2025(), v_read=0.7)
+    assert d.v_read == 0.7
+    vs, vi = np.linspace(0, 0.9, 5), np.linspace(0.5, 0.8, 4)
+    narrow = IVTable.from_arrays(vs, vi, np.outer(vs - 0.45, vi) * 1e-5)
+    with pytest.raises(ValueError, match=r"v_read = 0.9.*\[0.5, 0.8\] V.*iv_table"):
+        DeviceParams(cell_model="table", iv_table=narrow)
+
+
+def test_fits_carry_the_read_voltages_they_hold_at():
+    from gaincell.device import fit_cell
+
+    t = IVTable.leroux2025()
+    one = fit_cell(t, v_in=t.v_in[30])          # 0.72 V, a grid point of the sweep
+    dev = one.device()
+    assert dev.v_read == t.v_in[30] and dev.poly_v_in_range == (one.v_in, one.v_in)
+    two = fit_cell(t, v_in_range=(0.7, 0.9))
+    assert two.v_in_span[0] >= 0.7 - 1e-9 and two.v_in_span[1] <= 0.9 + 1e-9
+    assert two.device().replace(v_read=0.8).v_read == 0.8
