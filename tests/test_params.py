@@ -134,7 +134,6 @@ def test_poly_terms_beyond_eq4_are_rejected():
 
 # -- retention in time and temperature ------------------------------------------------------
 
-import math  # noqa: E402
 
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
