@@ -169,8 +169,9 @@ REASONS = {
 
 
 def _high_voltage_180nm():
+    # the paper's polynomial holds at 0.9 V only: a linear cell at 1.8 V
     cfg = AttentionConfig.leroux2025(vdd=1.8, v_read=1.8, v_weight_zero=0.9, v_read_idle=0.9,
-                                     v_rest=0.9, kv_hi=1.8)
+                                     v_rest=0.9, kv_hi=1.8, cell_model="linear")
     return gs.estimate(cfg, spec=gs.SystemSpec(technology_nm=180))
 
 
@@ -224,7 +225,11 @@ def test_retention_link(pred):
     assert gs.leak_per_step_for(cfg) == pytest.approx(e.token_period_s / cfg.device.tau)
     c2 = gs.retention_config(cfg)
     assert c2.leak_per_step == pytest.approx(e.retention.leak_per_step)
-    assert c2.window == 2048
+    assert c2.window == 2048 and c2.token_period == pytest.approx(e.token_period_s)
+    # tau at the device's temperature: hotter cells leak faster, the token period is the same
+    hot = cfg.replace(temperature=350.0)
+    assert gs.estimate(hot).token_period_s == pytest.approx(e.token_period_s)
+    assert gs.leak_per_step_for(hot) > gs.leak_per_step_for(cfg)
     # the paper's design: calibrated 780 ns -> 1.56e-4; predicted, with the projections
     assert gs.leak_per_step_for(AttentionConfig.leroux2025()) == pytest.approx(1.56e-4)
     assert pred.retention.leak_per_step == pytest.approx(pred.token_period_s / 5e-3)

@@ -104,7 +104,6 @@ def retention_config(cfg, spec=None, *, mode: str | None = None):
     from gaincell.system.estimator import estimate
 
     r = estimate(cfg, spec=spec, mode=mode).retention
-    changes = {"leak_per_step": r.leak_per_step}
     if "token_period" in {f.name for f in dataclasses.fields(cfg)}:
-        changes["token_period"] = r.token_period_s
-    return cfg.replace(**changes)
+        return cfg.replace(token_period=r.token_period_s)   # leak_per_step follows, at tau(T)
+    return cfg.replace(leak_per_step=r.leak_per_step)
