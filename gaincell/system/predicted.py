@@ -213,7 +213,9 @@ class Predictor:
         comp = ca.comp_area_f2 * self.F ** 2
         n2 = self.n_sub * self.D
         c_wl = self.W * self.c_cell
-        driver_gates = max(1.0, c_wl / t.c_gate_load * 4 / 3 / 4)   # FO4 chain into C_wl
+        # a fan-out-of-4 buffer chain into C_wl: its stages' inputs sum to C_wl (1/4 + 1/16
+        # + ...) = C_wl / 3, in NAND2 equivalents of input capacitance c_gate_load
+        driver_gates = max(1.0, c_wl / (3 * t.c_gate_load))
         dac = (self.kv_steps * self.ca.dac_c_unit / self.c_cap + self.dac_buf.area)
         items = [
             ("cells", "K gain cells", self.rows * self.W * self.cell_area),
