@@ -34,6 +34,8 @@ __all__ = [
     "IVTable",
     "DeviceParams",
     "AttentionConfig",
+    "ALLOWED",
+    "field_docs",
     "leak_per_step_for",
     "load_toml",
     "save_toml",
@@ -135,6 +137,53 @@ def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -
     ):
         rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
         _fail(owner, name, value, rng)
+
+
+#: What each field accepts, as the validation below enforces it (design-file comments, the
+#: ``gaincell init`` template and error messages say the same).
+ALLOWED: dict[str, str] = {
+    # AttentionConfig
+    "n_heads": "an integer in [1, 4096]",
+    "head_dim": "an integer in [1, 65536]",
+    "window": "an integer in [1, 2^24], a multiple of array_cols",
+    "array_rows": "an integer in [1, 65536]",
+    "array_cols": "an integer in [1, 65536]",
+    "token_period": "> 0 s; or omit it and give leak_per_step",
+    "leak_per_step": ">= 0 (an override of token_period / tau(T); consistent if both given)",
+    # DeviceParams
+    "vdd": "> 0 V",
+    "v_weight_zero": "[0, vdd] V",
+    "v_read": "(v_read_idle, vdd] V, inside poly_v_in_range (poly) or the table's V_in",
+    "v_read_idle": "[0, v_read) V",
+    "cell_model": "'poly', 'linear' or 'table'",
+    "poly_c_ua": "4 x 4 finite numbers, uA/V^(i+j), zero where i + j > 3",
+    "poly_v_in_range": "(lo, hi) V with 0 <= lo <= hi",
+    "linear_gain_ua_per_v": "> 0 uA/V",
+    "iv_table": "a [device.iv_table] with v_store (V), v_in (V), i_out (A); needed for 'table'",
+    "c_store": "> 0 F",
+    "tau": "> 0 s",
+    "temperature": "[200, 450] K",
+    "t_ref": "[200, 450] K",
+    "leak_activation_energy": "[0, 3] eV",
+    "v_rest": "[0, vdd] V",
+    "t_max": "> 0 s",
+    "q_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "q_lo": "[0, 1) (fraction of t_max), < q_hi",
+    "q_hi": "(0, 1] (fraction of t_max), > q_lo",
+    "kv_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "kv_lo": "[0, vdd) V, < kv_hi",
+    "kv_hi": "(0, vdd] V, > kv_lo",
+    "stage1_q_sat": "> 0 C",
+    "stage2_q_sat": "> 0 C",
+    "out_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "out_lo": "a finite number < out_hi (units of full scale)",
+    "out_hi": "a finite number > out_lo (units of full scale)",
+    "sigma_gain_mismatch": ">= 0 (relative)",
+    "sigma_tau_mismatch": ">= 0 (of ln tau)",
+    "sigma_read_noise": ">= 0 C",
+    "sigma_write_noise": ">= 0 V",
+    "sigma_comparator_offset": ">= 0 C",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -454,6 +503,38 @@ class DeviceParams:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
 
+    def scaled_to_vdd(self, vdd: float) -> "DeviceParams":
+        """The same design at another supply: every voltage scaled by ``s = vdd / self.vdd``.
+
+        Scaled: ``vdd``, ``v_weight_zero``, ``v_read``, ``v_read_idle``, ``v_rest``, ``kv_lo``,
+        ``kv_hi``, ``poly_v_in_range`` and the table's voltage axes. The cell is stretched over
+        the new swing with the same currents at corresponding points (``C_ij / s^(i+j)``,
+        ``linear_gain / s``), so the converters' saturation charges still fit the cell's
+        current range. This is a coherent starting point, not a prediction of another cell:
+        replace the cell by a characterization of yours (``gaincell characterize``).
+        """
+        _positive("DeviceParams.scaled_to_vdd", "vdd", vdd, "V")
+        f = float(vdd) / self.vdd
+        if f == 1.0:
+            return self
+        c = tuple(tuple(x / f ** (i + j) for j, x in enumerate(row))
+                  for i, row in enumerate(self.poly_c_ua))
+        table = self.iv_table
+        if table is not None:
+            table = IVTable(tuple(v * f for v in table.v_store), tuple(v * f for v in table.v_in),
+                            table.i_out, (table.source + f"; voltages scaled x{f:g}").lstrip("; "))
+        vdd = float(vdd)
+
+        def sc(v: float) -> float:   # a voltage at the rail stays exactly at the rail
+            return vdd if v == self.vdd else min(v * f, vdd)
+
+        return dataclasses.replace(
+            self, vdd=vdd, v_weight_zero=sc(self.v_weight_zero), v_read=sc(self.v_read),
+            v_read_idle=sc(self.v_read_idle), v_rest=sc(self.v_rest), kv_lo=sc(self.kv_lo),
+            kv_hi=sc(self.kv_hi), poly_c_ua=c,
+            poly_v_in_range=tuple(sc(v) for v in self.poly_v_in_range),
+            linear_gain_ua_per_v=self.linear_gain_ua_per_v / f, iv_table=table)
+
 
 @dataclass(frozen=True)
 class AttentionConfig:
@@ -604,6 +685,40 @@ class AttentionConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> "AttentionConfig":
         """Build from a nested dict as written by :meth:`to_dict`; unknown keys are errors."""
         return _from_plain(data, source)
+
+
+def field_docs(cls) -> dict[str, str]:
+    """``name -> text`` of every field documented in the ``Attributes`` section of a
+    NumPy-style class docstring (entries naming several fields share their text)."""
+    doc = (cls.__doc__ or "").expandtabs()
+    lines = doc.splitlines()
+    try:
+        start = next(i for i, ln in enumerate(lines) if ln.strip() == "Attributes") + 2
+    except StopIteration:
+        return {}
+    out: dict[str, str] = {}
+    names: list[str] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        text = " ".join(body).strip()
+        for n in names:
+            out[n] = text
+
+    for ln in lines[start:]:
+        if not ln.strip():
+            continue
+        indent = len(ln) - len(ln.lstrip())
+        if indent <= 4 and " : " in ln:
+            flush()
+            names = [n.strip() for n in ln.split(" : ")[0].split(",")]
+            body = []
+        elif indent > 4:
+            body.append(ln.strip())
+        else:
+            break
+    flush()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
