@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from gaincell.device import CellTransfer, decay_factor, fit_cell
+from gaincell.device import CellTransfer, decay_factor, design_warnings, fit_cell
 from gaincell.metrics import compare
 from gaincell.params import AttentionConfig, IVTable
 
@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
           f"{cfg.n_heads} heads x head_dim {cfg.head_dim}, window {cfg.window}, "
           f"{cfg.n_subarrays} sub-arrays of {cfg.array_rows} x {cfg.array_cols} per head")
     print(device_summary(cfg))
+    for w in design_warnings(cfg):
+        print(f"warning: {w}")
     text, activity = attention_summary(cfg)
     print(text)
     est = estimate(cfg, spec=spec, activity=activity)

@@ -34,6 +34,8 @@ __all__ = [
     "IVTable",
     "DeviceParams",
     "AttentionConfig",
+    "ALLOWED",
+    "field_docs",
     "leak_per_step_for",
     "load_toml",
     "save_toml",
@@ -79,6 +81,8 @@ LEROUX2025_T_REF_K = 300.15
 DEFAULT_LEAK_ACTIVATION_EV = 0.6
 #: Boltzmann constant, eV/K (CODATA 2018, exact).
 K_BOLTZMANN_EV = 8.617333262e-5
+#: Boltzmann constant, J/K (SI 2019, exact).
+K_BOLTZMANN_J = 1.380649e-23
 #: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
 LEROUX2025_V_READ = 0.9
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
@@ -135,6 +139,56 @@ def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -
     ):
         rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
         _fail(owner, name, value, rng)
+
+
+#: What each field accepts, as the validation below enforces it (design-file comments, the
+#: ``gaincell init`` template and error messages say the same).
+ALLOWED: dict[str, str] = {
+    # AttentionConfig
+    "n_heads": "an integer in [1, 4096]",
+    "head_dim": "an integer in [1, 65536]",
+    "window": "an integer in [1, 2^24], a multiple of array_cols",
+    "array_rows": "an integer in [1, 65536]",
+    "array_cols": "an integer in [1, 65536]",
+    "token_period": "> 0 s; or omit it and give leak_per_step",
+    "leak_per_step": ">= 0 (an override of token_period / tau(T); consistent if both given)",
+    # DeviceParams
+    "vdd": "> 0 V",
+    "v_weight_zero": "[0, vdd] V",
+    "v_read": "(v_read_idle, vdd] V, inside poly_v_in_range (poly) or the table's V_in",
+    "v_read_idle": "[0, v_read) V",
+    "cell_model": "'poly', 'linear' or 'table'",
+    "poly_c_ua": "4 x 4 finite numbers, uA/V^(i+j), zero where i + j > 3",
+    "poly_v_in_range": "(lo, hi) V with 0 <= lo <= hi",
+    "linear_gain_ua_per_v": "> 0 uA/V",
+    "iv_table": "a [device.iv_table] with v_store (V), v_in (V), i_out (A); needed for 'table'",
+    "c_store": "> 0 F",
+    "tau": "> 0 s",
+    "temperature": "[200, 450] K",
+    "t_ref": "[200, 450] K",
+    "leak_activation_energy": "[0, 3] eV",
+    "v_rest": "[0, vdd] V",
+    "t_max": "> 0 s",
+    "q_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "q_lo": "[0, 1) (fraction of t_max), < q_hi",
+    "q_hi": "(0, 1] (fraction of t_max), > q_lo",
+    "kv_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "kv_lo": "[0, vdd) V, < kv_hi",
+    "kv_hi": "(0, vdd] V, > kv_lo",
+    "stage1_q_sat": "> 0 C",
+    "stage2_q_sat": "> 0 C",
+    "out_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "out_lo": "a finite number < out_hi (units of full scale)",
+    "out_hi": "a finite number > out_lo (units of full scale)",
+    "sigma_gain_mismatch": ">= 0 (relative)",
+    "sigma_tau_mismatch": ">= 0 (of ln tau)",
+    "sigma_read_noise": ">= 0 C",
+    "sigma_write_noise": ">= 0 V",
+    "sigma_comparator_offset": ">= 0 C",
+    "write_noise_ktc": "true or false",
+    "read_disturb_coupling": "[-1, 1] (fraction of the word-line swing)",
+    "read_current_tempco": "[-0.05, 0.05] 1/K",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,6 +367,19 @@ class DeviceParams:
     sigma_comparator_offset : float
         Standard deviation of the static input-referred offset of every charge-to-pulse
         comparator, C (drawn once per converter). Default 0.
+    write_noise_ktc : bool
+        Add the thermal (kT/C) noise of the write switch to every stored voltage:
+        ``sigma = sqrt(k_B T / c_store)``, in quadrature with ``sigma_write_noise``
+        (:attr:`write_noise_sigma`). Default False (the paper's model is noise-free).
+    read_disturb_coupling : float
+        Fraction of the read word line's swing ``v_read - v_read_idle`` that couples onto the
+        floating storage node while a read pulse is on, dimensionless: a cell conducts
+        ``I(V_store + k (v_read - v_read_idle))`` during its pulse (the shift reverses when
+        the pulse ends). Negative when the node is pulled down. From a read-disturb SPICE
+        bench; default 0 (the paper's model).
+    read_current_tempco : float
+        Linear temperature coefficient of the read current, 1/K:
+        ``I(T) = I(t_ref) (1 + tc (T - t_ref))``. Default 0.
     """
 
     vdd: float = 0.9
@@ -347,6 +414,9 @@ class DeviceParams:
     sigma_read_noise: float = 0.0
     sigma_write_noise: float = 0.0
     sigma_comparator_offset: float = 0.0
+    write_noise_ktc: bool = False
+    read_disturb_coupling: float = 0.0
+    read_current_tempco: float = 0.0
 
     def __post_init__(self) -> None:
         o = "DeviceParams"
@@ -426,6 +496,17 @@ class DeviceParams:
                            ("sigma_read_noise", "C"), ("sigma_write_noise", "V"),
                            ("sigma_comparator_offset", "C")):
             _nonneg(o, name, getattr(self, name), unit)
+        if not isinstance(self.write_noise_ktc, bool):
+            _fail(o, "write_noise_ktc", self.write_noise_ktc, "true or false")
+        k = _real(o, "read_disturb_coupling", self.read_disturb_coupling)
+        if not -1.0 <= k <= 1.0:
+            _fail(o, "read_disturb_coupling", k, "[-1, 1] (fraction of the word-line swing)")
+        tc = _real(o, "read_current_tempco", self.read_current_tempco)
+        if not -0.05 <= tc <= 0.05:
+            _fail(o, "read_current_tempco", tc, "[-0.05, 0.05] 1/K")
+        if self.read_current_scale <= 0:
+            _fail(o, "read_current_tempco", tc, f"a value that keeps the read current "
+                  f"positive at temperature = {self.temperature} K")
 
     # -- derived quantities ------------------------------------------------------------------
     @property
@@ -439,9 +520,30 @@ class DeviceParams:
         return self.stage2_q_sat / (_UA * self.t_max)
 
     @property
+    def write_noise_sigma(self) -> float:
+        """Standard deviation of the noise on every stored voltage, V:
+        ``sqrt(sigma_write_noise^2 + k_B T / c_store)`` with kT/C on, else
+        ``sigma_write_noise``."""
+        if not self.write_noise_ktc:
+            return self.sigma_write_noise
+        ktc = K_BOLTZMANN_J * self.temperature / self.c_store
+        return math.sqrt(self.sigma_write_noise**2 + ktc)
+
+    @property
+    def read_disturb_v(self) -> float:
+        """Storage-node shift during a read pulse, V:
+        ``read_disturb_coupling (v_read - v_read_idle)``."""
+        return self.read_disturb_coupling * (self.v_read - self.v_read_idle)
+
+    @property
+    def read_current_scale(self) -> float:
+        """Factor on the read current at ``temperature``, ``1 + tc (T - t_ref)``."""
+        return 1.0 + self.read_current_tempco * (self.temperature - self.t_ref)
+
+    @property
     def has_noise(self) -> bool:
-        """True when any noise or mismatch sigma is non-zero."""
-        return any(getattr(self, n) > 0 for n in (
+        """True when any noise or mismatch is on."""
+        return self.write_noise_ktc or any(getattr(self, n) > 0 for n in (
             "sigma_gain_mismatch", "sigma_tau_mismatch", "sigma_read_noise",
             "sigma_write_noise", "sigma_comparator_offset"))
 
@@ -453,6 +555,38 @@ class DeviceParams:
     def replace(self, **changes: Any) -> "DeviceParams":
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
+
+    def scaled_to_vdd(self, vdd: float) -> "DeviceParams":
+        """The same design at another supply: every voltage scaled by ``s = vdd / self.vdd``.
+
+        Scaled: ``vdd``, ``v_weight_zero``, ``v_read``, ``v_read_idle``, ``v_rest``, ``kv_lo``,
+        ``kv_hi``, ``poly_v_in_range`` and the table's voltage axes. The cell is stretched over
+        the new swing with the same currents at corresponding points (``C_ij / s^(i+j)``,
+        ``linear_gain / s``), so the converters' saturation charges still fit the cell's
+        current range. This is a coherent starting point, not a prediction of another cell:
+        replace the cell by a characterization of yours (``gaincell characterize``).
+        """
+        _positive("DeviceParams.scaled_to_vdd", "vdd", vdd, "V")
+        f = float(vdd) / self.vdd
+        if f == 1.0:
+            return self
+        c = tuple(tuple(x / f ** (i + j) for j, x in enumerate(row))
+                  for i, row in enumerate(self.poly_c_ua))
+        table = self.iv_table
+        if table is not None:
+            table = IVTable(tuple(v * f for v in table.v_store), tuple(v * f for v in table.v_in),
+                            table.i_out, (table.source + f"; voltages scaled x{f:g}").lstrip("; "))
+        vdd = float(vdd)
+
+        def sc(v: float) -> float:   # a voltage at the rail stays exactly at the rail
+            return vdd if v == self.vdd else min(v * f, vdd)
+
+        return dataclasses.replace(
+            self, vdd=vdd, v_weight_zero=sc(self.v_weight_zero), v_read=sc(self.v_read),
+            v_read_idle=sc(self.v_read_idle), v_rest=sc(self.v_rest), kv_lo=sc(self.kv_lo),
+            kv_hi=sc(self.kv_hi), poly_c_ua=c,
+            poly_v_in_range=tuple(sc(v) for v in self.poly_v_in_range),
+            linear_gain_ua_per_v=self.linear_gain_ua_per_v / f, iv_table=table)
 
 
 @dataclass(frozen=True)
@@ -604,6 +738,40 @@ class AttentionConfig:
     def from_dict(cls, data: dict[str, Any], source: str = "<dict>") -> "AttentionConfig":
         """Build from a nested dict as written by :meth:`to_dict`; unknown keys are errors."""
         return _from_plain(data, source)
+
+
+def field_docs(cls) -> dict[str, str]:
+    """``name -> text`` of every field documented in the ``Attributes`` section of a
+    NumPy-style class docstring (entries naming several fields share their text)."""
+    doc = (cls.__doc__ or "").expandtabs()
+    lines = doc.splitlines()
+    try:
+        start = next(i for i, ln in enumerate(lines) if ln.strip() == "Attributes") + 2
+    except StopIteration:
+        return {}
+    out: dict[str, str] = {}
+    names: list[str] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        text = " ".join(body).strip()
+        for n in names:
+            out[n] = text
+
+    for ln in lines[start:]:
+        if not ln.strip():
+            continue
+        indent = len(ln) - len(ln.lstrip())
+        if indent <= 4 and " : " in ln:
+            flush()
+            names = [n.strip() for n in ln.split(" : ")[0].split(",")]
+            body = []
+        elif indent > 4:
+            body.append(ln.strip())
+        else:
+            break
+    flush()
+    return out
 
 
 # --------------------------------------------------------------------------------------------
