@@ -27,6 +27,8 @@ def _kit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0,
                    help="time limit of one ngspice run, s (default 120)")
     p.add_argument("--config", help="design TOML file for the device (default: leroux2025)")
+    p.add_argument("--allow-control", action="store_true", help="run netlists that hold "
+                   "ngspice interpreter blocks (.control, shell, ...): only for files you trust")
 
 
 def register(sub) -> None:
@@ -68,7 +70,13 @@ def _kit(args):
         kw["model_files"] = tuple(args.models)
     if args.cell:
         kw["cell_file"] = args.cell
-    return CircuitKit.default(**kw)
+    kit = CircuitKit.default(**kw)
+    from gaincell.spice.trust import check_name, screen_deck
+
+    check_name("--subckt sub-circuit", args.subckt)
+    for f in kit.files():   # a netlist is code: refuse .control & co. before running anything
+        screen_deck(f".include {f}\n", f"--models/--cell {f}", args.allow_control)
+    return kit
 
 
 def _base(args):
@@ -78,6 +86,20 @@ def _base(args):
 
 
 def run_characterize(args: argparse.Namespace) -> int:
+    from gaincell.spice.trust import permit_control
+
+    with permit_control(args.allow_control):   # --allow-control covers every run below
+        return _characterize(args)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from gaincell.spice.trust import permit_control
+
+    with permit_control(args.allow_control):
+        return _validate(args)
+
+
+def _characterize(args: argparse.Namespace) -> int:
     import numpy as np
 
     from gaincell.spice.characterize import characterize, save_characterization
@@ -106,7 +128,7 @@ def run_characterize(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_validate(args: argparse.Namespace) -> int:
+def _validate(args: argparse.Namespace) -> int:
     import dataclasses
 
     from gaincell.spice import validate as V
