@@ -74,8 +74,11 @@ def _kit(args):
     from gaincell.spice.trust import check_name, screen_deck
 
     check_name("--subckt sub-circuit", args.subckt)
-    for f in kit.files():   # a netlist is code: refuse .control & co. before running anything
-        screen_deck(f".include {f}\n", f"--models/--cell {f}", args.allow_control)
+    try:   # a netlist is code: refuse .control & co. before running anything (exit 2)
+        for f in kit.files():
+            screen_deck(f".include {f}\n", "command line", args.allow_control)
+    except ValueError as e:
+        raise ValueError(str(e)) from None
     return kit
 
 
