@@ -445,7 +445,16 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Linux: the process has exited and awaits its parent's ``wait`` (state Z or X)."""
+    try:
+        st = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return st[st.rindex(")") + 2:][:1] in ("Z", "X")
 
 
 def _temp_folders(pid: int | None = None) -> list[str]:
