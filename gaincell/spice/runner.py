@@ -7,6 +7,19 @@ the only robust isolation. The parent waits at most ``timeout_s`` seconds and ki
 after that (:class:`~gaincell.spice.errors.SpiceTimeout`): a hang becomes a clear error.
 Sweeps run several children at once (:func:`simulate_many`, process-level parallelism).
 
+Workers never outlive the command: each child asks the kernel for SIGKILL when its parent
+dies (Linux ``prctl(PR_SET_PDEATHSIG)``; a SIGKILL, SIGTERM or SIGHUP of the parent ends its
+workers), and carries its own limits whatever the parent does: ``RLIMIT_CPU`` and a
+wall-clock ``alarm`` of ``timeout_s + CHILD_GRACE_S``. ``ngspice -b`` runs in its own
+process group with the same parent-death signal and CPU limit, in a temporary folder named
+``gaincell_spice_<worker pid>_*`` that is removed on every exit path of the worker, by the
+parent when the worker ends or is killed, and, for workers that died with a killed parent,
+by the next run (folders of dead processes only).
+
+Every deck and every file it includes is screened first (:mod:`gaincell.spice.trust`: a
+netlist is code; ``.control`` blocks and other interpreter commands are refused unless
+allowed).
+
 Backends
 --------
 ``shared``      PySpice 1.5 ``NgSpiceShared`` on ``libngspice.so`` (ngspice 39 works; PySpice's
@@ -16,7 +29,9 @@ Backends
 ``auto``        ``shared`` when PySpice and libngspice load, else ``subprocess``.
 
 ngspice's messages are mapped to :mod:`gaincell.spice.errors` classes whose text names the
-netlist file and line (``file:line: text``).
+netlist file and line (``file:line: text``): the file among the deck and its includes (a
+user's cell or model file keeps its own line numbers in ngspice's messages), selected by the
+text ngspice quotes.
 """
 
 from __future__ import annotations
