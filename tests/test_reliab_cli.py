@@ -86,3 +86,22 @@ def test_nn_truncated_state_json_and_bad_corpus(tmp_path, capsys):
     assert cli.main(argv[:3] + [str(corpus), "--out", str(tmp_path / "r2")]) == 2
     err = capsys.readouterr().err.strip()
     assert "c.txt" in err and "not UTF-8" in err and len(err.splitlines()) == 1
+
+
+def test_nn_run_folder_must_be_new_empty_or_a_run(tmp_path):
+    """``--restart`` deleted every ``*.pt`` of any folder given as ``--out``; checkpoints
+    replaced same-named files in folders no run wrote (issue 15, defect 1)."""
+    pytest.importorskip("torch")
+    from gaincell.nn.pipeline import PipelineSettings, run_pipeline
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "softmax.pt").write_bytes(b"someone else's")
+    s = PipelineSettings.tiny(data_path=str(tmp_path / "absent.txt"))
+    with pytest.raises(ValueError, match="no gaincell run wrote"):
+        run_pipeline(s, foreign, resume=False, progress=False)
+    assert (foreign / "softmax.pt").read_bytes() == b"someone else's"
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(ValueError, match="not a folder"):
+        run_pipeline(s, f, progress=False)

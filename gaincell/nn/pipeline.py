@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +159,20 @@ class _State:
         self.save()
 
 
+def _check_run_folder(out: Path) -> None:
+    """A run folder is new, empty, or one a run wrote (it holds ``state.json``): checkpoints
+    are replaced and, with ``resume=False``, ``*.pt`` files deleted only there."""
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise ValueError(f"{out} exists and is not a folder: allowed a new folder, an empty "
+                         f"one, or a run folder (holding state.json)")
+    if any(True for _ in out.iterdir()) and not (out / "state.json").is_file():
+        raise ValueError(f"{out} is a folder no gaincell run wrote (no state.json): refusing "
+                         f"to write checkpoints into it; allowed a new or empty folder, or a "
+                         f"run folder")
+
+
 def _log(progress, msg):
     if progress:
         from tqdm.auto import tqdm
@@ -181,6 +196,7 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
     for name in ("softmax", "linear", "nonlinear", "softmax_long"):
         s.train_settings(name)
     out = Path(out_dir)
+    _check_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         for p in list(out.glob("*.pt")) + [out / "state.json"]:
