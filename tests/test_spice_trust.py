@@ -147,3 +147,21 @@ def test_node_names_may_start_with_a_digit():
     assert check_name("node", "0") == "0"
     with pytest.raises(ValueError, match="node name"):
         check_name("node", "0 1")
+
+
+@pytest.mark.parametrize("text, line", [
+    ("* t\n.subckt bad{name} a b\n.ends\n.end\n", 2),
+    ("* t\n.subckt ok a b{c}\n.ends\n.end\n", 2),
+    ("* t\n.model m'x nmos level=1\n.end\n", 2),
+    ("* t\nx1 a b cell`id`\n.end\n", 2),
+])
+def test_screen_refuses_bad_names_in_files(text, line):
+    with pytest.raises(UnsafeNetlist, match=rf"deck\.cir:{line}: .*name"):
+        screen_deck(text, "deck.cir")
+    with pytest.raises(UnsafeNetlist):   # names are checked even when control is allowed
+        screen_deck(text, "deck.cir", allow_control=True)
+
+
+def test_screen_accepts_instance_parameters_and_titles():
+    screen_deck("x title line is ignored {}\n.subckt c a b cs=50f params: k=1\n.ends c\n"
+                "x1 a 0 c cs={2*k} m=1\nx2 a 0 c params: k=2\n+ j=3\n.end\n", "deck.cir")

@@ -11,10 +11,11 @@ blocks of a loaded circuit, ``ngspice -b`` too).
 The rules, applied to the whole deck and to every file it includes, recursively, before any
 ngspice sees it (:func:`screen_deck`, called by :func:`gaincell.spice.runner.simulate_many`):
 
-- **names** typed by a user (sub-circuit, model and node names, parameter keys) must match
-  :data:`NAME_PATTERN` (:func:`check_name`): letters, digits, ``_ . - $``, starting with a
-  letter or ``_`` (nodes may start with a digit), at most 128 characters; no whitespace, so no
-  line break can smuggle a command in;
+- **names** must match :data:`NAME_PATTERN` (:func:`check_name`): letters, digits,
+  ``_ . - $``, starting with a letter or ``_`` (nodes may start with a digit), at most 128
+  characters; no whitespace, so no line break can smuggle a command in. Checked for names a
+  user types (``--subckt``) and, in every file, for ``.subckt`` names and ports, ``.model``
+  names and the sub-circuit of each ``X`` instance (also when control is allowed);
 - **interpreter blocks and commands** are refused: ``.control``, ``.endc``, ``.exec``,
   ``.shell``, ``.source``, ``.codemodel``, ``.pre_*`` lines, and a ``*ng_script`` marker (which
   makes ngspice read a file as a command script). The file and line are named. Passing
@@ -132,11 +133,55 @@ def deck_sources(text: str, name: str) -> list[tuple[str, str]]:
     return out
 
 
-def screen_text(text: str, name: str, allow_control: bool | None = None) -> None:
+def _logical_lines(text: str) -> list[tuple[int, list[str]]]:
+    """(first line, tokens) of each element or dot line, continuations joined, comments out."""
+    out: list[tuple[int, list[str]]] = []
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = raw.split(";")[0].split(" $ ")[0].strip()
+        if not line or line.startswith("*"):
+            continue
+        if line.startswith("+") and out:
+            out[-1][1].extend(line[1:].split())
+        else:
+            out.append((n, line.split()))
+    return out
+
+
+def _check_names(text: str, name: str, title: bool = False) -> None:
+    """Sub-circuit, model and port names of ``.subckt``/``.model`` lines and the sub-circuit
+    of each ``X`` instance must match :data:`NAME_PATTERN` / :data:`NODE_PATTERN`. ``title``:
+    the first line is the deck's title (ngspice ignores it)."""
+    for n, tok in _logical_lines(text):
+        if title and n == 1:
+            continue
+        head = tok[0].lower()
+        try:
+            if head == ".subckt" and len(tok) > 1:
+                check_name("sub-circuit", tok[1])
+                for port in tok[2:]:
+                    if "=" in port or port.lower() == "params:":
+                        break
+                    check_name("node", port)
+            elif head == ".model" and len(tok) > 1:
+                check_name("model", tok[1])
+            elif head.startswith("x") and len(tok) > 2:
+                low = [t.lower() for t in tok]
+                args = tok[1:low.index("params:")] if "params:" in low else tok[1:]
+                names = [t for t in args if "=" not in t]
+                if names:
+                    check_name("sub-circuit", names[-1])
+        except ValueError as e:
+            raise UnsafeNetlist(f"{name}:{n}: {e}") from None
+
+
+def screen_text(text: str, name: str, allow_control: bool | None = None,
+                title: bool = False) -> None:
     """Screen one file's text (not its includes); raise :class:`UnsafeNetlist` naming
-    ``name:line`` at the first refused line."""
+    ``name:line`` at the first refused line. Names are checked in every case; interpreter
+    lines unless control is allowed."""
     allow = control_allowed() if allow_control is None else allow_control
     if allow:
+        _check_names(text, name, title)
         return
     for n, raw in enumerate(text.splitlines(), 1):
         if _SCRIPT.match(raw):
@@ -150,9 +195,11 @@ def screen_text(text: str, name: str, allow_control: bool | None = None) -> None
                                 f"programs and are refused in netlists; pass "
                                 f"--allow-control (allow_control=True) to run a deck you "
                                 f"trust")
+    _check_names(text, name, title)
 
 
 def screen_deck(text: str, name: str, allow_control: bool | None = None) -> None:
-    """Screen a deck and every file it includes (see the module docstring)."""
-    for fname, body in deck_sources(text, name):
-        screen_text(body, fname, allow_control)
+    """Screen a deck (its first line is the title) and every file it includes, recursively
+    (see the module docstring)."""
+    for k, (fname, body) in enumerate(deck_sources(text, name)):
+        screen_text(body, fname, allow_control, title=k == 0)
