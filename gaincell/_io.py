@@ -84,11 +84,36 @@ def check_output_target(path: str | os.PathLike, kind: str = "file") -> Path:
     if fmt != stat.S_IFDIR:
         raise ValueError(f"{path} exists and is not a folder: allowed a new path or a folder "
                          f"gaincell wrote")
-    if any(True for _ in path.iterdir()) and not (path / MANIFEST_NAME).is_file():
+    if not any(True for _ in path.iterdir()):
+        return path
+    if not (path / MANIFEST_NAME).is_file():
         raise ValueError(f"{path} is a folder gaincell did not write (no {MANIFEST_NAME}): "
                          f"refusing to replace its contents; allowed a new or empty folder, "
                          f"or one written by gaincell")
+    extra = _unlisted(path)
+    if extra:
+        raise ValueError(f"{path} holds files gaincell did not write ({', '.join(extra[:5])}"
+                         f"{', ...' if len(extra) > 5 else ''}, not in its {MANIFEST_NAME}): "
+                         f"refusing to replace them; move them away or choose another folder")
     return path
+
+
+def _unlisted(path: Path) -> list[str]:
+    """Files and folders in ``path`` that its manifest does not account for (sorted)."""
+    try:
+        listed = {f["name"] for f in json.loads(
+            (path / MANIFEST_NAME).read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return [MANIFEST_NAME + " (unreadable)"]
+    dirs = {str(Path(n).parent) for n in listed} | {
+        str(p) for n in listed for p in Path(n).parents}
+    out = []
+    for p in path.rglob("*"):
+        rel = str(p.relative_to(path))
+        if rel == MANIFEST_NAME or rel in listed or (p.is_dir() and rel in dirs):
+            continue
+        out.append(rel)
+    return sorted(out)
 
 
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(part|old)$")

@@ -63,3 +63,20 @@ def test_zombie_writer_counts_as_dead(tmp_path):
         (d / "x").write_text("x")
     assert not stale.exists()
     p.wait()
+
+
+def test_folder_with_files_gaincell_did_not_write_is_not_replaced(tmp_path):
+    out = tmp_path / "out"
+    with atomic_folder(out) as d:
+        (d / "report.md").write_text("r")
+        (d / "figs").mkdir()
+        (d / "figs" / "a.png").write_bytes(b"png")
+    (out / "my_notes.txt").write_text("precious")
+    with pytest.raises(ValueError, match="my_notes.txt"):
+        with atomic_folder(out) as d:
+            (d / "report.md").write_text("new")
+    assert (out / "my_notes.txt").read_text() == "precious"
+    (out / "my_notes.txt").unlink()
+    with atomic_folder(out) as d:   # exactly what gaincell wrote: replaced
+        (d / "report.md").write_text("new")
+    assert (out / "report.md").read_text() == "new" and not (out / "figs").exists()

@@ -165,3 +165,13 @@ def test_screen_refuses_bad_names_in_files(text, line):
 def test_screen_accepts_instance_parameters_and_titles():
     screen_deck("x title line is ignored {}\n.subckt c a b cs=50f params: k=1\n.ends c\n"
                 "x1 a 0 c cs={2*k} m=1\nx2 a 0 c params: k=2\n+ j=3\n.end\n", "deck.cir")
+
+
+def test_included_file_changes_are_seen_despite_the_cache(tmp_path):
+    inc = tmp_path / "m.lib"
+    inc.write_text(".model ok nmos level=1\n")
+    deck = f"* t\n.include {inc}\n.end\n"
+    screen_deck(deck, "d.cir")
+    inc.write_text(".model ok nmos level=1\n.control\nshell ls\n.endc\n")
+    with pytest.raises(UnsafeNetlist, match=r"m\.lib:2:"):
+        screen_deck(deck, "d.cir")

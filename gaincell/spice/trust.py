@@ -36,6 +36,7 @@ its own ``wrdata`` block for ``ngspice -b`` after the screen.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import stat
@@ -110,6 +111,13 @@ def _read_included(f: str, where: str) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         raise UnsafeNetlist(f"{where}: included file {f} is not a regular file (a device, "
                             f"FIFO or folder): refusing to let ngspice read it")
+    return _read_cached(f, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(f: str, mtime_ns: int, size: int) -> str:
+    """File text, cached by (path, modification time, size): a sweep of many decks including
+    the same large PDK file reads it once."""
     return Path(f).read_text(encoding="utf-8", errors="replace")
 
 
@@ -174,6 +182,11 @@ def _check_names(text: str, name: str, title: bool = False) -> None:
             raise UnsafeNetlist(f"{name}:{n}: {e}") from None
 
 
+@functools.lru_cache(maxsize=256)
+def _screen_cached(text: str, name: str, allow: bool, title: bool) -> None:
+    screen_text(text, name, allow, title)
+
+
 def screen_text(text: str, name: str, allow_control: bool | None = None,
                 title: bool = False) -> None:
     """Screen one file's text (not its includes); raise :class:`UnsafeNetlist` naming
@@ -201,5 +214,9 @@ def screen_text(text: str, name: str, allow_control: bool | None = None,
 def screen_deck(text: str, name: str, allow_control: bool | None = None) -> None:
     """Screen a deck (its first line is the title) and every file it includes, recursively
     (see the module docstring)."""
+    allow = control_allowed() if allow_control is None else bool(allow_control)
     for k, (fname, body) in enumerate(deck_sources(text, name)):
-        screen_text(body, fname, allow_control, title=k == 0)
+        if k == 0:
+            screen_text(body, fname, allow, title=True)
+        else:   # included files repeat across the decks of a sweep: screened once
+            _screen_cached(body, fname, allow, False)
