@@ -49,11 +49,7 @@ class CharData:
         p = Path(path)
         if not p.is_file():
             raise ValueError(f"data file {str(p)!r} does not exist: allowed a UTF-8 text file")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"data file {str(p)!r} is not UTF-8 text (byte {e.start}: "
-                             f"{e.reason}): allowed a UTF-8 text file") from None
+        text = p.read_text(encoding="utf-8")
         if max_chars is not None:
             text = text[:int(max_chars)]
         return cls(text, train_fraction)
