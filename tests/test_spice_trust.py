@@ -164,7 +164,9 @@ def test_screen_refuses_bad_names_in_files(text, line):
 
 def test_screen_accepts_instance_parameters_and_titles():
     screen_deck("x title line is ignored {}\n.subckt c a b cs=50f params: k=1\n.ends c\n"
-                "x1 a 0 c cs={2*k} m=1\nx2 a 0 c params: k=2\n+ j=3\n.end\n", "deck.cir")
+                "x1 a 0 c cs={2*k} m=1\nx2 a 0 c params: k=2\n+ j=3\n"
+                "xr1 d d1 b c wr='w' lr='(d_sab==0) ? 1e-15 : d_sab'\n"
+                "xr2 d d1 b c lr={ (s==0) ? 1 : s }\n.end\n", "deck.cir")
 
 
 def test_included_file_changes_are_seen_despite_the_cache(tmp_path):

@@ -141,11 +141,15 @@ def deck_sources(text: str, name: str) -> list[tuple[str, str]]:
     return out
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\{[^}]*\}")
+
+
 def _logical_lines(text: str) -> list[tuple[int, list[str]]]:
-    """(first line, tokens) of each element or dot line, continuations joined, comments out."""
+    """(first line, tokens) of each element or dot line, continuations joined, comments out;
+    quoted and braced expressions (``lr='(a==0) ? 1e-15 : a'``) become one token ``'_'``."""
     out: list[tuple[int, list[str]]] = []
     for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.split(";")[0].split(" $ ")[0].strip()
+        line = _QUOTED.sub("'_'", raw).split(";")[0].split(" $ ")[0].strip()
         if not line or line.startswith("*"):
             continue
         if line.startswith("+") and out:
