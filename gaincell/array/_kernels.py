@@ -231,3 +231,33 @@ def powers_from_codes(G, m0, qstep, coef, P):  # pragma: no cover - compiled
             for i in range(3):
                 P[i, t, j] = qstep * (coef[i, 0] * g0 + coef[i, 1] * g1 + coef[i, 2] * g2
                                       + coef[i, 3] * g3)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def step_charge_abs(q, phi, kst, vst, scale, offset, t_now, leak, a, k_out, v_out):
+    # pragma: no cover - compiled
+    """Absolute charge moved through the cells in one streaming read (uA x T_max).
+
+    q (B,H,D) pulses; phi (B,H,W) first-stage pulses; kst/vst (B,H,W,D) the ring buffer
+    after token ``t_now`` was written (slot s holds token t_now - ((t_now - s) mod W), empty
+    when negative). Writes per (b, h): k_out = sum_s sum_r q[r] |I(w^K_sr d_s)|,
+    v_out = sum_s phi[s] sum_r |I(w^V_sr d_s)|.
+    """
+    B, H, W, D = kst.shape
+    ones = np.ones(D)
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        tk = 0.0
+        tv = 0.0
+        for s in range(W):
+            m = (t_now - s) % W
+            if t_now - m < 0:
+                continue
+            d = np.exp(-m * leak)
+            tk += _abs_dot(q[b, h], kst[b, h, s], scale, offset, d, a)
+            p = phi[b, h, s]
+            if p != 0.0:
+                tv += p * _abs_dot(ones, vst[b, h, s], scale, offset, d, a)
+        k_out[b, h] = tk
+        v_out[b, h] = tv
