@@ -100,6 +100,12 @@ class FastEngine:
             is_lut=g.lut is not None, has_gain=chip.gain_k is not None,
             has_tau=chip.leak_k is not None, has_off=chip.off1 is not None,
             has_read=d.sigma_read_noise > 0)
+        # folded coefficients: I(c0 + u d) = sum_m b_m d^m u^m, b the cubic around w = c0
+        c0 = d.v_rest - d.v_weight_zero
+        a = np.zeros(4) if g.a is None else g.a
+        b = np.array([sum(a[i] * math.comb(i, m) * c0 ** (i - m) for i in range(m, 4))
+                      for m in range(4)])
+        self._etab = np.ascontiguousarray(b[None, :] * g.dtab[:, None] ** np.arange(4))
         if g.lut is None:
             self._cell = KF.Cell(np.ascontiguousarray(g.a, dtype=np.float64), np.zeros(2),
                                  0.0, 1.0)
@@ -116,7 +122,8 @@ class FastEngine:
             np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2)
 
     # -- the full path -------------------------------------------------------------------------
-    def _run(self, st: RingBuffer, qq, k, v, noise: TokenNoise, keep: bool, out: dict):
+    def _run(self, st: RingBuffer, qq, k, v, noise: TokenNoise, keep: bool, out: dict,
+             want_abs: bool):
         """Write and read the n tokens of qq (B,H,n,D) starting at token st.t."""
         g, cfg = self.g, self.g.cfg
         B, H, n, D = qq.shape
@@ -126,9 +133,9 @@ class FastEngine:
         n1 = noise.read1 if noise.read1 is not None else np.zeros((1, 1, 1, 1))
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         _numba_threads(self.threads)
-        KF.run_tokens(self._plan, self._cell, self._chip, g.dtab, st.t,
+        KF.run_tokens(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
-                      np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep,
+                      np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep, want_abs,
                       out["y"], out["S"], out["phi"], out["sub"], out["stats"])
         st.t += n
         return ks, vs
@@ -153,7 +160,8 @@ class FastEngine:
         if self.g.is_preset:
             return self._step_preset(st, qq, k, v, trace)
         out = self._buffers(qq.shape[0], 1, True)
-        ks, vs = self._run(st, qq[:, :, None], k[:, :, None], v[:, :, None], noise, True, out)
+        ks, vs = self._run(st, qq[:, :, None], k[:, :, None], v[:, :, None], noise, True, out,
+                           trace)
         y = out["y"][:, :, 0]
         if not trace:
             return Read(y)
@@ -185,7 +193,7 @@ class FastEngine:
             else:
                 blk["y"] = np.empty((B, H, t1 - t0, D))
             ks, vs = self._run(st, qq[:, :, t0:t1], k[:, :, t0:t1], v[:, :, t0:t1], noise,
-                               trace, blk)
+                               trace, blk, trace)
             out["y"][:, :, t0:t1] = blk["y"]
             if trace:
                 for name in ("S", "phi", "sub"):

@@ -44,29 +44,83 @@ Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2
 _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
 
 
-@njit(cache=True, inline="always")
-def _current(P, cell, w):  # pragma: no cover - compiled
-    """I(w) in uA: the cubic, or linear interpolation on the table (clamped at its ends)."""
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.4426950408889634
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _decay_cells(age, leak, h, s, dd, bits):  # pragma: no cover - compiled
+    """dd[r] = exp(-age leak[h, s, r]) without a library call, so that the loop vectorizes:
+    x = -k ln2 + r with |r| <= ln2 / 2, exp(r) by its Taylor series to degree 13 (relative
+    error < 3e-16), 2^-k built from its exponent bits (``bits``: (D,) float64 scratch).
+    Arguments below -700 give exp(-700) (< 1e-304, i.e. a fully decayed cell)."""
+    D = dd.size
+    for r in range(D):
+        x = max(-age * np.float64(leak[h, s, r]), -700.0)
+        kf = np.floor(-x * _INV_LN2 + 0.5)
+        rr = (x + kf * _LN2_HI) + kf * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * rr + 1.0 / 479001600.0
+        p = p * rr + 1.0 / 39916800.0
+        p = p * rr + 1.0 / 3628800.0
+        p = p * rr + 1.0 / 362880.0
+        p = p * rr + 1.0 / 40320.0
+        p = p * rr + 1.0 / 5040.0
+        p = p * rr + 1.0 / 720.0
+        p = p * rr + 1.0 / 120.0
+        p = p * rr + 1.0 / 24.0
+        p = p * rr + 1.0 / 6.0
+        p = p * rr + 0.5
+        p = p * rr + 1.0
+        p = p * rr + 1.0
+        dd[r] = p
+        bits[r] = (1023.0 - kf) + 4503599627370496.0   # 2^52: the integer in the low bits
+    ib = bits.view(np.int64)
+    for r in range(D):
+        ib[r] = (ib[r] - 0x4330000000000000) << 52     # exponent field of 2^-k
+    for r in range(D):
+        dd[r] *= bits[r]
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _currents(P, cell, st, dec, leak, gain, h, s, age, w, cur, bits):
+    # pragma: no cover - compiled
+    """Currents cur (D,) in uA of the cells st (D,) of slot s (generic path: table cell or
+    retention spread): a code or voltage decodes to v = x scale + lo; the deviation from
+    v_rest has decayed by ``dec`` (or, with retention spread, by exp(-age leak[h, s, r]) per
+    cell); w = c0 + (v - v_rest) dec."""
+    D = st.size
+    scale, lo, v_rest, c0 = P.scale, P.lo, P.v_rest, P.c0
+    if P.has_tau:
+        _decay_cells(age, leak, h, s, w, bits)
+        for r in range(D):
+            w[r] = c0 + ((st[r] * scale + lo) - v_rest) * w[r]
+    else:
+        for r in range(D):
+            w[r] = c0 + ((st[r] * scale + lo) - v_rest) * dec
     if P.is_lut:
         lut = cell.lut
         n = lut.size
-        u = (w - cell.w0) / cell.dw
-        if u <= 0.0:
-            return lut[0]
-        if u >= n - 1:
-            return lut[n - 1]
-        k = int(u)
-        f = u - k
-        return lut[k] + f * (lut[k + 1] - lut[k])
-    a = cell.a
-    return a[0] + w * (a[1] + w * (a[2] + w * a[3]))
-
-
-@njit(cache=True, inline="always")
-def _cell(P, cell, x, dec):  # pragma: no cover - compiled
-    """Current of a cell storing x (a code or a voltage) whose deviation from v_rest has
-    decayed by ``dec``."""
-    return _current(P, cell, P.c0 + ((x * P.scale + P.lo) - P.v_rest) * dec)
+        w0, dw = cell.w0, cell.dw
+        for r in range(D):
+            u = (w[r] - w0) / dw
+            if u <= 0.0:
+                cur[r] = lut[0]
+            elif u >= n - 1:
+                cur[r] = lut[n - 1]
+            else:
+                k = int(u)
+                f = u - k
+                cur[r] = lut[k] + f * (lut[k + 1] - lut[k])
+    else:
+        a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
+        for r in range(D):
+            x = w[r]
+            cur[r] = a0 + x * (a1 + x * (a2 + x * a3))
+    if P.has_gain:
+        for r in range(D):
+            cur[r] *= gain[h, s, r]
 
 
 @njit(cache=True, inline="always")
@@ -78,40 +132,92 @@ def _quant(x, lo, hi, step):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FM)
-def _read_head(P, cell, chip, h, dtab, t, q, kb, vb, n1, n2, y, S, phi, sub, acc, stats):
-    # pragma: no cover - compiled
+def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, n1, n2, want_abs, y, S, phi,
+               sub, acc, w, cur, bits, stats):  # pragma: no cover - compiled
     """Read token t (already written) of one head: q (D,), kb/vb (W, D) ring buffer, n1 (W,)
     and n2 (G, D) read noise; writes y (D,), S/phi (W,), sub (G, D); adds to stats (4,):
-    k_abs, v_abs, saturated first-stage pulses, saturated counters."""
+    k_abs and v_abs (when ``want_abs``), saturated first-stage pulses, saturated counters.
+    acc, w, cur, bits (D,) float64: scratch.
+
+    Polynomial cell without retention spread (the folded path): the current of a cell of
+    age a is ``sum_m etab[a, m] u^m`` with ``u = v - v_rest`` (V) and
+    ``etab[a, m] = b_m d_a^m``, ``b`` the cubic re-expanded around ``w = c0``."""
     W, D = kb.shape
     cols = P.cols
     G = W // cols
+    sat1, sat2 = P.sat1, P.sat2
+    scale, lo_u = P.scale, P.lo - P.v_rest
+    folded = not (P.is_lut or P.has_tau)
+    gk = chip.gain_k
+    gv = chip.gain_v
     kabs = 0.0
+    nsat1 = 0.0
+    sq = 0.0
+    for r in range(D):
+        sq += q[r]
     for s in range(W):
         age = (t - s) % W
         if t - age < 0:           # slot never written
             S[s] = 0.0
             phi[s] = 0.0
             continue
-        dec = dtab[age]
-        acc1 = 0.0
-        for r in range(D):
-            dd = np.exp(-age * chip.leak_k[h, s, r]) if P.has_tau else dec
-            i = _cell(P, cell, kb[s, r], dd)
+        x = kb[s]
+        if folded:
+            e0, e1, e2, e3 = etab[age, 0], etab[age, 1], etab[age, 2], etab[age, 3]
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
             if P.has_gain:
-                i *= chip.gain_k[h, s, r]
-            acc1 += q[r] * i
-            kabs += q[r] * abs(i)
+                for r in range(D):
+                    u = x[r] * scale + lo_u
+                    qg = q[r] * gk[h, s, r]
+                    qu = qg * u
+                    qu2 = qu * u
+                    a0 += qg
+                    a1 += qu
+                    a2 += qu2
+                    a3 += qu2 * u
+            else:
+                a0 = sq
+                for r in range(D):
+                    u = x[r] * scale + lo_u
+                    qu = q[r] * u
+                    qu2 = qu * u
+                    a1 += qu
+                    a2 += qu2
+                    a3 += qu2 * u
+            acc1 = e0 * a0 + e1 * a1 + e2 * a2 + e3 * a3
+            if want_abs:
+                ab = 0.0
+                for r in range(D):
+                    u = x[r] * scale + lo_u
+                    i = e0 + u * (e1 + u * (e2 + u * e3))
+                    if P.has_gain:
+                        i *= gk[h, s, r]
+                    ab += q[r] * abs(i)
+                kabs += ab
+        else:
+            _currents(P, cell, x, dtab[age], chip.leak_k, gk, h, s, age, w, cur, bits)
+            acc1 = 0.0
+            for r in range(D):
+                acc1 += q[r] * cur[r]
+            if want_abs:
+                ab = 0.0
+                for r in range(D):
+                    ab += q[r] * abs(cur[r])
+                kabs += ab
         if P.has_read:
             acc1 += n1[s]
         S[s] = acc1
         if P.has_off:
             acc1 -= chip.off1[h, s]
-        p = min(max(acc1 / P.sat1, 0.0), 1.0)
+        p = min(max(acc1 / sat1, 0.0), 1.0)
         phi[s] = p
         if p >= 1.0:
-            stats[2] += 1.0
+            nsat1 += 1.0
     vabs = 0.0
+    nsat2 = 0.0
     for r in range(D):
         y[r] = 0.0
     for g in range(G):
@@ -122,37 +228,64 @@ def _read_head(P, cell, chip, h, dtab, t, q, kb, vb, n1, n2, y, S, phi, sub, acc
             if p == 0.0:
                 continue
             age = (t - c) % W
-            dec = dtab[age]
-            for r in range(D):
-                dd = np.exp(-age * chip.leak_v[h, c, r]) if P.has_tau else dec
-                i = _cell(P, cell, vb[c, r], dd)
+            x = vb[c]
+            if folded:
+                f0 = p * etab[age, 0]
+                f1 = p * etab[age, 1]
+                f2 = p * etab[age, 2]
+                f3 = p * etab[age, 3]
                 if P.has_gain:
-                    i *= chip.gain_v[h, c, r]
-                acc[r] += p * i
-                vabs += p * abs(i)
+                    for r in range(D):
+                        u = x[r] * scale + lo_u
+                        acc[r] += gv[h, c, r] * (f0 + u * (f1 + u * (f2 + u * f3)))
+                else:
+                    for r in range(D):
+                        u = x[r] * scale + lo_u
+                        acc[r] += f0 + u * (f1 + u * (f2 + u * f3))
+                if want_abs:
+                    e0, e1, e2, e3 = etab[age, 0], etab[age, 1], etab[age, 2], etab[age, 3]
+                    ab = 0.0
+                    for r in range(D):
+                        u = x[r] * scale + lo_u
+                        i = e0 + u * (e1 + u * (e2 + u * e3))
+                        if P.has_gain:
+                            i *= gv[h, c, r]
+                        ab += abs(i)
+                    vabs += p * ab
+            else:
+                _currents(P, cell, x, dtab[age], chip.leak_v, gv, h, c, age, w, cur, bits)
+                for r in range(D):
+                    acc[r] += p * cur[r]
+                if want_abs:
+                    ab = 0.0
+                    for r in range(D):
+                        ab += abs(cur[r])
+                    vabs += p * ab
         for r in range(D):
             a = acc[r]
             if P.has_read:
                 a += n2[g, r]
             if P.has_off:
                 a -= chip.off2[h, g, r]
-            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+            o = _quant(a / sat2, P.out_lo, P.out_hi, P.out_step)
             sub[g, r] = o
             y[r] += o
             if abs(o) >= P.lim:
-                stats[3] += 1.0
+                nsat2 += 1.0
     stats[0] += kabs
     stats[1] += vabs
+    stats[2] += nsat1
+    stats[3] += nsat2
 
 
 @njit(cache=True, parallel=True)
-def run_tokens(P, cell, chip, dtab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, keep, y, S_out,
-               phi_out, sub_out, stats):  # pragma: no cover - compiled
+def run_tokens(P, cell, chip, dtab, etab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, keep, want_abs,
+               y, S_out, phi_out, sub_out, stats):  # pragma: no cover - compiled
     """Write and read tokens ``t0 .. t0 + n - 1`` of every (batch, head), heads in parallel.
 
     qq (B,H,n,D) pulses; ks, vs (B,H,n,D) stored values; kbuf, vbuf (B,H,W,D) the ring
     buffer (updated); n1 (n,B,H,W), n2 (n,B,H,G,D) read noise (read only when
-    ``P.has_read``). Writes y (B,H,n,D) and, at token index i if ``keep`` else 0, the charges
+    ``P.has_read``); dtab (W,) decay by age, etab (W, 4) folded coefficients by age. Writes y (B,H,n,D) and, at token index i if ``keep`` else 0, the charges
     S_out and pulses phi_out (B,H,n|1,W) and the sub-array outputs sub_out (B,H,n|1,G,D);
     adds to stats (B,H,4).
     """
@@ -162,6 +295,9 @@ def run_tokens(P, cell, chip, dtab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, keep, y,
         b = bh // H
         h = bh - b * H
         acc = np.empty(D)
+        w = np.empty(D)
+        cur = np.empty(D)
+        bits = np.empty(D)
         for i in range(n):
             t = t0 + i
             slot = t % W
@@ -170,10 +306,12 @@ def run_tokens(P, cell, chip, dtab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, keep, y,
                 vbuf[b, h, slot, r] = vs[b, h, i, r]
             o = i if keep else 0
             if P.has_read:
-                _read_head(P, cell, chip, h, dtab, t, qq[b, h, i], kbuf[b, h], vbuf[b, h],
-                           n1[i, b, h], n2[i, b, h], y[b, h, i], S_out[b, h, o],
-                           phi_out[b, h, o], sub_out[b, h, o], acc, stats[b, h])
+                _read_head(P, cell, chip, h, dtab, etab, t, qq[b, h, i], kbuf[b, h],
+                           vbuf[b, h], n1[i, b, h], n2[i, b, h], want_abs, y[b, h, i],
+                           S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc, w, cur,
+                           bits, stats[b, h])
             else:
-                _read_head(P, cell, chip, h, dtab, t, qq[b, h, i], kbuf[b, h], vbuf[b, h],
-                           n1[0, 0, 0], n2[0, 0, 0], y[b, h, i], S_out[b, h, o],
-                           phi_out[b, h, o], sub_out[b, h, o], acc, stats[b, h])
+                _read_head(P, cell, chip, h, dtab, etab, t, qq[b, h, i], kbuf[b, h],
+                           vbuf[b, h], n1[0, 0, 0], n2[0, 0, 0], want_abs, y[b, h, i],
+                           S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc, w, cur,
+                           bits, stats[b, h])
