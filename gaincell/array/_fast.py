@@ -50,9 +50,17 @@ def n_threads() -> int:
         os.cpu_count() or 1)
 
 
-def _numba_threads(limit: int | None) -> None:
-    n = n_threads() if limit is None else limit
-    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+#: below this many cell reads per call, the serial kernels run (a parallel region costs more)
+_PARALLEL_MIN_WORK = 2**17
+
+
+def _parallel(limit: int | None, work: int) -> bool:
+    """Set Numba's thread count; True when the parallel kernels should run."""
+    n = max(1, min(n_threads() if limit is None else limit, numba.config.NUMBA_NUM_THREADS))
+    if n == 1 or work < _PARALLEL_MIN_WORK:
+        return False
+    numba.set_num_threads(n)
+    return True
 
 
 def _decay_powers(window: int, leak: float) -> np.ndarray:
@@ -132,8 +140,9 @@ class FastEngine:
         vs = wr.store(v, None if noise.write_v is None else noise.write_v.transpose(1, 2, 0, 3))
         n1 = noise.read1 if noise.read1 is not None else np.zeros((1, 1, 1, 1))
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
-        _numba_threads(self.threads)
-        KF.run_tokens(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
+        work = qq.size * cfg.window * 2
+        run = KF.run_tokens if _parallel(self.threads, work) else KF.run_tokens_serial
+        run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
                       np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep, want_abs,
                       out["y"], out["S"], out["phi"], out["sub"], out["stats"])
@@ -221,15 +230,15 @@ class FastEngine:
         S = np.empty((B, H, W))
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
-        _numba_threads(self.threads)
-        K.step_poly(np.ascontiguousarray(qq), st.k, st.v, self._scale, self._offset,
+        par = _parallel(self.threads, st.k.size * 2)
+        (K.step_poly if par else K.step_poly_serial)(np.ascontiguousarray(qq), st.k, st.v, self._scale, self._offset,
                     slot_token, st.t - 1, self._dpow, g.a, g.sat1, g.sat2,
                     cfg.array_cols, d.out_lo, d.out_hi, g.out_step, y, S, phi, sub)
         if not trace:
             return Read(y)
         k_abs = np.empty((B, H))
         v_abs = np.empty((B, H))
-        K.step_charge_abs(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1,
+        (K.step_charge_abs if par else K.step_charge_abs_serial)(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1,
                           cfg.leak_per_step, g.a, k_abs, v_abs)
         return Read(y, S, phi, sub, float(k_abs.sum()), float(v_abs.sum()),
                     wr.voltage_sum(ks, vs))

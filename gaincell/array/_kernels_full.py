@@ -315,3 +315,7 @@ def run_tokens(P, cell, chip, dtab, etab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, ke
                            vbuf[b, h], n1[0, 0, 0], n2[0, 0, 0], want_abs, y[b, h, i],
                            S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc, w, cur,
                            bits, stats[b, h])
+
+
+#: Serial twin of :func:`run_tokens` (small work, or one thread).
+run_tokens_serial = njit(cache=True)(run_tokens.py_func)
