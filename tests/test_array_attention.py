@@ -186,7 +186,9 @@ def test_long_noisy_stream_equals_forward():
     rng = np.random.default_rng(1)
     q, k, v = rand_qkv(rng, 1, 2, 1000, 4)
     attn = gc.GainCellAttention(cfg, seed=3)
-    np.testing.assert_array_equal(stream(attn, q, k, v), attn.forward(q, k, v))
+    np.testing.assert_allclose(stream(attn, q, k, v), attn.forward(q, k, v), atol=1e-12)
+    no_tau = gc.GainCellAttention(cfg.replace(sigma_tau_mismatch=0.0), seed=3)
+    np.testing.assert_array_equal(stream(no_tau, q, k, v), no_tau.forward(q, k, v))
 
 
 def test_state_memory_of_the_preset():
