@@ -145,13 +145,17 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
 
     Polynomial cell without retention spread (the folded path): the current of a cell of
     age a is ``sum_m etab[a, m] u^m`` with ``u = v - v_rest`` (V) and
-    ``etab[a, m] = b_m d_a^m``, ``b`` the cubic re-expanded around ``w = c0``."""
+    ``etab[a, m] = b_m d_a^m``, ``b`` the cubic re-expanded around ``w = c0``; with retention
+    spread, ``sum_m b_m z^m`` with the cell's decayed deviation ``z = u d_cell``. The table
+    cell goes through :func:`_currents`."""
     W, D = kb.shape
     cols = P.cols
     G = W // cols
     sat1, sat2 = P.sat1, P.sat2
     scale, lo_u = P.scale, P.lo - P.v_rest
     folded = not (P.is_lut or P.has_tau)
+    poly_tau = P.has_tau and not P.is_lut
+    b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]   # the cubic around c0
     gk = chip.gain_k
     gv = chip.gain_v
     kabs = 0.0
@@ -200,6 +204,22 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                     if P.has_gain:
                         i *= gk[h, s, r]
                     ab += q[r] * abs(i)
+                kabs += ab
+        elif poly_tau:
+            dr = dk[s]
+            if lazy:
+                _decay_cells(age, chip.leak_k, h, s, drow, bits)
+                dr = drow
+            acc1 = 0.0
+            ab = 0.0
+            for r in range(D):
+                z = (x[r] * scale + lo_u) * dr[r]
+                i = b0 + z * (b1 + z * (b2 + z * b3))
+                if P.has_gain:
+                    i *= gk[h, s, r]
+                acc1 += q[r] * i
+                ab += q[r] * abs(i)
+            if want_abs:
                 kabs += ab
         else:
             if P.has_tau and lazy:
@@ -259,6 +279,21 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                         if P.has_gain:
                             i *= gv[h, c, r]
                         ab += abs(i)
+                    vabs += p * ab
+            elif poly_tau:
+                dr = dv[c]
+                if lazy:
+                    _decay_cells(age, chip.leak_v, h, c, drow, bits)
+                    dr = drow
+                ab = 0.0
+                for r in range(D):
+                    z = (x[r] * scale + lo_u) * dr[r]
+                    i = b0 + z * (b1 + z * (b2 + z * b3))
+                    if P.has_gain:
+                        i *= gv[h, c, r]
+                    acc[r] += p * i
+                    ab += abs(i)
+                if want_abs:
                     vabs += p * ab
             else:
                 if P.has_tau and lazy:
