@@ -30,9 +30,8 @@ def test_step_poly_twin(seed):
     S = np.empty((B, H, W))
     phi = np.empty((B, H, W))
     sub = np.empty((B, H, W // cols, D))
-    K.step_poly(q, kst, vst, scale, off, slot_token, t_now, dtab, A, 80.0, 40.0, cols, -1.0, 1.0,
-                step,
-                y, S, phi, sub)
+    K.step_poly(q, kst, vst, slot_token, t_now, dtab, A,
+                K.Read(scale, off, 80.0, 40.0, cols, -1.0, 1.0, step), y, S, phi, sub)
     wk = kst * scale - off
     wv = vst * scale - off
     S_ref = sum(A[i] * dpow[:, i] * np.einsum("bhd,bhwd->bhw", q, wk**i) for i in range(4))

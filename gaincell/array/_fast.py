@@ -231,15 +231,18 @@ class FastEngine:
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
         par = _parallel(self.threads, st.k.size * 2)
-        (K.step_poly if par else K.step_poly_serial)(np.ascontiguousarray(qq), st.k, st.v, self._scale, self._offset,
-                    slot_token, st.t - 1, self._dpow, g.a, g.sat1, g.sat2,
-                    cfg.array_cols, d.out_lo, d.out_hi, g.out_step, y, S, phi, sub)
+        step = K.step_poly if par else K.step_poly_serial
+        R = K.Read(float(self._scale), float(self._offset), float(g.sat1), float(g.sat2),
+                   cfg.array_cols, float(d.out_lo), float(d.out_hi), float(g.out_step))
+        step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a, R,
+             y, S, phi, sub)
         if not trace:
             return Read(y)
         k_abs = np.empty((B, H))
         v_abs = np.empty((B, H))
-        (K.step_charge_abs if par else K.step_charge_abs_serial)(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1,
-                          cfg.leak_per_step, g.a, k_abs, v_abs)
+        charge = K.step_charge_abs if par else K.step_charge_abs_serial
+        charge(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1, cfg.leak_per_step,
+               g.a, k_abs, v_abs)
         return Read(y, S, phi, sub, float(k_abs.sum()), float(v_abs.sum()),
                     wr.voltage_sum(ks, vs))
 

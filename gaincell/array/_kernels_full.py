@@ -332,7 +332,8 @@ def run_tokens(P, cell, chip, dtab, etab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, ke
 
     qq (B,H,n,D) pulses; ks, vs (B,H,n,D) stored values; kbuf, vbuf (B,H,W,D) the ring
     buffer (updated); n1 (n,B,H,W), n2 (n,B,H,G,D) read noise (read only when
-    ``P.has_read``); dtab (W,) decay by age, etab (W, 4) folded coefficients by age. Writes y (B,H,n,D) and, at token index i if ``keep`` else 0, the charges
+    ``P.has_read``); dtab (W,) decay by age, etab (W, 4) folded coefficients by age.
+    Writes y (B,H,n,D) and, at token index i if ``keep`` else 0, the charges
     S_out and pulses phi_out (B,H,n|1,W) and the sub-array outputs sub_out (B,H,n|1,G,D);
     adds to stats (B,H,4).
     """

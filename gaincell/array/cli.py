@@ -213,9 +213,11 @@ def run(args: argparse.Namespace) -> int:
     if mc is not None:
         s = mc.summary()
         lines.append(f"- Monte Carlo over {args.chips} chips (mean, std, 95 % CI of the mean):")
+        def fmt(x):
+            return "n/a" if x is None else f"{x:.4g}"
+
         for m in METRICS:
             r = s[m]
-            fmt = (lambda x: "n/a" if x is None else f"{x:.4g}")
             lines.append(f"  - {m}: {fmt(r['mean'])} +- {fmt(r['std'])} "
                          f"[{fmt(r['ci95_lo'])}, {fmt(r['ci95_hi'])}]")
     files = "outputs.npz (y" + (", charge1, phi, subarray_out" if args.save_trace else "") + \
