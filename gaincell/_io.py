@@ -37,6 +37,7 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_with",
     "check_output_target",
+    "pid_alive",
     "folder_is_complete",
     "save_figure",
     "to_jsonable",
@@ -119,7 +120,8 @@ def _unlisted(path: Path) -> list[str]:
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(part|old)$")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (this process included); a zombie counts as dead."""
     if pid == os.getpid():
         return True
     try:
@@ -148,7 +150,7 @@ def _remove_stale(parent: Path, name: str) -> None:
         return
     for p in entries:
         m = _STALE.match(p.name)
-        if not m or m["name"] != name or _pid_alive(int(m["pid"])):
+        if not m or m["name"] != name or pid_alive(int(m["pid"])):
             continue
         try:
             if p.is_dir() and not p.is_symlink():

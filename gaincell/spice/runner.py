@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaincell._io import pid_alive
 from gaincell.spice.errors import (
     ConvergenceError,
     ModelCardError,
@@ -453,25 +454,6 @@ def _ngspice_preexec(parent_pid: int, timeout_s: float):
     return f
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    """Linux: the process has exited and awaits its parent's ``wait`` (state Z or X)."""
-    try:
-        st = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return st[st.rindex(")") + 2:][:1] in ("Z", "X")
-
-
 def _temp_folders(pid: int | None = None) -> list[str]:
     pat = f"{TEMP_PREFIX}{pid if pid is not None else '*'}_*"
     return glob.glob(os.path.join(tempfile.gettempdir(), pat))
@@ -489,7 +471,7 @@ def remove_stale_temp() -> int:
     n = 0
     for d in _temp_folders():
         m = re.match(re.escape(TEMP_PREFIX) + r"(\d+)_", os.path.basename(d))
-        if m and not _pid_alive(int(m.group(1))):
+        if m and not pid_alive(int(m.group(1))):
             shutil.rmtree(d, ignore_errors=True)
             n += 1
     return n
