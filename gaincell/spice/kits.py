@@ -84,15 +84,17 @@ def gf180_kit(corner: str = "tt", temp_c: float = 27.0, fetch: bool | None = Non
     return CircuitKit.default(**kit)
 
 
-def get_kit(name: str, corner: str | None = None, temp_c: float | None = None,
+def get_kit(kit: str, corner: str | None = None, temp_c: float | None = None,
             **overrides) -> CircuitKit:
-    """Kit by name (``generic`` or ``gf180``); ``corner``/``temp_c`` default to tt / 27 C."""
+    """Kit by name (``generic`` or ``gf180``); ``corner``/``temp_c`` default to tt / 27 C;
+    ``overrides`` replace kit fields (a user's model cards or cell make it ``name="user"``)."""
+    name = kit
     if name == "generic":
         if corner not in (None, "nominal", "tt"):
             raise ValueError(f"corner = {corner!r} is invalid for the generic kit: allowed "
                              f"'tt' (it has no corners)")
-        kit = generic_kit(**overrides)
-        return kit.with_conditions(temp_c=temp_c) if temp_c is not None else kit
+        k = generic_kit(**overrides)
+        return k.with_conditions(temp_c=temp_c) if temp_c is not None else k
     if name == "gf180":
         return gf180_kit(corner or "tt", 27.0 if temp_c is None else temp_c, **overrides)
     raise ValueError(f"kit = {name!r} is invalid: allowed one of {KITS}")
