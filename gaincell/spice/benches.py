@@ -462,7 +462,8 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
         a, b = _slot(k, T_GAP)
         lines += [f"vw{k} wwl{k} 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}",
                   f"vr{k} rwl{k} 0 {_pulses(starts, pw[:, k] * device.t_max, lo, hi)}",
-                  f"vrb{k} rwlb{k} 0 {_pulses(starts, pw[:, k] * device.t_max, vdd - lo, vdd - hi)}",
+                  f"vrb{k} rwlb{k} 0 "
+                  f"{_pulses(starts, pw[:, k] * device.t_max, vdd - lo, vdd - hi)}",
                   _cell(f"c{k}", f"wwl{k}", "wbl", f"rwl{k}", f"rwlb{k}", "bl", f"sn{k}", kit)]
     t_end = windows[-1][1] + T_GAP
     lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / MAX_STEP_DIV)}",
