@@ -202,6 +202,10 @@ def run_validate(args: argparse.Namespace) -> int:
             fs = iv.fit.full_scale
             fit_note, fit_a, nl0 = iv.fit.summary(), iv.fit.a_ua.tolist(), [iv.netlist]
         ped = _pedestal_from(cfg_path)
+        if ped is None and {"column_written", "tile_written"} & set(checks_wanted):
+            from gaincell.spice.fitdata import write_pedestal
+
+            ped = write_pedestal(dev, kit, timeout_s=args.timeout, backend=args.backend)
         g = kit.name == "gf180"
         cbl = GF180_BL_CAP_PER_CELL if g else 0.0
         n_tile = args.tile_size or (32 if args.full else 16)

@@ -208,3 +208,16 @@ def action_energies(device: DeviceParams, kit: CircuitKit, c_wbl: float, c_wwl: 
         parts.append(e)
     return {"levels_v": levels, "write_j": np.array(w), "read_j": np.array(rd),
             "parts": parts, "netlists": nls}
+
+
+def write_pedestal(device: DeviceParams, kit: CircuitKit, levels=None,
+                   timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto") -> tuple:
+    """Write pedestal vs level from a short retention run (50 ns float): ``(levels V,
+    written - target V)``. The characterization bench's table, for the DAC correction of the
+    written-column and tile checks when no characterization file is at hand."""
+    levels = _cell_cases(device) if levels is None else np.asarray(levels, float)
+    nl = retention_bench(levels, 50e-9, device, kit, t_write=T_WRITE)
+    r = simulate(nl, timeout_s, backend)
+    t0 = nl.meta["t_float_start"]
+    vw = np.array([np.interp(t0, r.scale, r[v]) for v in nl.vectors])
+    return levels, vw - levels
