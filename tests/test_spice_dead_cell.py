@@ -85,3 +85,15 @@ def test_characterize_and_validate_refuse_a_dead_cell(kind, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "dead cell" in err
     assert not (tmp_path / "v" / "report.json").exists()
+
+
+def test_characterization_device_refuses_the_failed_fit():
+    # the path that clamped 40 V to vdd before the fix
+    from types import SimpleNamespace
+
+    iv = SimpleNamespace(fit=fit_cell(_table(20e-6), v_in=0.9))
+    c2p = SimpleNamespace(q_sat=1.2e-12)
+    ch = C.Characterization(iv, _ret(40.0), c2p, None)
+    with pytest.raises(C.FitError, match="v_rest = 40 V"):
+        ch.device()
+    assert C.Characterization(iv, _ret(0.3), c2p, None).device().v_rest == 0.3
