@@ -97,3 +97,11 @@ def test_characterization_device_refuses_the_failed_fit():
     with pytest.raises(C.FitError, match="v_rest = 40 V"):
         ch.device()
     assert C.Characterization(iv, _ret(0.3), c2p, None).device().v_rest == 0.3
+
+
+def test_check_summary_is_strict_json():
+    import json
+
+    c = Check("c2p", 1e-3, 0.02, "fraction of T_max", 3, 0.0, 0.0, errors=np.zeros(3))
+    s = json.dumps(c.summary(), allow_nan=False)  # no Infinity for a check without a signal
+    assert json.loads(s)["signal"] is None and json.loads(s)["passed"] is True

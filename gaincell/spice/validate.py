@@ -133,7 +133,8 @@ class Check:
                 "spice_s": self.spice_s, "model_s": self.model_s,
                 "speed_ratio": self.speed_ratio, "notes": self.notes,
                 "distribution": self.distribution(), "condition": self.condition,
-                "signal": self.signal, "signal_floor": self.signal_floor,
+                "signal": float(self.signal) if np.isfinite(self.signal) else None,
+                "signal_floor": self.signal_floor,
                 "signal_unit": self.signal_unit,
                 "signal_ok": self.signal_ok}
 
