@@ -129,7 +129,7 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     context = dict(context or {})
-    figs = _figures(checks, folder) if figures else []
+    figs = _figures(checks, folder) if (figures and checks) else []
     decks = []
     for c in checks:
         for nl in c.netlists:
@@ -137,7 +137,8 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     spice_s = sum(c.spice_s for c in checks)
     model_s = sum(c.model_s for c in checks)
     payload = {"checks": [c.summary() for c in checks],
-               "all_passed": all(c.passed for c in checks),
+               "all_passed": bool(checks) and all(c.passed for c in checks)
+               and not context.get("did_not_finish"),
                "speed": {"spice_s": spice_s, "model_s": model_s,
                          "ratio": spice_s / max(model_s, 1e-9)},
                "context": context, "figures": figs, "netlists": decks}
