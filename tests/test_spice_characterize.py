@@ -42,13 +42,16 @@ def test_cubic_fit_meets_the_cell_budget_on_the_sweep():
 
 
 def test_retention_fit():
-    r = C.retention(t_float=30e-3)
-    assert 1e-3 < r.tau < 1.0
-    assert -0.1 < r.v_rest < 0.5
-    assert r.max_residual < 0.03
-    # the behavioural relaxation with the fitted tau and V_rest reproduces the SPICE decay
+    r = C.retention(t_float=10.0)
+    # with gmin = 1e-18 the generic cell holds for tens of seconds; the old 52 ms was
+    # C_store / gmin = 50 fF / 1e-12 S, a simulator artifact (issue 11)
+    assert 5.0 < r.tau < 1e3
+    assert abs(r.tau - 50e-15 / 1e-12) > 1.0
+    assert -0.1 < r.v_rest < 0.9
+    # the leakage is not one exponential: the fit's residual is reported, not hidden
+    assert 0 < r.rms_residual < 0.1
     model = gc.device.relax(r.v_written[:, None], r.t[None, :], r.tau, r.v_rest)
-    assert np.abs(model - r.v).max() < 0.03
+    assert np.abs(model - r.v).max() == pytest.approx(r.max_residual, rel=1e-6)
     # the write path reaches the target within its pedestal (charge injection)
     assert np.all(np.abs(r.write_pedestal) < 0.1)
 
@@ -64,7 +67,7 @@ def test_charge_to_pulse_transfer_fits_the_hardsigmoid():
 
 
 def test_characterization_files_are_versioned_with_provenance(tmp_path):
-    ch = C.characterize(v_store_points=12, v_in=np.linspace(0.45, 0.9, 4), t_float=5e-3)
+    ch = C.characterize(v_store_points=12, v_in=np.linspace(0.45, 0.9, 4), t_float=10.0)
     paths = C.save_characterization(ch, tmp_path)
     data = C.load_characterization(paths["npz"])
     p = data["provenance"]

@@ -34,7 +34,7 @@ def test_validate_writes_the_report(tmp_path, capsys):
 def test_characterize_writes_design_and_data(tmp_path, capsys):
     out = tmp_path / "ch"
     rc = main(["characterize", "--out", str(out), "--v-store-points", "10",
-               "--v-in-points", "3", "--t-float", "5e-3"])
+               "--v-in-points", "3", "--t-float", "10"])
     assert rc == 0
     assert (out / "characterization.npz").exists() and (out / "characterization.toml").exists()
     text = capsys.readouterr().out

@@ -62,3 +62,19 @@ def test_tile_end_to_end_within_one_output_lsb():
 def test_tile_config_rejects_bad_sizes():
     with pytest.raises(ValueError):
         V.tile_config(gc.DeviceParams(), n=0)
+
+
+def test_written_column_on_the_generic_kit_needs_its_pedestal_correction():
+    from gaincell.spice.fitdata import write_pedestal
+    from gaincell.spice.kits import generic_kit
+
+    iv = spice_iv()
+    dev = iv.fit.device()
+    kit = generic_kit()
+    lv, ped = write_pedestal(dev, kit)
+    assert np.all((-0.04 < ped) & (ped < -0.01))  # charge injection of the write device
+    c = V.validate_column_written(dev, seed=1, n_cases=1, n_cells=32, n_reads=2, kit=kit,
+                                  pedestal=(lv, ped))
+    assert c.passed, c.summary()
+    raw = V.validate_column_written(dev, seed=1, n_cases=1, n_cells=32, n_reads=2, kit=kit)
+    assert not raw.passed  # the uncorrected DAC leaves the pedestal in every cell

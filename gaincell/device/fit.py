@@ -19,9 +19,13 @@ from gaincell._checks import as_finite, check_range
 from gaincell.device.transfer import poly_read_coeffs_ua
 from gaincell.params import DeviceParams, IVTable
 
-__all__ = ["CellFit", "fit_cell", "fit_poly"]
+__all__ = ["CellFit", "fit_cell", "fit_poly", "MIN_FULL_SCALE_A"]
 
 _UA = 1e-6
+#: Smallest full-scale read current a fit accepts, A (assumption: 1 nA, three decades below
+#: any gain cell of interest and six above the femtoampere leakage floor; a sweep below it is
+#: a dead cell, whose "fit" would be noise).
+MIN_FULL_SCALE_A = 1e-9
 
 
 @dataclass(frozen=True)
@@ -137,11 +141,22 @@ def fit_cell(table: IVTable, v_in: float | None = None, v_weight_zero: float = 0
     vi = np.asarray(table.v_in)
     io = np.asarray(table.i_out)
     w = vs - float(v_weight_zero)
+    span = float(np.abs(io).max()) if io.size else 0.0
+    if not span >= MIN_FULL_SCALE_A:
+        raise ValueError(
+            f"table.i_out: the cell's current range |I| max = {span:.3g} A is invalid: allowed "
+            f">= {MIN_FULL_SCALE_A:g} A (a dead cell: check the cell netlist, its supplies and "
+            f"its read word lines)")
     if v_in is not None:
         k = int(np.argmin(np.abs(vi - v_in)))
         if abs(vi[k] - v_in) > 1e-6:
             raise ValueError(f"v_in = {v_in!r} V is not on the sweep's grid: allowed one of "
                              f"{vi.min():.4g} .. {vi.max():.4g} V at the grid points")
+        if not float(np.abs(io[:, k]).max()) >= MIN_FULL_SCALE_A:
+            raise ValueError(
+                f"table.i_out at v_in = {vi[k]:.4g} V: the cell's current range |I| max = "
+                f"{float(np.abs(io[:, k]).max()):.3g} A is invalid: allowed >= "
+                f"{MIN_FULL_SCALE_A:g} A (a dead cell at the read voltage)")
         a, res = fit_poly(w, io[:, k] / _UA, 3)
         c = np.zeros((4, 4))
         c[:, 0] = a

@@ -26,10 +26,11 @@ from gaincell.spice.netlist import CircuitKit, Netlist
 from gaincell.spice.netlist import spice_number as sn
 
 __all__ = ["cell_dc_bench", "retention_bench", "column_bench", "c2p_bench",
-           "c2p_signed_bench", "tile_bench", "V_WWL_HIGH", "T_EDGE", "pwl_pulse"]
+           "c2p_signed_bench", "tile_bench", "V_WWL_HIGH", "T_EDGE", "pwl_pulse", "GMIN"]
 
-#: Boosted write word-line level, V (assumption: a standard gain-cell write boost of
-#: ~VDD + 0.5 V so the pass device's threshold does not clip the written voltage).
+#: Boosted write word-line level of the generic kit, V (assumption: a standard gain-cell write
+#: boost of ~VDD + 0.5 V so the pass device's threshold does not clip the written voltage).
+#: Each kit carries its own (``CircuitKit.v_wwl_high``; gf180: 5.0 V on a 6 V device).
 V_WWL_HIGH = 1.8
 #: Rise and fall time of every word-line and window edge, s (assumption: 20 ps drivers).
 T_EDGE = 20e-12
@@ -56,13 +57,29 @@ TILE_MAX_STEP_DIV = 300
 #: Simulator options for the transient benches (assumption: reltol 1e-3 with gear
 #: integration; see MAX_STEP_DIV for the measured effect of tighter tolerances).
 TRAN_OPTIONS = ".options reltol=1e-3 method=gear"
+#: Junction/channel conductance ngspice adds in parallel to every device, S. ngspice's default
+#: (1e-12 S) is a leakage of its own: on a 50 fF storage node it gives tau = C / gmin = 50 ms
+#: (issue 11), and on a GF180 write device 1.65 pA against its 10 fA physical leakage. Every
+#: bench sets 1e-18 S (the smallest that converged on every bench of both kits; measured:
+#: 1e-20 S made the generic kit's converter decks fail to converge).
+GMIN = 1e-18
+GMIN_OPTIONS = f".options gmin={GMIN!r}"
+#: Tolerances of the leakage and retention benches (assumption): ngspice's default current
+#: tolerance (abstol = 1 pA) and charge tolerance (chgtol = 10 fC) are far above the fA
+#: leakage of a storage node, so these benches resolve 1e-18 A and 1e-20 C.
+LEAK_OPTIONS = ".options abstol=1e-18 chgtol=1e-20"
+#: The retention transient keeps ngspice's default tolerances: abstol = 1e-18 A or
+#: chgtol = 1e-20 C stalled its write transient ("timestep too small", measured); its
+#: leakage-driven decay is cross-checked against the leakage operating point (C / I).
 
 
 def _header(title: str, kit: CircuitKit, device: DeviceParams) -> list[str]:
     return [f"* gaincell bench: {title}",
             f"* device: vdd={device.vdd} V, v_read={device.v_read} V, "
             f"v_read_idle={device.v_read_idle} V, t_max={device.t_max} s",
+            f"* kit: {kit.name}, corner {kit.corner}, {kit.temp_c:g} C",
             *kit.include_lines(),
+            GMIN_OPTIONS, f".temp {sn(kit.temp_c)}",
             f".param vdd={sn(device.vdd)}"]
 
 
@@ -110,7 +127,7 @@ def cell_dc_bench(v_store_points: int, v_in, device: DeviceParams | None = None,
         raise ValueError(f"v_store_points = {v_store_points!r} is invalid: allowed an integer >= 2")
     v_in = _check_grid("v_in", v_in, 0.0, device.vdd)
     lines = _header("cell DC sweep (V_store x V_in)", kit, device)
-    lines += [f"vwwl wwl 0 {sn(V_WWL_HIGH)}", "vwbl wbl 0 0"]
+    lines += [f"vwwl wwl 0 {sn(kit.v_wwl_high)}", "vwbl wbl 0 0"]
     for k, vi in enumerate(v_in):
         lines += [f"vrwl{k} rwl{k} 0 {sn(vi)}", f"vrwlb{k} rwlb{k} 0 {sn(device.vdd - vi)}",
                   f"vbl{k} bl{k} 0 {sn(device.v_weight_zero)}",
@@ -136,7 +153,7 @@ def retention_bench(v0, t_float: float, device: DeviceParams | None = None,
     idle = device.v_read_idle
     t_on, t_off = T_GAP, T_GAP + t_write
     lines = _header("retention (write, then float the storage node)", kit, device)
-    lines += [f"vwwl wwl 0 {pwl_pulse(t_on, t_write, 0.0, V_WWL_HIGH)}",
+    lines += [f"vwwl wwl 0 {pwl_pulse(t_on, t_write, 0.0, kit.v_wwl_high)}",
               f"vrwl rwl 0 {sn(idle)}", f"vrwlb rwlb 0 {sn(device.vdd - idle)}",
               f"vbl bl 0 {sn(device.v_weight_zero)}"]
     for k, v in enumerate(v0):
@@ -343,3 +360,292 @@ def tile_bench(q, k, v, device: DeviceParams | None = None, kit: CircuitKit | No
                    [f"v(cnt{c})" for c in range(d)] + [f"v(acc{j})" for j in range(n)]
                    + [f"v(sacc{c})" for c in range(d)],
                    {"n_tokens": n, "head_dim": d, "t_phases": [t1, t2, t3]})
+
+
+# ---------------------------------------------------------------------------------------------
+# benches written through the write path (no .ic): validation columns and tiles
+# ---------------------------------------------------------------------------------------------
+
+#: Write slot of one word line, s: setup (bit line settles), word line high, hold (word line
+#: low before the bit line moves). Assumption: 5 ns of boosted word line fully charges a
+#: ~24 fF storage node through the gf180 write device (measured: within 1 mV of 20 ns).
+T_WRITE = 5e-9
+T_WRITE_SETUP = 0.5e-9
+T_WRITE_HOLD = 0.5e-9
+
+
+def _pwl(points) -> str:
+    """PWL text from (t, v) points (sorted, strictly increasing t)."""
+    return "pwl(" + " ".join(f"{sn(t)} {sn(v)}" for t, v in points) + ")"
+
+
+def _pulses(starts, widths, lo: float, hi: float, t_edge: float = T_EDGE) -> str:
+    """PWL of several trapezoidal pulses (width at 50 %); widths below ``t_edge`` are skipped."""
+    pts = [(0.0, lo)]
+    for t0, w in zip(starts, widths):
+        if w < t_edge:
+            continue
+        pts += [(t0 - t_edge / 2, lo), (t0 + t_edge / 2, hi), (t0 + w - t_edge / 2, hi),
+                (t0 + w + t_edge / 2, lo)]
+    return _pwl(pts)
+
+
+def _slot(k: int, t0: float) -> tuple[float, float]:
+    """(word line rises, word line falls) of write slot ``k`` (50 % points)."""
+    s = t0 + k * (T_WRITE_SETUP + T_WRITE + T_WRITE_HOLD) + T_WRITE_SETUP
+    return s, s + T_WRITE
+
+
+def _write_end(n_slots: int, t0: float) -> float:
+    return t0 + n_slots * (T_WRITE_SETUP + T_WRITE + T_WRITE_HOLD)
+
+
+def _bitline_levels(levels, t0: float, idle: float) -> str:
+    """Write bit line: ``levels[k]`` during slot k (changing between slots), then ``idle``."""
+    pts = [(0.0, idle)]
+    per = T_WRITE_SETUP + T_WRITE + T_WRITE_HOLD
+    prev = idle
+    for k, v in enumerate(levels):
+        a = t0 + k * per
+        pts += [(a, prev), (a + T_EDGE, float(v))]
+        prev = float(v)
+    end = _write_end(len(levels), t0) - T_WRITE_HOLD / 2
+    pts += [(end, prev), (end + T_EDGE, idle)]
+    return _pwl(pts)
+
+
+def _reset_windows(windows, vdd: float) -> str:
+    """Reset high everywhere except in the (start, stop) windows (integrating)."""
+    pts = [(0.0, vdd)]
+    for a, b in windows:
+        pts += [(a, vdd), (a + T_EDGE, 0.0), (b, 0.0), (b + T_EDGE, vdd)]
+    return _pwl(pts)
+
+
+def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
+                         kit: CircuitKit | None = None, cf: float = CF_COLUMN,
+                         c_bl: float = 0.0, t_hold: float = 20e-9) -> Netlist:
+    """A column of ``len(v_dac)`` cells written through the write path, then read several times.
+
+    Write phase: one write word line per row, slot k writes ``v_dac[k]`` (V, the DAC level on
+    the column's write bit line) for ``T_WRITE``; no ``.ic``. Then ``len(pulses)`` reads, each
+    ``t_hold`` s after the previous one (storage nodes float and leak in between): read r
+    drives row k's read word lines with a pulse of ``pulses[r][k]`` x t_max. The bit line
+    (capacitance ``c_bl`` F to ground) sits on the integrator's virtual ground; the integrator
+    is reset between reads. Vectors ``v(vo)`` and ``v(sn<k>)``; ``meta["reads"]`` holds each
+    read's (start, stop) window, s.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    vd = _check_grid("v_dac", v_dac, 0.0, device.vdd)
+    pw = _check_grid("pulses", pulses, 0.0, 1.0)
+    if vd.ndim != 1 or pw.ndim != 2 or pw.shape[1] != vd.size:
+        raise ValueError(f"v_dac shape {vd.shape} and pulses shape {pw.shape} are invalid: "
+                         f"allowed (n,) and (reads, n)")
+    if not (t_hold >= 0 and np.isfinite(t_hold)):
+        raise ValueError(f"t_hold = {t_hold!r} is invalid: allowed >= 0 s")
+    n, vdd = vd.size, device.vdd
+    hi, lo = device.v_read, device.v_read_idle
+    t_w = _write_end(n, T_GAP)
+    starts = [t_w + T_GAP + t_hold + r * (device.t_max + 2 * T_GAP + t_hold)
+              for r in range(pw.shape[0])]
+    windows = [(s - T_GAP / 2, s + device.t_max + T_GAP / 2) for s in starts]
+    lines = _header(f"column of {n} cells written through the write path, {pw.shape[0]} reads",
+                    kit, device)
+    lines += [TRAN_OPTIONS, f"vwbl wbl 0 {_bitline_levels(vd, T_GAP, device.v_weight_zero)}",
+              f"vref vref 0 {sn(device.v_weight_zero)}",
+              f"vrst rst 0 {_reset_windows(windows, vdd)}",
+              f"xint bl vo vref rst gc_integrator cf={sn(cf)} vdd={sn(vdd)}"]
+    if c_bl > 0:
+        lines.append(f"cbl bl 0 {sn(c_bl)}")
+    for k in range(n):
+        a, b = _slot(k, T_GAP)
+        lines += [f"vw{k} wwl{k} 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}",
+                  f"vr{k} rwl{k} 0 {_pulses(starts, pw[:, k] * device.t_max, lo, hi)}",
+                  f"vrb{k} rwlb{k} 0 "
+                  f"{_pulses(starts, pw[:, k] * device.t_max, vdd - lo, vdd - hi)}",
+                  _cell(f"c{k}", f"wwl{k}", "wbl", f"rwl{k}", f"rwlb{k}", "bl", f"sn{k}", kit)]
+    t_end = windows[-1][1] + T_GAP
+    lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / MAX_STEP_DIV)}",
+              ".end"]
+    return Netlist("\n".join(lines) + "\n", "column_written.cir",
+                   ["v(vo)"] + [f"v(sn{k})" for k in range(n)],
+                   {"cf": cf, "n_cells": n, "reads": windows, "starts": starts,
+                    "write_slots": [_slot(k, T_GAP) for k in range(n)], "t_write_end": t_w,
+                    "c_bl": c_bl})
+
+
+def tile_written_bench(qs, k_dac, v_dac, device: DeviceParams | None = None,
+                       kit: CircuitKit | None = None, cf: float = CF_C2P, eps: float = EPS_C2P,
+                       c_bl_per_cell: float = 0.0, t_hold: float = 20e-9) -> Netlist:
+    """A tile written through the write path, then read by several query tokens.
+
+    ``k_dac``, ``v_dac`` (N, D): DAC levels (V) of token j's key and value. Write slot j raises
+    K column j's and V row j's write word lines while the D write bit lines of each array carry
+    token j's levels (no ``.ic``). Then one read per row of ``qs`` (R, D) (pulse widths /
+    t_max), ``t_hold`` s apart: phase 1 query pulses on the K rows into the first-stage
+    converters, phase 2 their pulses on the V rows into the signed converters, phase 3 the
+    signed conversion. Bit lines carry ``c_bl_per_cell`` F per cell to ground. Vectors: the
+    converters' pulse integrals ``v(acc<j>)`` (phi, cumulative) and ``v(sacc<c>)`` (LSB,
+    cumulative); ``meta["reads"]`` holds each read's (start, stop) window.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    qs = _check_grid("qs", qs, 0.0, 1.0)
+    k = _check_grid("k_dac", k_dac, 0.0, device.vdd)
+    v = _check_grid("v_dac", v_dac, 0.0, device.vdd)
+    if k.ndim != 2 or k.shape != v.shape or qs.ndim != 2 or qs.shape[1] != k.shape[1]:
+        raise ValueError(f"shapes qs {qs.shape}, k_dac {k.shape}, v_dac {v.shape} are invalid: "
+                         f"allowed qs (R, D), k_dac and v_dac (N, D)")
+    n, d = k.shape
+    tm, vdd = device.t_max, device.vdd
+    hi, lo = device.v_read, device.v_read_idle
+    i1, i2 = device.stage1_q_sat / tm, device.stage2_q_sat / tm
+    t_w = _write_end(n, T_GAP)
+    per = 3 * tm + 4 * T_GAP + t_hold
+    t1s = [t_w + T_GAP + t_hold + r * per for r in range(qs.shape[0])]
+    windows = [(t - T_GAP / 2, t + 3 * tm + 2 * T_GAP + T_GAP / 2) for t in t1s]
+    lines = _header(f"tile {d} x {n} written through the write path, {qs.shape[0]} query reads",
+                    kit, device)
+    idle = device.v_weight_zero
+    en1 = _pulses([t + tm + T_GAP for t in t1s], [tm] * len(t1s), 0.0, vdd)
+    en2 = _pulses([t + 2 * tm + 2 * T_GAP for t in t1s], [tm] * len(t1s), 0.0, vdd)
+    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(idle)}",
+              f"vrst rst 0 {_reset_windows(windows, vdd)}",
+              f"ven1 en1 0 {en1}", f"ven2 en2 0 {en2}"]
+    for j in range(n):  # write word lines: K column j and V row j share slot j
+        a, b = _slot(j, T_GAP)
+        lines.append(f"vww{j} ww{j} 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}")
+    for r in range(d):  # K write bit lines (one per K row) and query word lines
+        lines += [f"vkb{r} kwb{r} 0 {_bitline_levels(k[:, r], T_GAP, idle)}",
+                  f"vqr{r} qr{r} 0 {_pulses(t1s, qs[:, r] * tm, lo, hi)}",
+                  f"vqrb{r} qrb{r} 0 {_pulses(t1s, qs[:, r] * tm, vdd - lo, vdd - hi)}"]
+    for c in range(d):  # V write bit lines (one per V column)
+        lines.append(f"vvb{c} vwb{c} 0 {_bitline_levels(v[:, c], T_GAP, idle)}")
+    for j in range(n):
+        for r in range(d):
+            lines.append(_cell(f"k{r}_{j}", f"ww{j}", f"kwb{r}", f"qr{r}", f"qrb{r}", f"kbl{j}",
+                               f"ksn{r}_{j}", kit))
+        if c_bl_per_cell > 0:
+            lines.append(f"ckbl{j} kbl{j} 0 {sn(c_bl_per_cell * d)}")
+        lines.append(f"xa{j} kbl{j} en1 vref rst g{j} vr{j} vrb{j} acc{j} gc_c2p cf={sn(cf)} "
+                     f"iref={sn(i1)} eps={sn(eps)} vdd={sn(vdd)} tnorm={sn(tm)}")
+    for c in range(d):
+        for j in range(n):
+            lines.append(_cell(f"v{j}_{c}", f"ww{j}", f"vwb{c}", f"vr{j}", f"vrb{j}", f"vbl{c}",
+                               f"vsn{j}_{c}", kit))
+        if c_bl_per_cell > 0:
+            lines.append(f"cvbl{c} vbl{c} 0 {sn(c_bl_per_cell * n)}")
+        lines.append(f"xs{c} vbl{c} en2 vref rst s{c} cnt{c} sacc{c} gc_c2p_signed cf={sn(cf)} "
+                     f"iref={sn(i2)} eps={sn(eps)} vdd={sn(vdd)} tlsb={sn(_tlsb(device))}")
+    t_end = windows[-1][1] + T_GAP
+    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / TILE_MAX_STEP_DIV)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "tile_written.cir",
+                   [f"v(acc{j})" for j in range(n)] + [f"v(sacc{c})" for c in range(d)],
+                   {"n_tokens": n, "head_dim": d, "reads": windows, "t1": t1s,
+                    "t_write_end": t_w, "write_slots": [_slot(j, T_GAP) for j in range(n)]})
+
+
+def leakage_bench(v_points, device: DeviceParams | None = None,
+                  kit: CircuitKit | None = None) -> Netlist:
+    """Operating point of holding cells whose storage node is forced to ``v_points`` (V).
+
+    Write word line 0 V, write bit line, read word lines and bit line idle at VDD/2, exactly
+    as in the hold phase of the retention bench. Vectors ``i(vsn<k>)``: the current the forcing
+    source pushes INTO the storage node, which equals the node's leakage out of it, A.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    vp = _check_grid("v_points", v_points, -0.5, device.vdd + 0.5)  # a pedestal can pass a rail
+    idle = device.v_read_idle
+    lines = _header("storage-node leakage at forced voltages (hold state)", kit, device)
+    lines += [LEAK_OPTIONS, "vwwl wwl 0 0", f"vwbl wbl 0 {sn(device.v_weight_zero)}",
+              f"vrwl rwl 0 {sn(idle)}", f"vrwlb rwlb 0 {sn(device.vdd - idle)}",
+              f"vbl bl 0 {sn(device.v_weight_zero)}"]
+    for k, v in enumerate(vp):
+        lines += [f"vsn{k} snf{k} 0 {sn(v)}", f"rsn{k} snf{k} sn{k} 1",
+                  _cell(f"c{k}", "wwl", "wbl", "rwl", "rwlb", "bl", f"sn{k}", kit)]
+    lines += [".op", ".end"]
+    return Netlist("\n".join(lines) + "\n", "leakage.cir",
+                   [f"i(vsn{k})" for k in range(vp.size)], {"v_points": vp.tolist()})
+
+
+def disturb_bench(v_dac, widths, device: DeviceParams | None = None,
+                  kit: CircuitKit | None = None, cf: float = CF_COLUMN,
+                  q_probe: float = 0.0) -> Netlist:
+    """Cells written to ``v_dac`` (V) through one shared write word line (each its own write
+    bit line), then read once with pulse ``widths[k]`` (fraction of t_max) into their own
+    integrator. Read disturb = storage voltage after minus before the pulse; the integrated
+    charge is compared with the DC current times the width. With ``q_probe`` > 0 C, a current
+    pulse of that charge is injected into each storage node after the read (its voltage step
+    measures the node capacitance). Vectors ``v(sn<k>)``, ``v(vo<k>)``.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    vd = _check_grid("v_dac", v_dac, 0.0, device.vdd)
+    w = _check_grid("widths", widths, 0.0, 1.0)
+    if vd.shape != w.shape or vd.ndim != 1:
+        raise ValueError(f"v_dac shape {vd.shape} and widths shape {w.shape} are invalid: "
+                         f"allowed equal 1-D shapes")
+    vdd, tm = device.vdd, device.t_max
+    hi, lo = device.v_read, device.v_read_idle
+    a, b = _slot(0, T_GAP)
+    t_r = _write_end(1, T_GAP) + 2 * T_GAP
+    t_q = t_r + tm + 2 * T_GAP
+    lines = _header("read disturb: write, one read pulse, probe the storage node", kit, device)
+    lines += [TRAN_OPTIONS, f"vww wwl 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}",
+              f"vref vref 0 {sn(device.v_weight_zero)}",
+              f"vrst rst 0 {_reset_windows([(t_r - T_GAP / 2, t_r + tm + T_GAP)], vdd)}"]
+    for k in range(vd.size):
+        lines += [f"vwb{k} wbl{k} 0 {_bitline_levels([vd[k]], T_GAP, device.v_weight_zero)}",
+                  f"vr{k} rwl{k} 0 {pwl_pulse(t_r, w[k] * tm, lo, hi)}",
+                  f"vrb{k} rwlb{k} 0 {pwl_pulse(t_r, w[k] * tm, vdd - lo, vdd - hi)}",
+                  f"xint{k} bl{k} vo{k} vref rst gc_integrator cf={sn(cf)} vdd={sn(vdd)}",
+                  _cell(f"c{k}", "wwl", f"wbl{k}", f"rwl{k}", f"rwlb{k}", f"bl{k}", f"sn{k}",
+                        kit)]
+        if q_probe > 0:
+            lines.append(f"iq{k} 0 sn{k} {pwl_pulse(t_q, 1e-9, 0.0, q_probe / 1e-9)}")
+    t_end = t_q + 1e-9 + 2 * T_GAP
+    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / MAX_STEP_DIV)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "disturb.cir",
+                   [f"v(sn{k})" for k in range(vd.size)] + [f"v(vo{k})" for k in range(vd.size)],
+                   {"t_read": t_r, "t_probe": t_q, "q_probe": q_probe, "cf": cf})
+
+
+def energy_bench(v_store: float, device: DeviceParams | None = None,
+                 kit: CircuitKit | None = None, c_wbl: float = 0.0, c_wwl: float = 0.0,
+                 c_bl: float = 0.0) -> Netlist:
+    """Supply currents of one cell: a write of ``v_store`` (V) from the idle write bit line
+    (capacitance ``c_wbl`` F, the column's share; write word line wire ``c_wwl`` F), then one
+    full-t_max read pulse into a bit line held at VDD/2 by a source (capacitance ``c_bl``).
+
+    Every supply is a named source: ``vwwl`` (write word line driver), ``vwbl`` (the DAC on
+    the write bit line), ``vrwl``/``vrwlb`` (read word-line drivers), ``vbl`` (the bit line's
+    VDD/2 reference). Vectors: their currents and voltages; ``meta`` holds the write and read
+    windows, s.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    _check_grid("v_store", [v_store], 0.0, device.vdd)
+    vdd, tm = device.vdd, device.t_max
+    a, b = _slot(0, T_GAP)
+    t_w = _write_end(1, T_GAP) + T_GAP
+    t_r = t_w + T_GAP
+    hi, lo = device.v_read, device.v_read_idle
+    lines = _header(f"energy per action: write {v_store} V, then one full read", kit, device)
+    lines += [TRAN_OPTIONS, f"vwwl wwl 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}",
+              f"vwbl wbl 0 {_bitline_levels([v_store], T_GAP, device.v_weight_zero)}",
+              f"vrwl rwl 0 {pwl_pulse(t_r, tm, lo, hi)}",
+              f"vrwlb rwlb 0 {pwl_pulse(t_r, tm, vdd - lo, vdd - hi)}",
+              f"vbl bl 0 {sn(device.v_weight_zero)}",
+              _cell("c0", "wwl", "wbl", "rwl", "rwlb", "bl", "sn0", kit)]
+    for name, node, c in (("cwbl", "wbl", c_wbl), ("cwwl", "wwl", c_wwl), ("cbl", "bl", c_bl)):
+        if c > 0:
+            lines.append(f"{name} {node} 0 {sn(c)}")
+    t_end = t_r + tm + 2 * T_GAP
+    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / 300)}", ".end"]
+    srcs = ["vwwl", "vwbl", "vrwl", "vrwlb", "vbl"]
+    nodes = ["wwl", "wbl", "rwl", "rwlb", "bl"]
+    return Netlist("\n".join(lines) + "\n", "energy.cir",
+                   [f"i({s})" for s in srcs] + [f"v({n})" for n in nodes] + ["v(sn0)"],
+                   {"write": (0.0, t_w), "read": (t_w, t_end), "sources": srcs, "nodes": nodes})

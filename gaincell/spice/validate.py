@@ -33,7 +33,15 @@ from gaincell.device.quantize import quantize
 from gaincell.device.readout import hardsigmoid
 from gaincell.device.transfer import CellTransfer
 from gaincell.params import AttentionConfig, DeviceParams
-from gaincell.spice.benches import CF_COLUMN, c2p_bench, c2p_signed_bench, column_bench, tile_bench
+from gaincell.spice.benches import (
+    CF_COLUMN,
+    c2p_bench,
+    c2p_signed_bench,
+    column_bench,
+    column_written_bench,
+    tile_bench,
+    tile_written_bench,
+)
 from gaincell.spice.netlist import CircuitKit, Netlist
 from gaincell.spice.netlist import spice_number as sn
 from gaincell.spice.runner import DEFAULT_TIMEOUT_S, simulate, simulate_many
@@ -70,6 +78,14 @@ class Check:
         What was compared, in one sentence.
     netlists : list of Netlist
         The decks that were run (written to the report's ``netlists/`` folder).
+    errors : numpy.ndarray or None
+        Every signed error (SPICE - model) in ``unit``; the summary gives its distribution.
+    signal : float
+        Range of the measured signal (max |SPICE value|) in ``signal_unit``; a check whose
+        signal is below ``signal_floor`` FAILS whatever its error (a dead cell or an all-noise
+        signal cannot pass a budget).
+    condition : str
+        Corner and temperature of the SPICE runs.
     """
 
     name: str
@@ -82,10 +98,28 @@ class Check:
     data: dict = field(default_factory=dict)
     notes: str = ""
     netlists: list = field(default_factory=list)
+    errors: np.ndarray | None = None
+    signal: float = float("inf")
+    signal_floor: float = 0.0
+    signal_unit: str = ""
+    condition: str = ""
+
+    @property
+    def signal_ok(self) -> bool:
+        return bool(self.signal > self.signal_floor)  # NaN fails
 
     @property
     def passed(self) -> bool:
-        return bool(self.error <= self.budget)
+        return bool(self.error <= self.budget and self.signal_ok)
+
+    def distribution(self) -> dict:
+        """mean, rms, max |error| and the fraction of exact outputs (|e| < 0.5 for LSB
+        checks, else the fraction within a tenth of the budget), in ``unit``."""
+        e = np.asarray(self.errors if self.errors is not None else [self.error], float).ravel()
+        tol = 0.5 if self.unit == "output LSB" else 0.1 * self.budget
+        return {"mean": float(e.mean()), "rms": float(np.sqrt(np.mean(e**2))),
+                "max": float(np.abs(e).max()), "fraction_exact": float(np.mean(np.abs(e) < tol)),
+                "n": int(e.size), "exact_means": f"|error| < {tol:g} {self.unit}"}
 
     @property
     def speed_ratio(self) -> float:
@@ -97,7 +131,12 @@ class Check:
         return {"name": self.name, "error": self.error, "budget": self.budget,
                 "unit": self.unit, "passed": self.passed, "n_cases": self.n_cases,
                 "spice_s": self.spice_s, "model_s": self.model_s,
-                "speed_ratio": self.speed_ratio, "notes": self.notes}
+                "speed_ratio": self.speed_ratio, "notes": self.notes,
+                "distribution": self.distribution(), "condition": self.condition,
+                "signal": float(self.signal) if np.isfinite(self.signal) else None,
+                "signal_floor": self.signal_floor,
+                "signal_unit": self.signal_unit,
+                "signal_ok": self.signal_ok}
 
 
 def _timed(fn, repeat: int = 5):
@@ -117,13 +156,13 @@ def cell_points_bench(v_store, device: DeviceParams | None = None,
     Each cell's storage node is set through its own write path (write word line boosted).
     Vectors ``i(vbl<k>)``: read current INTO the bit line, A.
     """
-    from gaincell.spice.benches import V_WWL_HIGH, _cell, _check_grid, _header
+    from gaincell.spice.benches import _cell, _check_grid, _header
 
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
     vs = _check_grid("v_store", v_store, 0.0, device.vdd)
     lines = _header("cell read current at random storage voltages", kit, device)
-    lines += [f"vwwl wwl 0 {sn(V_WWL_HIGH)}", f"vrwl rwl 0 {sn(device.v_read)}",
+    lines += [f"vwwl wwl 0 {sn(kit.v_wwl_high)}", f"vrwl rwl 0 {sn(device.v_read)}",
               f"vrwlb rwlb 0 {sn(device.vdd - device.v_read)}"]
     for k, v in enumerate(vs):
         lines += [f"vwbl{k} wbl{k} 0 {sn(v)}", f"vbl{k} bl{k} 0 {sn(device.v_weight_zero)}",
@@ -131,6 +170,11 @@ def cell_points_bench(v_store, device: DeviceParams | None = None,
     lines += [".op", ".end"]
     return Netlist("\n".join(lines) + "\n", "cell_points.cir",
                    [f"i(vbl{k})" for k in range(vs.size)], {"v_store": vs.tolist()})
+
+
+def _cond(kit) -> str:
+    kit = kit or CircuitKit.default()
+    return f"{kit.name} {kit.corner} {kit.temp_c:g}C"
 
 
 def validate_cell(device: DeviceParams, full_scale: float, seed: int = 0, n_points: int = 40,
@@ -145,12 +189,20 @@ def validate_cell(device: DeviceParams, full_scale: float, seed: int = 0, n_poin
     i_sp = np.array([r[v][0] for v in nl.vectors])
     tr = CellTransfer(device)
     i_mod, t_mod = _timed(lambda: tr.current(vs))
-    err = np.abs(i_sp - i_mod) / full_scale
-    return Check("cell", float(err.max()), BUDGETS["cell"], "fraction of full-scale current",
-                 n_points, r.wall_s, t_mod,
-                 {"v_store": vs, "spice": i_sp, "model": i_mod, "full_scale": full_scale},
+    from gaincell.device.fit import MIN_FULL_SCALE_A
+
+    fs = max(float(full_scale), MIN_FULL_SCALE_A)
+    e = (i_sp - i_mod) / fs
+    return Check("cell", float(np.abs(e).max()), BUDGETS["cell"],
+                 "fraction of full-scale current", n_points, r.wall_s, t_mod,
+                 {"v_store": vs, "spice": i_sp, "model": i_mod, "full_scale": fs},
                  f"read current at V_in = {device.v_read} V, {n_points} random V_store, "
-                 f"{device.cell_model} cell model", [nl])
+                 f"{device.cell_model} cell model" + (
+                     " (a DC point of the characterized sweep, interpolated: close to a "
+                     "self-check; the written column and tile are the independent checks)"
+                     if device.cell_model == "table" else ""), [nl], errors=e,
+                 signal=float(np.abs(i_sp).max()), signal_floor=MIN_FULL_SCALE_A,
+                 signal_unit="A", condition=_cond(kit))
 
 
 def validate_column(device: DeviceParams, full_scale_current: float, seed: int = 0,
@@ -182,7 +234,8 @@ def validate_column(device: DeviceParams, full_scale_current: float, seed: int =
     return Check("column", float(err.max()), BUDGETS["column"], "fraction of column full scale",
                  n_cases, t_sp, t_mod,
                  {"spice": q_sp, "model": q_mod, "full_scale": fs, "wave": wave},
-                 f"{n_cases} random columns of {n_cells} cells, ideal integrator at VDD/2", nls)
+                 f"{n_cases} random columns of {n_cells} cells, ideal integrator at VDD/2", nls,
+                 errors=(q_sp - q_mod) / fs, condition=_cond(kit))
 
 
 def validate_c2p(device: DeviceParams, seed: int = 0, n_per_region: int = 8,
@@ -226,7 +279,9 @@ def validate_c2p(device: DeviceParams, seed: int = 0, n_per_region: int = 8,
                   "count_error_lsb": count_err, "stage1_error": e1, "stage2_error": e2,
                   "wave": wave},
                  "first stage: zero / linear / saturated regions; second stage: signed pulse "
-                 "and counter", [nl1, nl2])
+                 "and counter", [nl1, nl2],
+                 errors=np.concatenate([phi_sp - phi_mod, pulse2_sp - pulse2_mod]),
+                 condition=_cond(kit))
 
 
 def tile_config(device: DeviceParams, n: int = 8, stage1_sat_ua_tmax: float = 15.0,
@@ -302,4 +357,193 @@ def validate_tile(device: DeviceParams, seed: int = 0, n_cases: int = 8, n: int 
                   "step": step, "wave": wave,
                   "stage1_sat_c": d.stage1_q_sat, "stage2_sat_c": d.stage2_q_sat},
                  f"{n}x{n} tile end to end vs GainCellAttention (fitted {d.cell_model} cell, "
-                 f"no leakage), last query token", nls)
+                 f"no leakage), last query token", nls,
+                 errors=(np.round(y_sp / step) - np.round(y_mod / step)).ravel(),
+                 condition=_cond(kit))
+
+
+# ---------------------------------------------------------------------------------------------
+# checks on circuits the fit never saw: written through the write path, read several times
+# ---------------------------------------------------------------------------------------------
+
+#: Budgets of the written-column and written-tile checks (assumptions, stated against the
+#: quantities that matter): the column's charge error as a fraction of the first stage's
+#: saturation charge (2 % of Q_sat1 = 2 % of the HardSigmoid's input range), and the tile's
+#: output error in output LSB (max 1 LSB).
+BUDGETS_WRITTEN = {"column_written": 0.02, "tile_written": 1.0}
+#: Smallest column signal a check accepts, fraction of Q_sat1 (an all-noise column fails).
+SIGNAL_FLOOR_QSAT = 1e-3
+
+
+def gaussian_levels(rng, shape, lo: float, hi: float, levels: int | None) -> np.ndarray:
+    """Projection-like inputs: standard normal values mapped linearly so that +-3 sigma spans
+    ``[lo, hi]`` (clipped there), then rounded onto ``levels`` equally spaced levels (None =
+    analog)."""
+    u = np.clip(0.5 + rng.standard_normal(shape) / 6.0, 0.0, 1.0)
+    if levels:
+        u = np.round(u * (levels - 1)) / (levels - 1)
+    return lo + u * (hi - lo)
+
+
+def dac_levels(targets, pedestal: tuple | None, vdd: float) -> np.ndarray:
+    """DAC output for each target stored voltage: the target minus the characterized write
+    pedestal at that level (``pedestal`` = (levels V, pedestal V) from the characterization;
+    None = no correction), within [0, vdd]."""
+    t = np.asarray(targets, float)
+    if pedestal is None:
+        return t
+    lv, pd = (np.asarray(x, float) for x in pedestal)
+    return np.clip(t - np.interp(t, lv, pd), 0.0, vdd)
+
+
+def _stats_note(e) -> str:
+    e = np.asarray(e).ravel()
+    return f"mean {e.mean():+.3g}, rms {np.sqrt(np.mean(e**2)):.3g}, max {np.abs(e).max():.3g}"
+
+
+def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 4,
+                            n_cells: int = 64, n_reads: int = 3, kit: CircuitKit | None = None,
+                            pedestal: tuple | None = None, c_bl: float = 0.0,
+                            t_hold: float = 20e-9, timeout_s: float = DEFAULT_TIMEOUT_S,
+                            backend: str = "auto", workers: int | None = None,
+                            progress: bool = False) -> Check:
+    """Columns written through the write path and read ``n_reads`` times, vs the model.
+
+    Stored values and pulse widths are projection-like Gaussians on the design's K/V DAC and
+    query PWM grids. SPICE: the charge each read integrates (writes with charge injection,
+    coupling of the shared write bit line, leakage and read disturb between reads, bit-line
+    capacitance). Model: ``sum_i I(V_i(t)) p_i t_max`` with ``I`` the design's cell model and
+    ``V_i(t)`` the target relaxed with the design's tau and v_rest for the time since its
+    write. Error: (SPICE - model) / stage1_q_sat.
+    """
+    from gaincell.device.leakage import relax
+
+    rng = np.random.default_rng(seed)
+    d = device
+    qs1 = d.stage1_q_sat
+    cases = []
+    for _ in range(n_cases):
+        tgt = gaussian_levels(rng, n_cells, d.kv_lo, d.kv_hi, d.kv_levels)
+        pw = gaussian_levels(rng, (n_reads, n_cells), d.q_lo, d.q_hi, d.q_levels)
+        cases.append((tgt, pw))
+    nls = [column_written_bench(dac_levels(t, pedestal, d.vdd), p, d, kit, c_bl=c_bl,
+                                t_hold=t_hold) for t, p in cases]
+    for i, n in enumerate(nls):
+        n.name = f"column_written_{i:02d}.cir"
+        n.vectors = ["v(vo)"]
+    res = simulate_many(nls, timeout_s, backend, workers,
+                        progress="column (written)" if progress else False)
+    t_sp = sum(r.wall_s for r in res)
+    q_sp = np.array([[-CF_COLUMN * np.diff(np.interp(w, r.scale, r["v(vo)"]))[0]
+                      for w in nl.meta["reads"]] for nl, r in zip(nls, res)])
+    tr = CellTransfer(d)
+
+    def model():
+        out = []
+        for (tgt, pw), nl in zip(cases, nls):
+            slot_end = np.array([b for _, b in nl.meta["write_slots"]])
+            row = []
+            for r, s in enumerate(nl.meta["starts"]):
+                v = relax(tgt, s - slot_end, d.tau, d.v_rest)
+                row.append(np.sum(tr.current(v) * pw[r]) * d.t_max)
+            out.append(row)
+        return np.array(out)
+
+    q_mod, t_mod = _timed(model)
+    e = (q_sp - q_mod) / qs1
+    kit_ = kit or CircuitKit.default()
+    return Check("column_written", float(np.abs(e).max()), BUDGETS_WRITTEN["column_written"],
+                 "fraction of stage1_q_sat", int(e.size), t_sp, t_mod,
+                 {"spice": q_sp, "model": q_mod, "full_scale": qs1},
+                 f"{n_cases} columns of {n_cells} cells written through the write path (DAC "
+                 f"{'with' if pedestal is not None else 'without'} pedestal correction), "
+                 f"{n_reads} reads {t_hold * 1e9:g} ns apart, Gaussian inputs; error "
+                 f"{_stats_note(e)} of Q_sat1", nls, errors=e,
+                 signal=float(np.abs(q_sp).max() / qs1), signal_floor=SIGNAL_FLOOR_QSAT,
+                 signal_unit="fraction of stage1_q_sat", condition=_cond(kit_))
+
+
+def tile_design(device: DeviceParams, n: int, design_rows: int = 64) -> AttentionConfig:
+    """The validation tile's attention configuration: one head, head_dim = window = ``n``, one
+    ``n x n`` sub-array, no leakage, and the design's saturation charges scaled by
+    ``n / design_rows`` (the charge per row of the design point: a 64-row design's Q_sat on an
+    ``n``-row tile; ``n = design_rows`` is the design point itself)."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n = {n!r} is invalid: allowed an integer >= 1")
+    f = n / design_rows
+    return AttentionConfig.leroux2025(
+        n_heads=1, head_dim=n, window=n, array_rows=n, array_cols=n, leak_per_step=0.0,
+        device=device.replace(stage1_q_sat=device.stage1_q_sat * f,
+                              stage2_q_sat=device.stage2_q_sat * f))
+
+
+def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1, n: int = 16,
+                          n_reads: int = 3, kit: CircuitKit | None = None,
+                          pedestal: tuple | None = None, c_bl_per_cell: float = 0.0,
+                          t_hold: float = 20e-9, timeout_s: float = 600.0,
+                          backend: str = "auto", workers: int | None = None,
+                          progress: bool = False) -> Check:
+    """``n x n`` tiles written through the write path and read by ``n_reads`` query tokens,
+    vs :class:`gaincell.GainCellAttention` built from ``device`` (:func:`tile_design`).
+
+    Keys, values and queries are projection-like Gaussians on the design's grids; the error is
+    the output code difference in output LSB, over every output of every read.
+    """
+    from gaincell import GainCellAttention
+
+    cfg = tile_design(device, n)
+    d = cfg.device
+    rng = np.random.default_rng(seed)
+    cases = []
+    for _ in range(n_cases):
+        k = gaussian_levels(rng, (n, n), d.kv_lo, d.kv_hi, d.kv_levels)
+        v = gaussian_levels(rng, (n, n), d.kv_lo, d.kv_hi, d.kv_levels)
+        q = gaussian_levels(rng, (n_reads, n), d.q_lo, d.q_hi, d.q_levels)
+        cases.append((q, k, v))
+    nls = [tile_written_bench(q, dac_levels(k, pedestal, d.vdd), dac_levels(v, pedestal, d.vdd),
+                              d, kit, c_bl_per_cell=c_bl_per_cell, t_hold=t_hold)
+           for q, k, v in cases]
+    for i, nl in enumerate(nls):
+        nl.name = f"tile_written_{i:02d}.cir"
+    res = simulate_many(nls, timeout_s, backend, workers,
+                        progress="tile (written)" if progress else False)
+    t_sp = sum(r.wall_s for r in res)
+    step = (d.out_hi - d.out_lo) / (d.out_levels - 1)
+    margin = 0.01
+    codes, phis = [], []
+    for nl, r in zip(nls, res):
+        for a, b in nl.meta["reads"]:
+            acc = np.array([np.diff(np.interp([a, b], r.scale, r[f"v(sacc{c})"]))[0]
+                            for c in range(n)])
+            # the counter of circuits/c2p_signed.cir, applied to this read's pulse integral
+            codes.append(np.where(acc >= 0, np.floor(acc + 0.5 + margin),
+                                  -np.floor(0.5 + margin - acc)))
+            phis.append([np.diff(np.interp([a, b], r.scale, r[f"v(acc{j})"]))[0]
+                         for j in range(n)])
+    codes, phis = np.array(codes), np.array(phis)
+    attn = GainCellAttention(cfg, seed=0)
+
+    def model():
+        ys, ph = [], []
+        for q, k, v in cases:
+            for qr in q:
+                qq = np.broadcast_to(qr, (n, n))[None, None]
+                y, t = attn.forward(qq, k[None, None], v[None, None], trace=True)
+                ys.append(np.asarray(y)[0, 0, -1])
+                ph.append(np.asarray(t.phi)[0, 0, -1])
+        return np.stack(ys), np.stack(ph)
+
+    (y_mod, phi_mod), t_mod = _timed(model, repeat=1)
+    e = codes - np.round(y_mod / step)
+    kit_ = kit or CircuitKit.default()
+    return Check("tile_written", float(np.abs(e).max()), BUDGETS_WRITTEN["tile_written"],
+                 "output LSB", int(e.size), t_sp, t_mod,
+                 {"spice": codes * step, "model": y_mod, "phi_spice": phis, "phi_model": phi_mod,
+                  "step": step, "stage1_sat_c": d.stage1_q_sat, "stage2_sat_c": d.stage2_q_sat},
+                 f"{n_cases} tile(s) {n} x {n} written through the write path, {n_reads} query "
+                 f"reads, Gaussian inputs, vs GainCellAttention (saturations x {n}/64); "
+                 f"{int(np.sum(np.round(y_mod / step) != 0))} of {e.size} model outputs non-zero, "
+                 f"codes {int(np.round(y_mod / step).min())}..{int(np.round(y_mod / step).max())}"
+                 f"; phi error {_stats_note(phis - phi_mod)} T_max", nls, errors=e,
+                 signal=float(np.abs(phis).max()), signal_floor=SIGNAL_FLOOR_QSAT,
+                 signal_unit="first-stage phi (T_max)", condition=_cond(kit_))
