@@ -10,7 +10,7 @@ The public API is small and re-exported from the layers:
 - :mod:`gaincell.system`: latency, energy and area estimates, GPU baselines, reports.
 """
 
-from gaincell import device, reference, system
+from gaincell import device, explore, reference, system
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
 from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
 
@@ -19,5 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
     "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
-    "device", "reference", "system", "__version__",
+    "device", "reference", "system", "explore", "__version__",
 ]

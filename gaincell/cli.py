@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "gaincell._demo",
     "gaincell.array.cli",
     "gaincell.system.cli",
+    "gaincell.explore.cli",
     "gaincell._bench",
     "gaincell.nn.cli",
     "gaincell.spice.cli",

@@ -17,7 +17,7 @@ def test_grid_is_a_cartesian_product():
 
 
 def test_sweep_rows_follow_the_designs(tmp_path):
-    ests = sweep(grid(window=[256, 512], tokens=[100]) + [AttentionConfig.leroux2025()],
+    ests = sweep(list(grid(window=[256, 512], tokens=[100])) + [AttentionConfig.leroux2025()],
                  progress=False, out_csv=tmp_path / "s.csv")
     assert [e.cfg.window for e in ests] == [256, 512, 1024]
     assert ests[0].spec.tokens == 100

@@ -1,0 +1,184 @@
+"""Result storage of a study folder: rows on disk as points finish, resume, final tables.
+
+Layout of ``DIR``:
+
+- ``parts/part-NNNNNN.parquet``: the rows of finished points, in the order they finished,
+  each file written atomically at most ``flush_s`` seconds after its first row finished (and
+  at every exit path, Ctrl-C included). A killed run loses at most that much work.
+- ``results.parquet``, ``results.csv``: one tidy table (one row per point: ``index``,
+  ``status``, ``error``, every swept key, cost, accuracy, ``eval_s``), streamed from the parts
+  at the end of every run (complete or interrupted), each written atomically.
+- ``run.json``: the run record (see :mod:`gaincell.explore.runner`).
+
+Resuming reads only the ``index`` column of the parts into a bitmap of finished points
+(1 byte per point); memory never grows with the number of rows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from gaincell._io import atomic_write_with
+
+__all__ = ["ResultStore", "schema_for"]
+
+_PART = re.compile(r"^part-(\d{6,})\.parquet$")
+
+
+def _arrow_type(values: Iterable[Any], is_range: bool, integer: bool):
+    import pyarrow as pa
+
+    if is_range:
+        return pa.int64() if integer else pa.float64()
+    vals = [v for v in values if v is not None]
+    if vals and all(isinstance(v, bool) for v in vals):
+        return pa.bool_()
+    if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
+        return pa.int64()
+    if all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+           for v in vals):
+        return pa.float64()
+    return pa.string()
+
+
+def schema_for(space, accuracy: bool):
+    """The table schema of a study: fixed before any point runs."""
+    import pyarrow as pa
+
+    from gaincell.explore.evaluate import COST_COLUMNS, accuracy_columns
+
+    cols = [("index", pa.int64()), ("status", pa.string()), ("error", pa.string())]
+    for a in space.axes:
+        cols.append((a.key, _arrow_type(a.values or (), a.is_range, a.integer)))
+    cols += [(c, pa.float64()) for c in COST_COLUMNS]
+    if accuracy:
+        cols.append(("chips", pa.int64()))
+        cols += [(c, pa.float64()) for c in accuracy_columns()]
+    cols.append(("eval_s", pa.float64()))
+    return pa.schema(cols)
+
+
+def _coerce(row: dict, schema) -> dict:
+    import pyarrow as pa
+
+    out = {}
+    for f in schema:
+        v = row.get(f.name)
+        if v is not None and f.type == pa.string() and not isinstance(v, str):
+            v = str(v)
+        elif isinstance(v, float) and math.isnan(v) and f.type == pa.float64():
+            v = float("nan")
+        out[f.name] = v
+    return out
+
+
+class ResultStore:
+    """Rows of one study folder.
+
+    Parameters
+    ----------
+    out : path
+        The study folder (created).
+    schema : pyarrow.Schema
+        From :func:`schema_for`.
+    n_points : int
+        Points in the space (size of the finished-points bitmap).
+    flush_s : float
+        Longest time a finished row waits in memory before its part is written, s.
+    """
+
+    def __init__(self, out, schema, n_points: int, flush_s: float = 1.0):
+        self.out = Path(out)
+        self.parts = self.out / "parts"
+        self.parts.mkdir(parents=True, exist_ok=True)
+        self.schema, self.n_points, self.flush_s = schema, n_points, float(flush_s)
+        for stale in self.parts.glob(".part-*.part"):   # temporaries of a killed run
+            stale.unlink(missing_ok=True)
+        for stale in self.out.glob(".results.*.part"):
+            stale.unlink(missing_ok=True)
+        self.done = np.zeros(n_points, dtype=bool)
+        self.n_done = self.n_failed = 0
+        self._seq = 0
+        import pyarrow.parquet as pq
+
+        for seq, path in self._part_files():
+            self._seq = max(self._seq, seq + 1)
+            t = pq.read_table(path, columns=["index", "status"])
+            if t.schema.field("index").type != schema.field("index").type:
+                raise ValueError(f"{path}: not a part of this study's table")
+            idx = t.column("index").to_numpy()
+            if idx.size and (idx.min() < 0 or idx.max() >= n_points):
+                raise ValueError(f"{path}: point index out of range [0, {n_points}): the "
+                                 f"folder holds another study's results")
+            self.done[idx] = True
+            self.n_failed += sum(1 for s in t.column("status").to_pylist() if s != "ok")
+        self.n_done = int(self.done.sum())
+        self._pending: list[dict] = []
+        self._t_first: float | None = None
+
+    def _part_files(self) -> list[tuple[int, Path]]:
+        out = []
+        for p in self.parts.iterdir():
+            m = _PART.match(p.name)
+            if m:
+                out.append((int(m.group(1)), p))
+        return sorted(out)
+
+    def is_done(self, index: int) -> bool:
+        return bool(self.done[index])
+
+    def add(self, row: dict) -> None:
+        """Keep a finished row; written within ``flush_s`` seconds."""
+        i = int(row["index"])
+        self._pending.append(_coerce(row, self.schema))
+        if not self.done[i]:
+            self.done[i] = True
+            self.n_done += 1
+            self.n_failed += row.get("status") != "ok"
+        if self._t_first is None:
+            self._t_first = time.monotonic()
+        if time.monotonic() - self._t_first >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending rows as one part (atomically)."""
+        if not self._pending:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(self._pending, schema=self.schema)
+        path = self.parts / f"part-{self._seq:06d}.parquet"
+        atomic_write_with(path, lambda tmp: pq.write_table(table, tmp))
+        self._seq += 1
+        self._pending = []
+        self._t_first = None
+
+    def compact(self) -> tuple[Path, Path]:
+        """Stream every part into ``results.parquet`` and ``results.csv`` (atomically)."""
+        import pyarrow.csv as pcsv
+        import pyarrow.parquet as pq
+
+        self.flush()
+        parts = [p for _, p in self._part_files()]
+
+        def write_parquet(tmp: str) -> None:
+            with pq.ParquetWriter(tmp, self.schema) as w:
+                for p in parts:
+                    w.write_table(pq.read_table(p, schema=self.schema))
+
+        def write_csv(tmp: str) -> None:
+            with pcsv.CSVWriter(tmp, self.schema) as w:
+                for p in parts:
+                    w.write_table(pq.read_table(p, schema=self.schema))
+
+        pq_path = atomic_write_with(self.out / "results.parquet", write_parquet)
+        csv_path = atomic_write_with(self.out / "results.csv", write_csv)
+        return pq_path, csv_path
