@@ -72,6 +72,11 @@ def _figure(path_stem: Path, x, y, front, scale, xlabel, paper, title) -> list[P
     if paper is not None:
         ax.scatter([paper[0] * scale], [paper[1]], marker="*", s=180, c="C0", zorder=4,
                    edgecolors="k", label="paper design (leroux2025)")
+    fin = x[np.isfinite(x) & (x > 0)]
+    if fin.size and paper is not None and paper[0]:
+        fin = np.append(fin, paper[0])
+    if fin.size and fin.max() > 20 * fin.min():
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("relative RMS error vs ideal attention (mean over chips)")
     ax.set_title(title, fontsize=10)

@@ -116,8 +116,19 @@ class Workload:
         return _synthetic(self.kind, shape, ranges, seed)
 
 
-@functools.lru_cache(maxsize=4)
 def _load_npz(path: str):
+    """The arrays of a workload file (cached while the file is unchanged)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no such workload file") from None
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the workload file ({e.strerror})") from None
+    return _load_npz_cached(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_npz_cached(path: str, mtime_ns: int, size: int):
     p = Path(path)
     try:
         with np.load(p, allow_pickle=False) as f:
