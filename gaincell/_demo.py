@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from gaincell.device import CellTransfer, decay_factor, fit_cell
+from gaincell.device import CellTransfer, decay_factor, design_warnings, fit_cell
+from gaincell.metrics import compare
 from gaincell.params import AttentionConfig, IVTable
 
 
@@ -46,11 +47,25 @@ def device_summary(cfg: AttentionConfig) -> str:
     return "\n".join(lines)
 
 
+def cell_linear_gain_ua_per_v(cfg: AttentionConfig, n: int = 257) -> float:
+    """The design's cell as a linear one: the least-squares slope through the origin of its
+    read current I(w) at ``v_read`` over the stored range, uA/V (``w = V_store - V0``)."""
+    d = cfg.device
+    v = np.linspace(d.kv_lo, d.kv_hi, n)
+    w = v - d.v_weight_zero
+    i_ua = CellTransfer(d).current(v) * 1e6
+    den = float(np.sum(w * w))
+    if den == 0:
+        raise ValueError("the stored range [kv_lo, kv_hi] gives no signed weight: allowed a "
+                         "range around v_weight_zero")
+    return float(np.sum(i_ua * w) / den)
+
+
 def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int = 0):
     """Simulate one layer of the design on random inputs; errors against ideal variants.
 
     Inputs: query pulse widths uniform in [0, 1] x T_max; keys and values uniform over the
-    stored range. Errors are RMS differences relative to the RMS of the ideal output.
+    stored range. Metrics: :func:`gaincell.metrics.compare` (formulas printed with them).
     Returns ``(text, activity)``; the activity feeds the data-dependent energy estimate.
     """
     import time
@@ -76,11 +91,7 @@ def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int
         "no leakage": cfg.replace(leak_per_step=0.0),
         "linear cell (the paper's intermediate model)": cfg.replace(cell_model="linear"),
     }
-
-    def rel(a, b) -> str:
-        ref = np.sqrt(np.mean(b**2))
-        return f"{np.sqrt(np.mean((a - b) ** 2)) / ref:.4f}" if ref > 0 else "n/a (zero output)"
-
+    gain = cell_linear_gain_ua_per_v(cfg)
     lines = [f"== attention: one layer, {cfg.n_heads} heads x {T} tokens, random inputs ==",
              f"simulated in {dt:.2f} s (trace on); output RMS {np.sqrt(np.mean(y**2)):.4f}, "
              f"max |y| {np.abs(y).max():.4f} (units of one counter's full scale)",
@@ -88,14 +99,23 @@ def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int
              f"{tr.activity.phi_saturated} of {tr.activity.stage1_conversions} conversions "
              f"saturated; second stage: {tr.activity.counter_saturated} of "
              f"{tr.activity.stage2_conversions} counters clipped",
-             "relative RMS difference of the design against:"]
+             "the design's output y against a reference r: rel = rms(y - r) / rms(r); corr = "
+             "Pearson correlation; a, b = least-squares fit y ~ a r + b; fitted = "
+             "rms(y - a r - b) / std(y), the error a per-output scale and offset cannot remove",
+             f"  {'reference r':<46} {'rel':>7} {'corr':>7} {'fitted':>7} {'a':>7} {'b':>8}"]
+
+    def row(name: str, ref) -> str:
+        c = compare(y, ref)
+        return (f"  {name:<46} {c.rel_rms:7.4f} {c.corr:7.4f} {c.fitted_rel_rms:7.4f} "
+                f"{c.gain:7.4f} {c.offset:+8.4f}")
+
     for name, c in variants.items():
-        lines.append(f"  {name:<46} {rel(y, GainCellAttention(c, seed=seed).forward(q, k, v))}")
-    ideal = hardsigmoid_attention(q, k, v, cfg)
-    lines.append(f"  {'ideal HardSigmoid attention (float, linear)':<46} {rel(y, ideal)}")
-    if y.std() > 0 and ideal.std() > 0:
-        corr = float(np.corrcoef(y.ravel(), ideal.ravel())[0, 1])
-        lines.append(f"correlation with the ideal HardSigmoid attention: {corr:.4f}")
+        lines.append(row(name, GainCellAttention(c, seed=seed).forward(q, k, v)))
+    ideal = hardsigmoid_attention(q, k, v, cfg, gain_ua_per_v=gain)
+    lines.append(row("ideal HardSigmoid attention (float)", ideal))
+    lines.append(f"  (ideal: the design's own cell as a linear one, {gain:.4g} uA/V = the "
+                 f"least-squares slope of I(w) over the stored range; no leakage, no "
+                 f"quantization, no clipping per sub-array)")
     return "\n".join(lines), tr.activity
 
 
@@ -111,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
           f"{cfg.n_heads} heads x head_dim {cfg.head_dim}, window {cfg.window}, "
           f"{cfg.n_subarrays} sub-arrays of {cfg.array_rows} x {cfg.array_cols} per head")
     print(device_summary(cfg))
+    for w in design_warnings(cfg):
+        print(f"warning: {w}")
     text, activity = attention_summary(cfg)
     print(text)
     est = estimate(cfg, spec=spec, activity=activity)

@@ -1,40 +1,152 @@
-"""Atomic file output: a reader never sees a half-written file, an interrupted run leaves none."""
+"""Output files, the one place for them: atomic single files, atomic folders, strict JSON.
+
+Rules every command's output follows:
+
+- a reader never sees a half-written file: a file is written under a temporary name in its
+  destination folder (same filesystem) and renamed onto its target when complete;
+- a multi-file output (a report, a simulation) is written as a whole folder and swapped in
+  as a set (:func:`atomic_folder`): after any interruption the target is the old complete
+  set, the new complete set, or absent;
+- outputs replace only what gaincell may replace: a regular file, or a folder that is empty or
+  that gaincell wrote (it holds ``MANIFEST_NAME``). A symbolic link, a device node, a FIFO or a
+  socket at the target is refused with a clear error, never replaced or followed;
+- temporary names carry the writer's process id, so a later run removes the stale partial
+  files and folders of writers that died (``kill -9``), and only those.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 import os
+import re
+import shutil
+import stat
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_write_with"]
+__all__ = [
+    "MANIFEST_NAME",
+    "atomic_folder",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "atomic_write_with",
+    "check_output_target",
+    "save_figure",
+    "to_jsonable",
+]
 
+#: File written last into every folder made by :func:`atomic_folder`: the list of its files.
+#: A folder holding it was written by gaincell (and is complete).
+MANIFEST_NAME = "MANIFEST.json"
 
-def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) -> Path:
-    """Call ``writer(tmp_path)`` to produce the file, then rename it onto ``path``.
-
-    The temporary file lives in the destination folder (same filesystem, so the rename is
-    atomic) and is removed if ``writer`` raises or the process is interrupted.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+_SPECIAL = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+            stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFLNK: "a symbolic link"}
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def check_output_target(path: str | os.PathLike, kind: str = "file") -> Path:
+    """Refuse an output target gaincell must not replace; return it as a ``Path``.
+
+    ``kind="file"``: ``path`` must be absent or a regular file. ``kind="folder"``: absent, an
+    empty folder, or a folder gaincell wrote (holding ``MANIFEST_NAME``). Symbolic links,
+    device nodes, FIFOs and sockets are refused for both (``ValueError`` naming the path).
+    The parent folder must not be a special file either.
+    """
+    if kind not in ("file", "folder"):
+        raise ValueError(f"kind = {kind!r} is invalid: allowed 'file' or 'folder'")
+    path = Path(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    fmt = stat.S_IFMT(st.st_mode)
+    if fmt in _SPECIAL:
+        raise ValueError(f"{path} is {_SPECIAL[fmt]}: refusing to replace it; allowed a new "
+                         f"path, a regular file or a folder gaincell wrote")
+    if kind == "file":
+        if fmt != stat.S_IFREG:
+            raise ValueError(f"{path} exists and is not a regular file: allowed a new path or "
+                             f"a regular file")
+        return path
+    if fmt != stat.S_IFDIR:
+        raise ValueError(f"{path} exists and is not a folder: allowed a new path or a folder "
+                         f"gaincell wrote")
+    if any(True for _ in path.iterdir()) and not (path / MANIFEST_NAME).is_file():
+        raise ValueError(f"{path} is a folder gaincell did not write (no {MANIFEST_NAME}): "
+                         f"refusing to replace its contents; allowed a new or empty folder, "
+                         f"or one written by gaincell")
+    return path
+
+
+_STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(part|old)$")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(parent: Path, name: str) -> None:
+    """Remove ``.name.PID.*.part|old`` leftovers in ``parent`` whose writer is dead."""
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for p in entries:
+        m = _STALE.match(p.name)
+        if not m or m["name"] != name or _pid_alive(int(m["pid"])):
+            continue
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink()
+        except OSError:
+            pass
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
+
+
+def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) -> Path:
+    """Call ``writer(tmp_path)`` to produce the file, then rename it onto ``path``.
+
+    The temporary file lives in the destination folder (same filesystem, so the rename is
+    atomic) and is removed if ``writer`` raises or the process is interrupted. ``path`` must
+    be new or a regular file (see :func:`check_output_target`).
+    """
+    path = check_output_target(path, "file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; give the usual mode
+        check_output_target(path, "file")  # nothing special appeared meanwhile
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -51,3 +163,86 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         with open(tmp, "wb") as f:
             f.write(data)
     return atomic_write_with(path, w)
+
+
+def to_jsonable(x: Any) -> Any:
+    """``x`` as plain JSON data: NumPy scalars and arrays to Python numbers and lists, tuples
+    to lists, paths to strings; non-finite floats to ``None`` (strict JSON has no NaN or
+    Infinity). Anything else unknown becomes its ``str``."""
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        return to_jsonable(x.item())
+    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
+    return str(x)
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> Path:
+    """Write ``obj`` as strict JSON (see :func:`to_jsonable`) to ``path`` atomically."""
+    text = json.dumps(to_jsonable(obj), indent=indent, allow_nan=False)
+    return atomic_write_text(path, text + "\n")
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
+    """Save a matplotlib figure atomically; the format follows the suffix of ``path``."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"{path}: figure format {fmt!r} is invalid: allowed png, svg, pdf")
+    return atomic_write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Write a multi-file output as one set.
+
+    Yields a new temporary folder beside ``path``; write every file into it (plain writes are
+    fine: nobody reads it). When the block ends without error, ``MANIFEST_NAME`` (the list of
+    files, sizes included) is written last and the folder replaces ``path`` by renames: the
+    old set is moved aside, the new set moved in, the old one removed. After an interruption
+    at any point, ``path`` holds the old complete set, the new complete set, or nothing, and
+    a later call removes the partial folders that dead writers left. If the block raises, the
+    temporary folder is removed and ``path`` is untouched.
+
+    ``path`` must be new, an empty folder, or a folder gaincell wrote (see
+    :func:`check_output_target`).
+    """
+    path = check_output_target(path, "folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path.parent, path.name)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".part", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; outputs are ordinary folders
+    old: Path | None = None
+    try:
+        yield tmp
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        manifest = {"files": [{"name": str(p.relative_to(tmp)), "bytes": p.stat().st_size}
+                              for p in files if p.name != MANIFEST_NAME]}
+        (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n",
+                                         encoding="utf-8")
+        check_output_target(path, "folder")
+        if os.path.lexists(path):
+            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old",
+                                        dir=path.parent))
+            os.rmdir(old)
+            os.rename(path, old)
+        os.rename(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not os.path.lexists(path):
+            os.rename(old, path)   # put the old set back
+            old = None
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

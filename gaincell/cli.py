@@ -16,6 +16,7 @@ __all__ = ["main", "build_parser"]
 #: Modules that contribute sub-commands, in --help order.
 _COMMAND_MODULES = (
     "gaincell._demo",
+    "gaincell.commands.design",
     "gaincell.array.cli",
     "gaincell.system.cli",
     "gaincell.explore.cli",

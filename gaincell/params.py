@@ -20,6 +20,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ __all__ = [
     "IVTable",
     "DeviceParams",
     "AttentionConfig",
+    "ALLOWED",
+    "field_docs",
+    "leak_per_step_for",
     "load_toml",
     "save_toml",
+    "tau_at",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -60,6 +65,24 @@ LEROUX2025_STAGE2_SAT_UA_TMAX = 40.0
 LEROUX2025_T_MAX_S = 15e-9
 #: Leakage per token step, dt / tau. Source: CODE, configs/ft_dram_gpt2.py.
 LEROUX2025_LEAK_PER_STEP = 1.6e-4
+#: Retention time constant of the storage node, s. Source: PAPER (unconfirmed in the text).
+LEROUX2025_TAU_S = 5e-3
+#: Time between two writes of the same layer, s: the period the paper's code implies,
+#: leak_per_step x tau = 1.6e-4 x 5 ms = 800 ns (12 layers x 65 ns = 780 ns of attention plus
+#: 20 ns). Derived from CODE and PAPER.
+LEROUX2025_TOKEN_PERIOD_S = 800e-9
+#: Temperature at which the preset's tau and I-V sweep hold, K. Assumption: room temperature,
+#: 27 C (SPICE's nominal TNOM); the paper reports measurements without a temperature.
+LEROUX2025_T_REF_K = 300.15
+#: Activation energy of the storage-node leakage, eV: tau(T) = tau_ref exp(E_a / k (1/T -
+#: 1/T_ref)). Assumption: 0.6 eV, between sub-threshold conduction of the write device
+#: (~0.3-0.5 eV) and junction generation leakage (E_g / 2 = 0.56 eV in Si); a characterized
+#: PDK preset carries its own SPICE-fitted value.
+DEFAULT_LEAK_ACTIVATION_EV = 0.6
+#: Boltzmann constant, eV/K (CODATA 2018, exact).
+K_BOLTZMANN_EV = 8.617333262e-5
+#: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
+LEROUX2025_V_READ = 0.9
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
 LEROUX2025_LINEAR_GAIN_UA_PER_V = 19.3
 
@@ -114,6 +137,53 @@ def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -
     ):
         rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
         _fail(owner, name, value, rng)
+
+
+#: What each field accepts, as the validation below enforces it (design-file comments, the
+#: ``gaincell init`` template and error messages say the same).
+ALLOWED: dict[str, str] = {
+    # AttentionConfig
+    "n_heads": "an integer in [1, 4096]",
+    "head_dim": "an integer in [1, 65536]",
+    "window": "an integer in [1, 2^24], a multiple of array_cols",
+    "array_rows": "an integer in [1, 65536]",
+    "array_cols": "an integer in [1, 65536]",
+    "token_period": "> 0 s; or omit it and give leak_per_step",
+    "leak_per_step": ">= 0 (an override of token_period / tau(T); consistent if both given)",
+    # DeviceParams
+    "vdd": "> 0 V",
+    "v_weight_zero": "[0, vdd] V",
+    "v_read": "(v_read_idle, vdd] V, inside poly_v_in_range (poly) or the table's V_in",
+    "v_read_idle": "[0, v_read) V",
+    "cell_model": "'poly', 'linear' or 'table'",
+    "poly_c_ua": "4 x 4 finite numbers, uA/V^(i+j), zero where i + j > 3",
+    "poly_v_in_range": "(lo, hi) V with 0 <= lo <= hi",
+    "linear_gain_ua_per_v": "> 0 uA/V",
+    "iv_table": "a [device.iv_table] with v_store (V), v_in (V), i_out (A); needed for 'table'",
+    "c_store": "> 0 F",
+    "tau": "> 0 s",
+    "temperature": "[200, 450] K",
+    "t_ref": "[200, 450] K",
+    "leak_activation_energy": "[0, 3] eV",
+    "v_rest": "[0, vdd] V",
+    "t_max": "> 0 s",
+    "q_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "q_lo": "[0, 1) (fraction of t_max), < q_hi",
+    "q_hi": "(0, 1] (fraction of t_max), > q_lo",
+    "kv_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "kv_lo": "[0, vdd) V, < kv_hi",
+    "kv_hi": "(0, vdd] V, > kv_lo",
+    "stage1_q_sat": "> 0 C",
+    "stage2_q_sat": "> 0 C",
+    "out_levels": "an integer in [2, 65536], or \"none\" (analog)",
+    "out_lo": "a finite number < out_hi (units of full scale)",
+    "out_hi": "a finite number > out_lo (units of full scale)",
+    "sigma_gain_mismatch": ">= 0 (relative)",
+    "sigma_tau_mismatch": ">= 0 (of ln tau)",
+    "sigma_read_noise": ">= 0 C",
+    "sigma_write_noise": ">= 0 V",
+    "sigma_comparator_offset": ">= 0 C",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,6 +272,7 @@ class IVTable:
 
 
 _CELL_MODELS = ("poly", "linear", "table")
+_T_MIN_K, _T_MAX_K = 200.0, 450.0
 
 
 @dataclass(frozen=True)
@@ -228,6 +299,12 @@ class DeviceParams:
         C_ij of Eq. 4, microamps per V^(i+j), ``poly_c_ua[i][j]`` multiplies
         ``w**i * V_in**j``; i + j <= 3 (4 x 4, unused entries 0). Preset from CODE,
         modules/model_gpt.py.
+    poly_v_in_range : (float, float)
+        Read word-line voltages at which ``poly_c_ua`` holds, V: ``(lo, hi)`` of the sweep it
+        was fitted on; ``lo == hi`` for a fit at one read voltage. A ``poly`` cell refuses a
+        ``v_read`` outside it. Preset (0.9, 0.9): the paper's C_ij are a fit at V_in = 0.9 V
+        only (C_i,j+1 / C_ij = 0.9), and at the idle 0.45 V they would give +-8.2 uA where the
+        measured cell conducts pA.
     linear_gain_ua_per_v : float
         Gain of the linear cell model, uA/V. Preset 19.3 (CODE).
     iv_table : IVTable or None
@@ -236,11 +313,20 @@ class DeviceParams:
         Storage capacitance of one cell, F. Default 1 fF: an assumption (typical of 2T-3T
         gain cells), not a published figure; used only by leakage/charge estimates.
     tau : float
-        Retention time constant of the storage node, s. Default 5 ms (unconfirmed in the
-        paper's text; CMOS gain cell). The simulator leaks by
-        ``AttentionConfig.leak_per_step`` (dt / tau per token); ``tau`` is the centre of the
-        per-cell retention spread and, with the token period, links the two in the system
-        layer (``gaincell.system`` reports the leak per step this tau implies).
+        Retention time constant of the storage node at ``t_ref``, s. Default 5 ms
+        (unconfirmed in the paper's text; CMOS gain cell). With
+        ``AttentionConfig.token_period`` it sets the simulator's leak per step,
+        token_period / tau(temperature) (see :func:`tau_at`); it is also the centre of the
+        per-cell retention spread.
+    temperature : float
+        Operating temperature, K, in [200, 450]. Default 300.15 K, the preset's ``t_ref``.
+    t_ref : float
+        Temperature at which ``tau`` holds, K, in [200, 450]. Preset 300.15 K (27 C,
+        assumption: the paper gives no measurement temperature).
+    leak_activation_energy : float
+        Activation energy of the storage-node leakage, eV, in [0, 3]:
+        ``tau(T) = tau exp(E_a / k (1/T - 1/t_ref))``. Default 0.6 eV (assumption, see
+        ``DEFAULT_LEAK_ACTIVATION_EV``); 0 makes retention independent of temperature.
     v_rest : float
         Voltage the storage node relaxes toward, V. Preset 0.45 (VDD/2: the paper's model
         decays the weight deviation toward zero).
@@ -280,14 +366,18 @@ class DeviceParams:
 
     vdd: float = 0.9
     v_weight_zero: float = 0.45
-    v_read: float = 0.9
+    v_read: float = LEROUX2025_V_READ
     v_read_idle: float = 0.45
     cell_model: str = "poly"
     poly_c_ua: tuple[tuple[float, ...], ...] = LEROUX2025_C_UA
+    poly_v_in_range: tuple[float, float] = (LEROUX2025_V_READ, LEROUX2025_V_READ)
     linear_gain_ua_per_v: float = LEROUX2025_LINEAR_GAIN_UA_PER_V
     iv_table: IVTable | None = None
     c_store: float = 1e-15
-    tau: float = 5e-3
+    tau: float = LEROUX2025_TAU_S
+    temperature: float = LEROUX2025_T_REF_K
+    t_ref: float = LEROUX2025_T_REF_K
+    leak_activation_energy: float = DEFAULT_LEAK_ACTIVATION_EV
     v_rest: float = 0.45
     t_max: float = LEROUX2025_T_MAX_S
     q_levels: int | None = 16
@@ -315,6 +405,15 @@ class DeviceParams:
                     "stage1_q_sat": "C", "stage2_q_sat": "C",
                     "linear_gain_ua_per_v": "uA/V"}[name]
             _positive(o, name, getattr(self, name), unit)
+        for name in ("temperature", "t_ref"):
+            t = _real(o, name, getattr(self, name))
+            if not _T_MIN_K <= t <= _T_MAX_K:
+                _fail(o, name, getattr(self, name), f"[{_T_MIN_K}, {_T_MAX_K}] K (kelvin: "
+                      f"27 C = 300.15 K, 85 C = 358.15 K)")
+            object.__setattr__(self, name, t)
+        ea = _real(o, "leak_activation_energy", self.leak_activation_energy)
+        if not 0.0 <= ea <= 3.0:
+            _fail(o, "leak_activation_energy", ea, "[0, 3] eV")
         for name in ("v_weight_zero", "v_read", "v_read_idle", "v_rest"):
             v = _real(o, name, getattr(self, name))
             if not 0.0 <= v <= self.vdd:
@@ -339,10 +438,30 @@ class DeviceParams:
                     _fail(o, f"poly_c_ua[{i}][{j}]", rows[i][j],
                           "0 (Eq. 4 has terms with i + j <= 3 only)")
         object.__setattr__(self, "poly_c_ua", tuple(rows))
+        rng = self.poly_v_in_range
+        try:
+            lo, hi = (float(x) for x in rng)
+        except (TypeError, ValueError):
+            _fail(o, "poly_v_in_range", rng, "(lo, hi) read voltages, V")
+        if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 <= lo <= hi):
+            _fail(o, "poly_v_in_range", rng, "finite (lo, hi) with 0 <= lo <= hi, V")
+        object.__setattr__(self, "poly_v_in_range", (lo, hi))
+        tol = 1e-9  # V
+        if self.cell_model == "poly" and not lo - tol <= self.v_read <= hi + tol:
+            where = f"V_in = {lo:g} V" if lo == hi else f"V_in in [{lo:g}, {hi:g}] V"
+            _fail(o, "v_read", self.v_read,
+                  f"{where}, where poly_c_ua was fitted (poly_v_in_range); for another read "
+                  f"voltage fit the cell there (gaincell.device.fit_cell, gaincell "
+                  f"characterize) or use cell_model = 'table'")
         if self.cell_model == "table" and self.iv_table is None:
             _fail(o, "iv_table", None, "an IVTable when cell_model == 'table'")
         if self.iv_table is not None and not isinstance(self.iv_table, IVTable):
             _fail(o, "iv_table", type(self.iv_table).__name__, "an IVTable or None")
+        if self.cell_model == "table":
+            t_lo, t_hi = min(self.iv_table.v_in), max(self.iv_table.v_in)
+            if not t_lo <= self.v_read <= t_hi:
+                _fail(o, "v_read", self.v_read, f"[{t_lo:g}, {t_hi:g}] V, the read voltages "
+                      f"of iv_table")
         for lv, lo, hi in (("q_levels", "q_lo", "q_hi"), ("kv_levels", "kv_lo", "kv_hi"),
                            ("out_levels", "out_lo", "out_hi")):
             _levels(o, lv, getattr(self, lv))
@@ -384,6 +503,38 @@ class DeviceParams:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
 
+    def scaled_to_vdd(self, vdd: float) -> "DeviceParams":
+        """The same design at another supply: every voltage scaled by ``s = vdd / self.vdd``.
+
+        Scaled: ``vdd``, ``v_weight_zero``, ``v_read``, ``v_read_idle``, ``v_rest``, ``kv_lo``,
+        ``kv_hi``, ``poly_v_in_range`` and the table's voltage axes. The cell is stretched over
+        the new swing with the same currents at corresponding points (``C_ij / s^(i+j)``,
+        ``linear_gain / s``), so the converters' saturation charges still fit the cell's
+        current range. This is a coherent starting point, not a prediction of another cell:
+        replace the cell by a characterization of yours (``gaincell characterize``).
+        """
+        _positive("DeviceParams.scaled_to_vdd", "vdd", vdd, "V")
+        f = float(vdd) / self.vdd
+        if f == 1.0:
+            return self
+        c = tuple(tuple(x / f ** (i + j) for j, x in enumerate(row))
+                  for i, row in enumerate(self.poly_c_ua))
+        table = self.iv_table
+        if table is not None:
+            table = IVTable(tuple(v * f for v in table.v_store), tuple(v * f for v in table.v_in),
+                            table.i_out, (table.source + f"; voltages scaled x{f:g}").lstrip("; "))
+        vdd = float(vdd)
+
+        def sc(v: float) -> float:   # a voltage at the rail stays exactly at the rail
+            return vdd if v == self.vdd else min(v * f, vdd)
+
+        return dataclasses.replace(
+            self, vdd=vdd, v_weight_zero=sc(self.v_weight_zero), v_read=sc(self.v_read),
+            v_read_idle=sc(self.v_read_idle), v_rest=sc(self.v_rest), kv_lo=sc(self.kv_lo),
+            kv_hi=sc(self.kv_hi), poly_c_ua=c,
+            poly_v_in_range=tuple(sc(v) for v in self.poly_v_in_range),
+            linear_gain_ua_per_v=self.linear_gain_ua_per_v / f, iv_table=table)
+
 
 @dataclass(frozen=True)
 class AttentionConfig:
@@ -404,10 +555,19 @@ class AttentionConfig:
     array_cols : int
         Tokens per sub-array (K columns, V rows); ``window`` must be a multiple of it. The
         second stage reads each sub-array with its own counter. Preset 64 (CODE, array_len).
+    token_period : float or None
+        Time between two writes of the same layer, s (layers x per-layer time for one token).
+        With the device's retention it sets ``leak_per_step``. Preset 800 ns (the paper's
+        code: 1.6e-4 x 5 ms). ``None`` when only ``leak_per_step`` is given and it is 0.
     leak_per_step : float
         dt / tau for one token step, dimensionless: the stored deviation is multiplied by
-        ``exp(-leak_per_step)`` per token. Preset 1.6e-4 (CODE, configs/ft_dram_gpt2.py);
-        0 means no leakage.
+        ``exp(-leak_per_step)`` per token; 0 means no leakage. Derived as
+        ``token_period / tau_at(device)`` (:func:`leak_per_step_for`) unless given
+        explicitly, as an override. Giving both ``token_period`` and ``leak_per_step``
+        inconsistently (relative difference > 1e-9) is an error naming both. Preset 1.6e-4
+        (CODE, configs/ft_dram_gpt2.py), which 800 ns / 5 ms gives exactly. After
+        construction both hold their resolved values; :meth:`replace` re-derives whichever
+        was not given when the other, or the retention, changes.
     device : DeviceParams
         Cell, converters, quantizers and noise.
     """
@@ -417,8 +577,11 @@ class AttentionConfig:
     window: int = 1024
     array_rows: int = 64
     array_cols: int = 64
-    leak_per_step: float = LEROUX2025_LEAK_PER_STEP
+    token_period: float | None = None
+    leak_per_step: float | None = None
     device: DeviceParams = field(default_factory=DeviceParams)
+    #: which of token_period / leak_per_step the caller gave (the others are derived)
+    _given: tuple = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         o = "AttentionConfig"
@@ -430,9 +593,37 @@ class AttentionConfig:
         if self.window % self.array_cols:
             _fail(o, "window", self.window,
                   f"a multiple of array_cols = {self.array_cols} (whole sub-arrays)")
-        _nonneg(o, "leak_per_step", self.leak_per_step, "(dt / tau per token)")
         if not isinstance(self.device, DeviceParams):
             _fail(o, "device", type(self.device).__name__, "a DeviceParams")
+        self._resolve_retention()
+
+    def _resolve_retention(self) -> None:
+        o = "AttentionConfig"
+        tp, lk = self.token_period, self.leak_per_step
+        given = tuple(n for n, v in (("token_period", tp), ("leak_per_step", lk))
+                      if v is not None)
+        if tp is not None:
+            _positive(o, "token_period", tp, "s")
+            tp = float(tp)
+        if lk is not None:
+            _nonneg(o, "leak_per_step", lk, "(dt / tau per token)")
+            lk = float(lk)
+        if tp is None and lk is None:
+            tp = LEROUX2025_TOKEN_PERIOD_S
+        if tp is not None:
+            derived = leak_per_step_for(tp, self.device)
+            if lk is None:
+                lk = derived
+            elif not math.isclose(lk, derived, rel_tol=1e-9, abs_tol=0.0):
+                _fail(o, "leak_per_step", lk,
+                      f"token_period / tau(T) = {tp:g} s / {tau_at(self.device):.6g} s = "
+                      f"{derived:.6g} when token_period = {tp!r} s is also given (give one of "
+                      f"leak_per_step and token_period, or consistent values)")
+        elif lk > 0:
+            tp = float(Decimal(repr(lk)) * Decimal(repr(tau_at(self.device))))
+        object.__setattr__(self, "token_period", tp)
+        object.__setattr__(self, "leak_per_step", lk)
+        object.__setattr__(self, "_given", given)
 
     @property
     def n_subarrays(self) -> int:
@@ -466,12 +657,23 @@ class AttentionConfig:
                 f"{sorted(own)} or DeviceParams fields {sorted(dev_names)}")
         if dev:
             mine["device"] = dataclasses.replace(mine.get("device", self.device), **dev)
+        # retention: keep what the caller gave before, re-derive the rest; a newly given
+        # token_period or leak_per_step replaces the other unless both are given now
+        keep = set(self._given)
+        if "token_period" in changes and "leak_per_step" not in changes:
+            keep.discard("leak_per_step")
+        if "leak_per_step" in changes and "token_period" not in changes:
+            keep.discard("token_period")
+        for name in ("token_period", "leak_per_step"):
+            if name not in changes and name not in keep:
+                mine[name] = None
         return dataclasses.replace(self, **mine)
 
     # scikit-learn style parameter access for sweeps
     def get_params(self) -> dict[str, Any]:
         """All parameters as a flat dict (device fields included)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "device"}
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name != "device" and f.init}
         d.update({f.name: getattr(self.device, f.name) for f in fields(DeviceParams)})
         return d
 
@@ -485,6 +687,79 @@ class AttentionConfig:
         return _from_plain(data, source)
 
 
+def field_docs(cls) -> dict[str, str]:
+    """``name -> text`` of every field documented in the ``Attributes`` section of a
+    NumPy-style class docstring (entries naming several fields share their text)."""
+    doc = (cls.__doc__ or "").expandtabs()
+    lines = doc.splitlines()
+    try:
+        start = next(i for i, ln in enumerate(lines) if ln.strip() == "Attributes") + 2
+    except StopIteration:
+        return {}
+    out: dict[str, str] = {}
+    names: list[str] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        text = " ".join(body).strip()
+        for n in names:
+            out[n] = text
+
+    for ln in lines[start:]:
+        if not ln.strip():
+            continue
+        indent = len(ln) - len(ln.lstrip())
+        if indent <= 4 and " : " in ln:
+            flush()
+            names = [n.strip() for n in ln.split(" : ")[0].split(",")]
+            body = []
+        elif indent > 4:
+            body.append(ln.strip())
+        else:
+            break
+    flush()
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Retention in time and temperature
+# --------------------------------------------------------------------------------------------
+
+
+def tau_at(device: DeviceParams) -> float:
+    """Retention time constant at the device's temperature, s.
+
+    ``tau(T) = tau exp(E_a / k (1/T - 1/t_ref))`` (Arrhenius), with ``tau`` given at
+    ``t_ref``; exactly ``tau`` when ``temperature == t_ref``.
+    """
+    if not isinstance(device, DeviceParams):
+        raise ValueError(f"device must be a DeviceParams, got {type(device).__name__}")
+    if device.temperature == device.t_ref or device.leak_activation_energy == 0.0:
+        return float(device.tau)
+    x = device.leak_activation_energy / K_BOLTZMANN_EV * (1.0 / device.temperature
+                                                          - 1.0 / device.t_ref)
+    return float(device.tau * math.exp(x))
+
+
+def leak_per_step_for(token_period: float, retention: "DeviceParams | float") -> float:
+    """Leak per token step, ``token_period / tau``, dimensionless.
+
+    ``retention`` is a :class:`DeviceParams` (its tau at its temperature, :func:`tau_at`) or
+    a time constant tau in s. ``token_period`` in s, >= 0. The quotient is taken of the two
+    values' shortest decimal representations and rounded once (``decimal``), so that decimal
+    inputs give their decimal quotient: the preset's 800 ns / 5 ms is 1.6e-4 exactly, as in
+    the paper's code, where the binary quotient is one unit in the last place below it.
+    """
+    o = "leak_per_step_for"
+    _nonneg(o, "token_period", token_period, "s")
+    if isinstance(retention, DeviceParams):
+        tau = tau_at(retention)
+    else:
+        _positive(o, "tau", retention, "s")
+        tau = float(retention)
+    return float(Decimal(repr(float(token_period))) / Decimal(repr(tau)))
+
+
 # --------------------------------------------------------------------------------------------
 # TOML (de)serialisation
 # --------------------------------------------------------------------------------------------
@@ -493,7 +768,11 @@ _NONE = "none"  # TOML has no null: levels = "none" means no quantization
 
 
 def _to_plain(cfg: AttentionConfig) -> dict[str, Any]:
-    att = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "device"}
+    att = {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name != "device" and f.init}
+    given = cfg._given or ("token_period",)
+    for name in ("token_period", "leak_per_step"):   # what the design gave, not what follows
+        if name not in given or att[name] is None:
+            del att[name]
     dev: dict[str, Any] = {}
     for f in fields(DeviceParams):
         v = getattr(cfg.device, f.name)
@@ -504,6 +783,8 @@ def _to_plain(cfg: AttentionConfig) -> dict[str, Any]:
             continue
         if f.name == "poly_c_ua":
             v = [list(r) for r in v]
+        if f.name == "poly_v_in_range":
+            v = list(v)
         dev[f.name] = _NONE if v is None else v
     return {"attention": att, "device": dev}
 
@@ -522,7 +803,7 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
         if not isinstance(value, dict):
             raise ValueError(f"{source}: [{table}] = {value!r}: allowed a table of key = value")
     att, dev = dict(att), dict(dev)
-    att_names = {f.name for f in fields(AttentionConfig)} - {"device"}
+    att_names = {f.name for f in fields(AttentionConfig) if f.init} - {"device"}
     dev_names = {f.name for f in fields(DeviceParams)}
     for table, keys, allowed in (("attention", att, att_names), ("device", dev, dev_names)):
         bad = sorted(set(keys) - allowed)

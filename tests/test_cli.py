@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from gaincell.cli import main
 
 
@@ -18,10 +20,22 @@ def test_demo_prints_device_and_attention_summary(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     assert "a = [0.52136361, 13.61226063, -2.62044562, 46.05483778]" in r.stdout
-    assert "relative RMS difference" in r.stdout
+    assert "rel = rms(y - r) / rms(r)" in r.stdout and "fitted = rms(y - a r - b)" in r.stdout
     assert "65 ns per token per layer" in r.stdout and "6.15 nJ per token per head" in r.stdout
     for name in ("report.md", "report.json", "energy_breakdown.png", "gpu_comparison.svg"):
         assert (tmp_path / "r" / name).is_file(), name
+
+
+def test_demo_ideal_reference_uses_the_designs_own_cell():
+    from gaincell._demo import cell_linear_gain_ua_per_v
+    from gaincell.params import AttentionConfig
+
+    cfg = AttentionConfig.leroux2025()
+    assert cell_linear_gain_ua_per_v(cfg.replace(cell_model="linear")) == pytest.approx(19.3)
+    weak = cfg.replace(cell_model="linear", linear_gain_ua_per_v=4.8)
+    assert cell_linear_gain_ua_per_v(weak) == pytest.approx(4.8)
+    # the paper's cubic, seen as a linear cell over the stored range: close to its 19.3 uA/V
+    assert 18.0 < cell_linear_gain_ua_per_v(cfg) < 20.5
 
 
 def test_bad_design_file_exits_2_with_one_line(tmp_path, capsys):

@@ -130,3 +130,110 @@ def test_poly_terms_beyond_eq4_are_rejected():
     c[1][3] = 5.0
     with pytest.raises(ValueError, match=r"poly_c_ua\[1\]\[3\]"):
         DeviceParams(poly_c_ua=c)
+
+
+# -- retention in time and temperature ------------------------------------------------------
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gaincell.params import K_BOLTZMANN_EV, leak_per_step_for, tau_at  # noqa: E402
+
+
+def test_preset_token_period_gives_the_papers_leak_exactly():
+    cfg = AttentionConfig.leroux2025()
+    assert cfg.token_period == 800e-9 and cfg.device.tau == 5e-3
+    assert cfg.leak_per_step == 1.6e-4            # bit for bit, not approximately
+    assert 800e-9 / 5e-3 != 1.6e-4                 # why the quotient is decimal
+    assert AttentionConfig(leak_per_step=1.6e-4) == cfg
+    assert AttentionConfig(token_period=800e-9, leak_per_step=1.6e-4) == cfg
+
+
+def test_leak_follows_token_period_tau_and_temperature():
+    cfg = AttentionConfig.leroux2025()
+    assert cfg.replace(token_period=1.6e-6).leak_per_step == 3.2e-4
+    assert cfg.replace(tau=1e-3).leak_per_step == 8e-4
+    hot = cfg.replace(temperature=358.15)          # 85 C
+    ratio = math.exp(0.6 / K_BOLTZMANN_EV * (1 / 300.15 - 1 / 358.15))
+    assert tau_at(hot.device) == pytest.approx(5e-3 / ratio, rel=1e-12)
+    assert hot.leak_per_step == pytest.approx(1.6e-4 * ratio, rel=1e-12)
+    assert cfg.replace(temperature=358.15, leak_activation_energy=0.0).leak_per_step == 1.6e-4
+
+
+def test_explicit_leak_is_an_override_and_both_must_agree():
+    cfg = AttentionConfig.leroux2025(leak_per_step=0.0)
+    assert cfg.leak_per_step == 0.0 and cfg.token_period is None
+    over = AttentionConfig.leroux2025(leak_per_step=1e-3)
+    assert over.token_period == pytest.approx(1e-3 * 5e-3)
+    assert over.replace(tau=1e-3).leak_per_step == 1e-3   # the override stays
+    assert over.replace(token_period=800e-9).leak_per_step == 1.6e-4
+    with pytest.raises(ValueError, match="leak_per_step.*token_period"):
+        AttentionConfig(token_period=800e-9, leak_per_step=1e-3)
+    with pytest.raises(ValueError, match="token_period"):
+        AttentionConfig(token_period=-1.0)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(temperature=85.0), r"temperature.*kelvin"),
+    (dict(t_ref=1000.0), "t_ref"),
+    (dict(leak_activation_energy=-0.1), "leak_activation_energy"),
+])
+def test_bad_temperature_inputs_are_named(kw, match):
+    with pytest.raises(ValueError, match=match):
+        DeviceParams(**kw)
+
+
+def test_retention_round_trips_through_toml(tmp_path):
+    for cfg in (AttentionConfig.leroux2025(),
+                AttentionConfig.leroux2025(token_period=2e-6, temperature=330.0),
+                AttentionConfig.leroux2025(leak_per_step=0.0),
+                AttentionConfig.leroux2025(leak_per_step=3e-4)):
+        back = load_toml(save_toml(cfg, tmp_path / "d.toml"))
+        assert back == cfg and back._given == (cfg._given or ("token_period",))
+    text = (tmp_path / "d.toml").read_text()
+    assert "leak_per_step = 0.0003" in text and "token_period" not in text
+
+
+@settings(max_examples=60, deadline=None)
+@given(tp=st.floats(1e-9, 1e-3), tau=st.floats(1e-6, 10.0))
+def test_decimal_quotient_is_within_one_ulp_of_the_binary_one(tp, tau):
+    q = leak_per_step_for(tp, tau)
+    assert abs(q - tp / tau) <= 2 * math.ulp(tp / tau)
+
+
+# -- read voltage: a polynomial holds where it was fitted -----------------------------------
+
+def test_poly_fitted_at_one_read_voltage_refuses_another():
+    with pytest.raises(ValueError, match=r"v_read = 0.7.*V_in = 0.9 V.*fit_cell"):
+        DeviceParams(v_read=0.7)
+    with pytest.raises(ValueError, match="v_read"):
+        AttentionConfig.leroux2025(vdd=1.2, v_read=1.2)
+    assert DeviceParams(cell_model="linear", v_read=0.7).v_read == 0.7  # no V_in model
+    ok = DeviceParams(v_read=0.8, poly_v_in_range=(0.7, 0.9))            # a genuine 2-D fit
+    assert ok.poly_v_in_range == (0.7, 0.9)
+    with pytest.raises(ValueError, match="poly_v_in_range"):
+        DeviceParams(poly_v_in_range=(0.9, 0.7))
+
+
+def test_table_cell_accepts_read_voltages_of_its_sweep():
+    import numpy as np
+
+    d = DeviceParams(cell_model="table", iv_table=IVTable.leroux2025(), v_read=0.7)
+    assert d.v_read == 0.7
+    vs, vi = np.linspace(0, 0.9, 5), np.linspace(0.5, 0.8, 4)
+    narrow = IVTable.from_arrays(vs, vi, np.outer(vs - 0.45, vi) * 1e-5)
+    with pytest.raises(ValueError, match=r"v_read = 0.9.*\[0.5, 0.8\] V.*iv_table"):
+        DeviceParams(cell_model="table", iv_table=narrow)
+
+
+def test_fits_carry_the_read_voltages_they_hold_at():
+    from gaincell.device import fit_cell
+
+    t = IVTable.leroux2025()
+    one = fit_cell(t, v_in=t.v_in[30])          # 0.72 V, a grid point of the sweep
+    dev = one.device()
+    assert dev.v_read == t.v_in[30] and dev.poly_v_in_range == (one.v_in, one.v_in)
+    two = fit_cell(t, v_in_range=(0.7, 0.9))
+    assert two.v_in_span[0] >= 0.7 - 1e-9 and two.v_in_span[1] <= 0.9 + 1e-9
+    assert two.device().replace(v_read=0.8).v_read == 0.8

@@ -1,5 +1,6 @@
 """Behavioural device layer: cell transfer, fitting, leakage, quantizers, readout, noise."""
 
+from gaincell.device.coherence import DesignUsage, design_usage, design_warnings
 from gaincell.device.fit import CellFit, fit_cell, fit_poly
 from gaincell.device.leakage import decay_factor, leak_per_step, relax, sample_tau
 from gaincell.device.noise import (
@@ -20,4 +21,5 @@ __all__ = [
     "counter", "dac", "pwm", "quantize", "quantize_codes", "quantizer_step",
     "hardsigmoid", "pulse_width", "signed_readout",
     "CellTransfer", "eval_poly", "interp_lut", "poly_read_coeffs_ua",
+    "DesignUsage", "design_usage", "design_warnings",
 ]

@@ -37,6 +37,9 @@ class CellFit:
         The cubic in w at the fit's read voltage (or at ``v_read`` of the 2-D fit), uA/V^i.
     v_in : float or None
         Read voltage of a 1-D fit, V; None for a 2-D fit.
+    v_in_span : (float, float)
+        Read voltages the fit holds at, V: ``(v_in, v_in)`` for a 1-D fit, the fitted sweep's
+        range for a 2-D fit (becomes ``DeviceParams.poly_v_in_range``).
     residuals : numpy.ndarray
         Data minus model at every fitted point, A.
     rms : float
@@ -54,6 +57,7 @@ class CellFit:
     rms: float
     max_abs: float
     full_scale: float
+    v_in_span: tuple[float, float] | None = None
 
     @property
     def max_rel_full_scale(self) -> float:
@@ -63,10 +67,13 @@ class CellFit:
     def device(self, base: DeviceParams | None = None) -> DeviceParams:
         """``base`` (default: the leroux2025 device) with this fit as its polynomial cell.
 
-        A 1-D fit also sets ``v_read`` to the voltage it was fitted at.
+        A 1-D fit also sets ``v_read`` to the voltage it was fitted at; both set
+        ``poly_v_in_range`` to the read voltages the fit holds at.
         """
         base = DeviceParams() if base is None else base
         changes = {"cell_model": "poly", "poly_c_ua": tuple(map(tuple, self.c_ua))}
+        if self.v_in_span is not None:
+            changes["poly_v_in_range"] = tuple(self.v_in_span)
         if self.v_in is not None:
             changes["v_read"] = self.v_in
         return dataclasses.replace(base, **changes)
@@ -141,7 +148,8 @@ def fit_cell(table: IVTable, v_in: float | None = None, v_weight_zero: float = 0
         y = io[:, k]
         res_a = res * _UA
         return CellFit(c, a, float(vi[k]), res_a, float(np.sqrt(np.mean(res_a**2))),
-                       float(np.abs(res_a).max()), float(np.abs(y).max()))
+                       float(np.abs(res_a).max()), float(np.abs(y).max()),
+                       (float(vi[k]), float(vi[k])))
     sel = np.ones(vi.size, bool)
     if v_in_range is not None:
         lo, hi = v_in_range
@@ -160,4 +168,5 @@ def fit_cell(table: IVTable, v_in: float | None = None, v_weight_zero: float = 0
     res_a = y - (A @ coef) * _UA
     a = poly_read_coeffs_ua(c, v_read)
     return CellFit(c, a, None, res_a, float(np.sqrt(np.mean(res_a**2))),
-                   float(np.abs(res_a).max()), float(np.abs(y).max()))
+                   float(np.abs(res_a).max()), float(np.abs(y).max()),
+                   (float(vi[sel].min()), float(vi[sel].max())))

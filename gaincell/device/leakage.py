@@ -12,13 +12,18 @@ import numpy as np
 
 from gaincell._checks import as_finite, check_nonneg, check_positive
 from gaincell.device.noise import as_rng
+from gaincell.params import leak_per_step_for
 
 __all__ = ["leak_per_step", "decay_factor", "relax", "sample_tau"]
 
 
 def leak_per_step(token_period: float, tau: float) -> float:
-    """``dt / tau`` for a token period ``dt`` (s) and retention time constant ``tau`` (s)."""
-    return check_nonneg("token_period", token_period, "s") / check_positive("tau", tau, "s")
+    """``dt / tau`` for a token period ``dt`` (s) and retention time constant ``tau`` (s).
+
+    The decimal quotient of :func:`gaincell.params.leak_per_step_for` (800 ns / 5 ms gives
+    1.6e-4 exactly); that function also takes a device and applies its temperature.
+    """
+    return leak_per_step_for(token_period, tau)
 
 
 def decay_factor(age_steps, leak: float) -> np.ndarray:

@@ -20,8 +20,8 @@ def register(sub) -> None:
         "model, adaptation, nonlinear gain-cell model) on a small character-level model, "
         "then validation loss vs device parameters with the NumPy simulator. Resumes from "
         "the checkpoints in --out.")
-    p.add_argument("--data", default="../shared/data/tinyshakespeare.txt",
-                   help="UTF-8 text corpus (default: ../shared/data/tinyshakespeare.txt)")
+    p.add_argument("--data", default=None, metavar="TEXT",
+                   help="UTF-8 text corpus (default: the shipped tiny Shakespeare)")
     p.add_argument("--out", default="runs/model-demo",
                    help="run folder: checkpoints, state.json, report (default runs/model-demo)")
     p.add_argument("--restart", action="store_true",

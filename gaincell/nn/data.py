@@ -1,21 +1,42 @@
 """Character-level text data: vocabulary, 90/10 split, seeded batches.
 
-The pipeline's corpus is tiny Shakespeare (``shared/data/tinyshakespeare.txt``, about 1.1 MB);
-the conventional split puts the first 90 % in training and the last 10 % in validation.
+The pipeline's corpus is tiny Shakespeare, shipped with the package (:func:`load_corpus`):
+about 1.1 MB of Shakespeare's plays, public-domain text, the "tiny shakespeare" corpus of
+char-rnn as shipped in the paper's repository for its character-level experiments. The
+conventional split puts the first 90 % in training and the last 10 % in validation.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from gaincell.nn._torch import torch
 
-__all__ = ["CharData", "TRAIN_FRACTION"]
+__all__ = ["CharData", "TRAIN_FRACTION", "load_corpus"]
 
-#: Fraction of the corpus used for training (the rest validates). Source: issue 6 / the
-#: char-rnn / nanoGPT convention for tiny Shakespeare.
+#: Fraction of the corpus used for training (the rest validates). Source: the char-rnn /
+#: nanoGPT convention for tiny Shakespeare.
 TRAIN_FRACTION = 0.9
+#: The shipped corpus (package data): 1,115,394 characters.
+CORPUS_FILE = "tinyshakespeare.txt"
+
+
+def load_corpus(path: str | os.PathLike | None = None) -> str:
+    """The text of a UTF-8 corpus file, or of the shipped tiny Shakespeare when ``path`` is
+    None."""
+    if path is None:
+        return resources.files("gaincell").joinpath("data", CORPUS_FILE).read_text("utf-8")
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"data file {str(p)!r} does not exist: allowed a UTF-8 text file "
+                         f"(or none: the shipped tiny Shakespeare)")
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"data file {str(p)!r} is not UTF-8 text ({e.reason} at byte "
+                         f"{e.start})") from None
 
 
 class CharData:
@@ -43,13 +64,12 @@ class CharData:
         self.val = ids[n:]
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, train_fraction: float = TRAIN_FRACTION,
+    def from_file(cls, path: str | os.PathLike | None = None,
+                  train_fraction: float = TRAIN_FRACTION,
                   max_chars: int | None = None) -> "CharData":
-        """Read a UTF-8 corpus; ``max_chars`` keeps only its beginning (for tiny tests)."""
-        p = Path(path)
-        if not p.is_file():
-            raise ValueError(f"data file {str(p)!r} does not exist: allowed a UTF-8 text file")
-        text = p.read_text(encoding="utf-8")
+        """Read a UTF-8 corpus (None: the shipped tiny Shakespeare, :func:`load_corpus`);
+        ``max_chars`` keeps only its beginning (for tiny tests)."""
+        text = load_corpus(path)
         if max_chars is not None:
             text = text[:int(max_chars)]
         return cls(text, train_fraction)

@@ -47,7 +47,8 @@ _SEED_VAL, _SEED_CALIB, _SEED_SENS, _SEED_SAMPLE = 1234, 4321, 777, 99
 class PipelineSettings:
     """Settings of :func:`run_pipeline` (defaults: the ``gaincell model-demo`` run).
 
-    data_path / max_chars: corpus (UTF-8 text) and an optional cut of its beginning;
+    data_path / max_chars: corpus (UTF-8 text; None: the shipped tiny Shakespeare) and an
+    optional cut of its beginning;
     n_layer, n_head, n_embd, block_size, window, hw_overrides: see
     :class:`~gaincell.nn.model.ModelConfig`; batch_size: training sequences per step;
     *_iters, *_lr: steps and peak learning rates of the three trained stages (cosine decay to
@@ -59,7 +60,7 @@ class PipelineSettings:
     (``softmax_long``); seed: model initialization and batch order.
     """
 
-    data_path: str = "../shared/data/tinyshakespeare.txt"
+    data_path: str | None = None
     max_chars: int | None = None
     n_layer: int = 3
     n_head: int = 2
