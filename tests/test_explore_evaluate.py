@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import gaincell.system as gs
+from gaincell._demo import cell_linear_gain_ua_per_v
 from gaincell.array.attention import GainCellAttention
 from gaincell.explore import evaluate as ev
 from gaincell.explore.evaluate import PointContext, accuracy_columns, evaluate_point
@@ -35,20 +36,23 @@ def test_metrics_equal_a_direct_simulation():
     assert row["status"] == "ok", row["error"]
     cfg = BASE.replace(n_heads=1, sigma_read_noise=1e-14, sigma_gain_mismatch=0.05)
     q, k, v = Workload(tokens=16, heads=1).arrays(cfg, 7)
-    ideal = hardsigmoid_attention(q, k, v, cfg)
+    ideal = hardsigmoid_attention(q, k, v, cfg, gain_ua_per_v=cell_linear_gain_ua_per_v(cfg))
     clean = GainCellAttention(cfg.replace(sigma_read_noise=0.0, sigma_gain_mismatch=0.0)
                               ).forward(q, k, v)
-    rel, cor, relc = [], [], []
+    rel, cor, relc, fit = [], [], [], []
     for c in range(3):
         y = GainCellAttention(cfg, seed=np.random.SeedSequence(7, spawn_key=(2, 5, c))
                               ).forward(q, k, v)
         rel.append(np.sqrt(np.mean((y - ideal) ** 2) / np.mean(ideal ** 2)))
         cor.append(np.corrcoef(y.ravel(), ideal.ravel())[0, 1])
+        a, b = np.polyfit(ideal.ravel(), y.ravel(), 1)
+        fit.append(np.std(y.ravel() - a * ideal.ravel() - b) / np.std(y))
         relc.append(np.linalg.norm(y - clean) / np.linalg.norm(clean))
     assert row["rel_rms_ideal_mean"] == pytest.approx(np.mean(rel), rel=1e-12)
     assert row["rel_rms_ideal_std"] == pytest.approx(np.std(rel, ddof=1), rel=1e-9)
     assert row["corr_ideal_mean"] == pytest.approx(np.mean(cor), rel=1e-12)
     assert row["rel_rms_clean_mean"] == pytest.approx(np.mean(relc), rel=1e-12)
+    assert row["fitted_rel_rms_ideal_mean"] == pytest.approx(np.mean(fit), rel=1e-9)
     assert row["rel_rms_clean_mean"] > 0 and row["rel_rms_clean_std"] > 0
     assert 0 <= row["sat_stage1_mean"] <= 1 and 0 <= row["sat_counter_mean"] <= 1
 
@@ -97,7 +101,14 @@ def test_workloads_are_in_the_hardware_ranges(tmp_path):
     assert q.shape == (2, 2, 10, 64) and np.array_equal(k, arrs["k"][:, :2, :10])
 
 
-def test_undefined_metrics_are_nan():
-    z = np.zeros(4)
-    assert math.isnan(ev._rel_rms(z + 1, z)) and math.isnan(ev._corr(z + 1, z + 2))
-    assert ev._corr(np.arange(4.0), 2 * np.arange(4.0) + 1) == pytest.approx(1.0)
+def test_undefined_metrics_are_nan(tmp_path):
+    """Zero weights (k = v = V0): the ideal output is zero, so the relative error and the
+    correlation are undefined (NaN), not an exception and not a number."""
+    z = np.full((1, 1, 8, 64), 0.45)
+    np.savez(tmp_path / "z.npz", q=z + 0.2, k=z, v=z)
+    c = PointContext(BASE, gs.SystemSpec(), 2, 0,
+                     Workload(kind="npz", path=tmp_path / "z.npz", heads=1))
+    row = evaluate_point(c, 0, {})
+    assert row["status"] == "ok", row["error"]
+    assert math.isnan(row["rel_rms_ideal_mean"]) and math.isnan(row["corr_ideal_mean"])
+    assert math.isnan(row["rel_rms_ideal_std"]) and row["sat_stage1_mean"] == 0.0

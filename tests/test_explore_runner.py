@@ -102,6 +102,13 @@ def test_two_worker_cluster_equals_serial_bit_for_bit_and_resumes(serial, tmp_pa
 
 def test_a_folder_of_another_study_is_refused(serial, tmp_path):
     out, _ = serial
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(ValueError, match="did not write"):
+        run_study(study(), tmp_path / "mine", workers=0, progress=False)
+    (tmp_path / "link").symlink_to(out)
+    with pytest.raises(ValueError, match="symbolic link"):
+        run_study(study(), tmp_path / "link", workers=0, progress=False)
     with pytest.raises(ValueError, match="holds the results of another study"):
         run_study(study(seed=1), out, workers=0, progress=False)
     res = run_study(study(), out, workers=0, progress=False)   # same study: nothing to do
@@ -121,7 +128,9 @@ def test_resume_skips_finished_points_serially(tmp_path):
     assert table(tmp_path).column("index").to_pylist() == [0, 1, 2]
     assert len(list((tmp_path / "parts").glob("part-*.parquet"))) == 3   # one per point
     # a killed run's temporaries are cleaned up by the next run
-    (tmp_path / "parts" / ".part-000009.parquet.abc.part").write_bytes(b"junk")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    (tmp_path / "parts" / f".part-000009.parquet.{dead}.abc.part").write_bytes(b"junk")
     later = []
     res = run_study(study(), tmp_path, workers=0, progress=False,
                     on_row=lambda r: later.append(r["index"]))

@@ -48,7 +48,7 @@ def explore(study: Study | str | os.PathLike | None = None, out: str | os.PathLi
     if "paper_point" not in record:
         from gaincell.explore.report import paper_point
 
-        record["paper_point"] = _jsonable(paper_point(study))
+        record["paper_point"] = paper_point(study)
         _write_json(rj, record)
     if report:
         from gaincell.explore.report import write_report
@@ -56,9 +56,3 @@ def explore(study: Study | str | os.PathLike | None = None, out: str | os.PathLi
         write_report(out, figures=figures)
     return res
 
-
-def _jsonable(row: dict) -> dict:
-    import math
-
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in row.items()}

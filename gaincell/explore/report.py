@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gaincell._io import atomic_write_text, atomic_write_with
+from gaincell._io import atomic_write_text, save_figure
 from gaincell.explore.pareto import pareto_front
 
 __all__ = ["write_report", "FRONTS", "paper_point"]
@@ -85,9 +85,7 @@ def _figure(path_stem: Path, x, y, front, scale, xlabel, paper, title) -> list[P
     fig.tight_layout()
     paths = []
     for ext in ("png", "svg"):
-        p = path_stem.with_suffix(f".{ext}")
-        atomic_write_with(p, lambda tmp, ext=ext: fig.savefig(tmp, format=ext, dpi=120))
-        paths.append(p)
+        paths.append(save_figure(fig, path_stem.with_suffix(f".{ext}"), dpi=120))
     plt.close(fig)
     return paths
 

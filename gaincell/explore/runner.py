@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from gaincell._io import atomic_write_text
+from gaincell._io import atomic_write_json
 from gaincell.explore.evaluate import PointContext, evaluate_point
 from gaincell.explore.storage import ResultStore, schema_for
 from gaincell.explore.study import Study
@@ -101,7 +101,24 @@ def run_record(study: Study) -> dict[str, Any]:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False, default=str) + "\n")
+    atomic_write_json(path, data)
+
+
+def _check_out(out: Path) -> None:
+    """A study folder is new, empty, or one that gaincell explore wrote (holding run.json);
+    a symbolic link or any other file is refused."""
+    try:
+        st = os.lstat(out)
+    except FileNotFoundError:
+        return
+    import stat
+
+    if not stat.S_ISDIR(st.st_mode):
+        raise ValueError(f"--out {out}: exists and is not a folder (or is a symbolic link): "
+                         f"allowed a new folder, an empty one, or a study folder to resume")
+    if any(True for _ in out.iterdir()) and not (out / "run.json").is_file():
+        raise ValueError(f"--out {out}: a folder gaincell explore did not write (no run.json): "
+                         f"allowed a new or empty folder, or a study folder to resume")
 
 
 @contextlib.contextmanager
@@ -134,8 +151,7 @@ def run_study(study: Study, out, *, workers: int | None = 0, scheduler: str | No
     exception) still writes the partial tables and ``run.json``, then propagates.
     """
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out}: exists and is not a folder: allowed a folder")
+    _check_out(out)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 0):
         raise ValueError(f"workers = {workers!r} is invalid: allowed an integer >= 0 "
@@ -156,9 +172,6 @@ def run_study(study: Study, out, *, workers: int | None = 0, scheduler: str | No
                                  f"study_sha256 {str(old.get('study_sha256'))[:12]}...): "
                                  f"allowed the same study (resume) or a new --out folder")
             runs = old.get("runs", [])
-        elif (out / "parts").exists():
-            raise ValueError(f"{out}: has parts/ but no run.json: allowed a study folder "
-                             f"written by gaincell explore, or a new --out folder")
         else:
             runs = []
         store = ResultStore(out, schema_for(study.space, study.chips > 0), len(study.space),

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from gaincell._io import atomic_write_with
+from gaincell._io import _STALE, _pid_alive, atomic_write_with
 
 __all__ = ["ResultStore", "schema_for"]
 
@@ -99,10 +99,11 @@ class ResultStore:
         self.parts = self.out / "parts"
         self.parts.mkdir(parents=True, exist_ok=True)
         self.schema, self.n_points, self.flush_s = schema, n_points, float(flush_s)
-        for stale in self.parts.glob(".part-*.part"):   # temporaries of a killed run
-            stale.unlink(missing_ok=True)
-        for stale in self.out.glob(".results.*.part"):
-            stale.unlink(missing_ok=True)
+        for folder in (self.parts, self.out):   # temporaries of killed writers
+            for p in folder.iterdir():
+                m = _STALE.match(p.name)
+                if m and p.is_file() and not _pid_alive(int(m["pid"])):
+                    p.unlink(missing_ok=True)
         self.done = np.zeros(n_points, dtype=bool)
         self.n_done = self.n_failed = 0
         self._seq = 0

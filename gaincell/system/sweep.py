@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from tqdm.auto import tqdm
 
-from gaincell._io import _umask
+from gaincell._io import _remove_stale, _umask, check_output_target
 from gaincell.params import AttentionConfig, DeviceParams
 from gaincell.system.estimator import Estimate, build_components, estimate
 from gaincell.system.spec import COMPONENT_ROLES, SystemSpec
@@ -223,9 +223,10 @@ class _CSVStream:
     :meth:`discard`. ``flush_s``: at most that long between flushes to disk."""
 
     def __init__(self, path: str | os.PathLike, flush_s: float = 1.0):
-        self.path = Path(path)
+        self.path = check_output_target(path, "file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        _remove_stale(self.path.parent, self.path.name)   # left by killed writers
+        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.stream.part")
         self.f = open(self.tmp, "w", encoding="utf-8", newline="")
         self.writer: csv.DictWriter | None = None
         self.flush_s, self.t_flush, self.n = flush_s, time.monotonic(), 0
@@ -248,6 +249,7 @@ class _CSVStream:
     def close(self) -> Path:
         self.f.close()
         os.chmod(self.tmp, 0o666 & ~_umask())
+        check_output_target(self.path, "file")   # nothing special appeared meanwhile
         os.replace(self.tmp, self.path)
         return self.path
 
