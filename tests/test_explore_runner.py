@@ -183,3 +183,31 @@ def test_ctrl_c_leaves_a_valid_table_and_the_command_resumes(tmp_path):
     full = pq.read_table(out / "results.parquet")
     assert sorted(full.column("index").to_pylist()) == list(range(3000))
     assert full.column("device.tau").to_pylist()[0] == pytest.approx(1e-4)
+
+
+def test_a_trillion_point_space_needs_no_memory_per_point(tmp_path):
+    """Issue 15, defect 5 applied to explore: the space, the finished-point set and the first
+    points cost nothing per point of the space."""
+    from gaincell.explore.storage import ResultStore, schema_for
+
+    sp = Space([parse_axis(k, list(range(1000))) for k in
+                ("device.q_levels", "device.kv_levels", "device.out_levels", "n_heads")])
+    assert len(sp) == 10**12
+    store = ResultStore(tmp_path, schema_for(sp, accuracy=False), len(sp))
+    i, p = next(iter(sp))
+    store.add({"index": 10**12 - 1, "status": "ok", **sp.point(10**12 - 1)})
+    store.add({"index": i, "status": "error", "error": "x", **p})
+    assert store.is_done(10**12 - 1) and store.is_done(0) and not store.is_done(1)
+    store.compact()
+    again = ResultStore(tmp_path, schema_for(sp, accuracy=False), len(sp))
+    assert again.n_done == 2 and again.n_failed == 1 and again.is_done(10**12 - 1)
+
+
+def test_the_bitmap_of_finished_points(tmp_path):
+    from gaincell.explore import storage
+
+    d = storage._Done(100)
+    d.add_many(np.array([3, 3, 64, 99]))
+    assert d.count == 3 and 64 in d and 65 not in d
+    assert d.add(65) and not d.add(65) and d.count == 4
+    assert [i for i in range(100) if i in d] == [3, 64, 65, 99]

@@ -10,14 +10,14 @@ Layout of ``DIR``:
   at the end of every run (complete or interrupted), each written atomically.
 - ``run.json``: the run record (see :mod:`gaincell.explore.runner`).
 
-Resuming reads only the ``index`` column of the parts into a bitmap of finished points
-(1 byte per point); memory never grows with the number of rows.
+Resuming reads only the ``index`` column of the parts into the set of finished points: a bitmap
+(1 bit per point) for spaces of up to ``BITMAP_MAX_POINTS`` points, else a set of the finished
+indices, so memory follows the finished points, not the size of the space.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from pathlib import Path
@@ -27,7 +27,10 @@ import numpy as np
 
 from gaincell._io import _STALE, _pid_alive, atomic_write_with
 
-__all__ = ["ResultStore", "schema_for"]
+__all__ = ["ResultStore", "schema_for", "BITMAP_MAX_POINTS"]
+
+#: Largest space whose finished points are kept as a bitmap (2^30 points: 128 MiB).
+BITMAP_MAX_POINTS = 2**30
 
 _PART = re.compile(r"^part-(\d{6,})\.parquet$")
 
@@ -79,6 +82,43 @@ def _coerce(row: dict, schema) -> dict:
     return out
 
 
+class _Done:
+    """The set of finished point indices: a bitmap for small spaces, else a Python set."""
+
+    def __init__(self, n_points: int):
+        self._bits = (np.zeros((n_points + 7) // 8, dtype=np.uint8)
+                      if n_points <= BITMAP_MAX_POINTS else None)
+        self._set: set[int] = set()
+        self.count = 0
+
+    def add_many(self, idx: np.ndarray) -> None:
+        idx = np.unique(np.asarray(idx, dtype=np.int64))
+        if self._bits is not None:
+            new = idx[(self._bits[idx >> 3] >> (idx & 7) & 1) == 0]
+            np.bitwise_or.at(self._bits, new >> 3, (1 << (new & 7)).astype(np.uint8))
+            self.count += int(new.size)
+        else:
+            before = len(self._set)
+            self._set.update(idx.tolist())
+            self.count += len(self._set) - before
+
+    def add(self, i: int) -> bool:
+        """Mark ``i``; True when it was new."""
+        if i in self:
+            return False
+        if self._bits is not None:
+            self._bits[i >> 3] |= np.uint8(1 << (i & 7))
+        else:
+            self._set.add(i)
+        self.count += 1
+        return True
+
+    def __contains__(self, i: int) -> bool:
+        if self._bits is not None:
+            return bool(self._bits[i >> 3] >> (i & 7) & 1)
+        return i in self._set
+
+
 class ResultStore:
     """Rows of one study folder.
 
@@ -104,8 +144,8 @@ class ResultStore:
                 m = _STALE.match(p.name)
                 if m and p.is_file() and not _pid_alive(int(m["pid"])):
                     p.unlink(missing_ok=True)
-        self.done = np.zeros(n_points, dtype=bool)
-        self.n_done = self.n_failed = 0
+        self.done = _Done(n_points)
+        self.n_failed = 0
         self._seq = 0
         import pyarrow.parquet as pq
 
@@ -118,9 +158,8 @@ class ResultStore:
             if idx.size and (idx.min() < 0 or idx.max() >= n_points):
                 raise ValueError(f"{path}: point index out of range [0, {n_points}): the "
                                  f"folder holds another study's results")
-            self.done[idx] = True
+            self.done.add_many(idx)
             self.n_failed += sum(1 for s in t.column("status").to_pylist() if s != "ok")
-        self.n_done = int(self.done.sum())
         self._pending: list[dict] = []
         self._t_first: float | None = None
 
@@ -132,16 +171,18 @@ class ResultStore:
                 out.append((int(m.group(1)), p))
         return sorted(out)
 
+    @property
+    def n_done(self) -> int:
+        return self.done.count
+
     def is_done(self, index: int) -> bool:
-        return bool(self.done[index])
+        return index in self.done
 
     def add(self, row: dict) -> None:
         """Keep a finished row; written within ``flush_s`` seconds."""
         i = int(row["index"])
         self._pending.append(_coerce(row, self.schema))
-        if not self.done[i]:
-            self.done[i] = True
-            self.n_done += 1
+        if self.done.add(i):
             self.n_failed += row.get("status") != "ok"
         if self._t_first is None:
             self._t_first = time.monotonic()
