@@ -69,7 +69,8 @@ def main() -> None:
                          chips=0)
             rows = []
             t = time.perf_counter()
-            R._run_dask(noop.context(), iter(noop.space), rows.append, None, addr, fn=_noop)
+            with R._client(None, addr) as client:
+                R._run_dask(noop.context(), iter(noop.space), rows.append, client, fn=_noop)
             over = (time.perf_counter() - t) / n0
             assert len(rows) == n0
     print(f"study: {a.points} random points, {a.chips} chips each, 2 heads x 32 tokens, "

@@ -211,3 +211,14 @@ def test_the_bitmap_of_finished_points(tmp_path):
     assert d.count == 3 and 64 in d and 65 not in d
     assert d.add(65) and not d.add(65) and d.count == 4
     assert [i for i in range(100) if i in d] == [3, 64, 65, 99]
+
+
+def test_an_unreachable_scheduler_fails_before_anything_is_written(tmp_path, monkeypatch):
+    from gaincell.explore import runner
+
+    monkeypatch.setattr(runner, "CONNECT_TIMEOUT_S", 1)
+    with pytest.raises(ValueError, match="cannot connect"):
+        run_study(study(), tmp_path / "o", scheduler="tcp://127.0.0.1:9", progress=False)
+    with pytest.raises(ValueError, match="no such scheduler file"):
+        run_study(study(), tmp_path / "o", scheduler=str(tmp_path / "s.json"), progress=False)
+    assert not (tmp_path / "o").exists()

@@ -36,6 +36,9 @@ from gaincell.explore.study import Study
 
 __all__ = ["run_study", "RunResult", "run_record", "local_cluster"]
 
+#: How long to try to reach an existing scheduler, s.
+CONNECT_TIMEOUT_S = 20
+
 #: Environment of LocalCluster workers: one thread each (the cluster gives the parallelism).
 _WORKER_ENV = {"GAINCELL_THREADS": "1", "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -116,9 +119,27 @@ def _check_out(out: Path) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise ValueError(f"--out {out}: exists and is not a folder (or is a symbolic link): "
                          f"allowed a new folder, an empty one, or a study folder to resume")
-    if any(True for _ in out.iterdir()) and not (out / "run.json").is_file():
+    if any(p.name != ".lock" for p in out.iterdir()) and not (out / "run.json").is_file():
         raise ValueError(f"--out {out}: a folder gaincell explore did not write (no run.json): "
                          f"allowed a new or empty folder, or a study folder to resume")
+
+
+def _previous_runs(out: Path, sha: str) -> list:
+    """The runs recorded in ``out/run.json``; ``ValueError`` if it holds another study."""
+    rj = out / "run.json"
+    if not rj.is_file():
+        return []
+    try:
+        old = json.loads(rj.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{rj}: not valid JSON: allowed a study folder written by gaincell "
+                         f"explore") from None
+    if not isinstance(old, dict) or old.get("study_sha256") != sha:
+        got = old.get("study_sha256") if isinstance(old, dict) else None
+        raise ValueError(f"{out}: holds the results of another study (run.json study_sha256 "
+                         f"{str(got)[:12]}...): allowed the same study (resume) or a new "
+                         f"--out folder")
+    return list(old.get("runs", []))
 
 
 @contextlib.contextmanager
@@ -159,25 +180,17 @@ def run_study(study: Study, out, *, workers: int | None = 0, scheduler: str | No
     if scheduler is not None and workers not in (None, 0):
         raise ValueError("workers and scheduler are exclusive: allowed one of them")
     record = run_record(study)
-    with _folder_lock(out):
+    _previous_runs(out, record["study_sha256"])   # read-only check: nothing written yet
+    serial = scheduler is None and workers == 0
+    with contextlib.ExitStack() as stack:
+        client = None if serial else stack.enter_context(_client(workers, scheduler))
+        stack.enter_context(_folder_lock(out))
         rj = out / "run.json"
-        if rj.exists():
-            try:
-                old = json.loads(rj.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ValueError(f"{rj}: not valid JSON: allowed a study folder written by "
-                                 f"gaincell explore") from None
-            if old.get("study_sha256") != record["study_sha256"]:
-                raise ValueError(f"{out}: holds the results of another study (run.json "
-                                 f"study_sha256 {str(old.get('study_sha256'))[:12]}...): "
-                                 f"allowed the same study (resume) or a new --out folder")
-            runs = old.get("runs", [])
-        else:
-            runs = []
+        runs = _previous_runs(out, record["study_sha256"])   # again, under the lock
         store = ResultStore(out, schema_for(study.space, study.chips > 0), len(study.space),
                             flush_s=flush_s)
         done_before = store.n_done
-        mode = ("serial" if scheduler is None and workers == 0 else
+        mode = ("serial" if serial else
                 f"scheduler {scheduler}" if scheduler else f"LocalCluster({workers or 'auto'})")
         this = {"started": _now(), "mode": mode, "done_before": done_before}
         record["runs"] = runs + [this]
@@ -196,14 +209,17 @@ def run_study(study: Study, out, *, workers: int | None = 0, scheduler: str | No
                 on_row(row)
 
         todo = ((i, p) for i, p in study.space if not store.is_done(i))
-        status = "interrupted"
+        status = "error"
         try:
-            if scheduler is None and workers == 0:
+            if serial:
                 for i, p in todo:
                     take(evaluate_point(ctx, i, p))
             else:
-                _run_dask(ctx, todo, take, workers, scheduler)
+                _run_dask(ctx, todo, take, client)
             status = "complete" if store.n_done == len(study.space) else "partial"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
         finally:
             bar.close()
             pq_path, csv_path = store.compact()
@@ -242,11 +258,17 @@ def _client(workers: int | None, scheduler: str | None):
     from distributed import Client
 
     if scheduler is not None:
+        is_file = scheduler.endswith(".json") or os.path.isfile(scheduler)
+        if is_file and not os.path.isfile(scheduler):
+            raise ValueError(f"--scheduler {scheduler}: no such scheduler file: allowed a "
+                             f"scheduler address (tcp://HOST:8786) or an existing scheduler "
+                             f"file")
+        t = f"{CONNECT_TIMEOUT_S}s"
         try:
-            if scheduler.endswith(".json") or os.path.isfile(scheduler):
-                client = Client(scheduler_file=scheduler, timeout="30s")
+            if is_file:
+                client = Client(scheduler_file=scheduler, timeout=t)
             else:
-                client = Client(scheduler, timeout="30s")
+                client = Client(scheduler, timeout=t)
         except (OSError, TimeoutError) as e:
             raise ValueError(f"--scheduler {scheduler}: cannot connect ({e}): allowed the "
                              f"address of a running Dask scheduler (tcp://HOST:8786) or its "
@@ -267,43 +289,42 @@ def _client(workers: int | None, scheduler: str | None):
         cluster.close()
 
 
-def _run_dask(ctx: PointContext, todo, take, workers, scheduler, fn=evaluate_point) -> None:
+def _run_dask(ctx: PointContext, todo, take, client, fn=evaluate_point) -> None:
     """Submit ``fn(ctx, i, point)`` lazily (a few per worker in flight), hand rows to ``take``."""
     from distributed import as_completed
 
-    with _client(workers, scheduler) as client:
-        n_threads = max(1, sum(client.nthreads().values()))
-        limit = 2 * n_threads + 2
-        ctx_f = client.scatter(ctx, broadcast=True, hash=False)
-        ac = as_completed()
-        where: dict[Any, tuple[int, dict, Any]] = {}
+    n_threads = max(1, sum(client.nthreads().values()))
+    limit = 2 * n_threads + 2
+    ctx_f = client.scatter(ctx, broadcast=True, hash=False)
+    ac = as_completed()
+    where: dict[Any, tuple[int, dict, Any]] = {}
 
-        def submit() -> bool:
-            try:
-                i, p = next(todo)
-            except StopIteration:
-                return False
-            f = client.submit(fn, ctx_f, i, p, pure=False,
-                              key=f"explore-point-{i}-{os.urandom(4).hex()}")
-            where[f.key] = (i, p, f)
-            ac.add(f)
-            return True
-
-        inflight = 0
-        while inflight < limit and submit():
-            inflight += 1
+    def submit() -> bool:
         try:
-            for f in ac:
-                inflight -= 1
-                i, p, _ = where.pop(f.key)
-                try:
-                    row = f.result()
-                except Exception as e:   # the worker died (memory, signal): record it
-                    row = {"index": i, "status": "error", **p,
-                           "error": f"{type(e).__name__} on the Dask worker: {e}"}
-                take(row)
-                if submit():
-                    inflight += 1
-        finally:   # on Ctrl-C or an error: drop what is still in flight
-            if where:
-                client.cancel([fut for _, _, fut in where.values()])
+            i, p = next(todo)
+        except StopIteration:
+            return False
+        f = client.submit(fn, ctx_f, i, p, pure=False,
+                          key=f"explore-point-{i}-{os.urandom(4).hex()}")
+        where[f.key] = (i, p, f)
+        ac.add(f)
+        return True
+
+    inflight = 0
+    while inflight < limit and submit():
+        inflight += 1
+    try:
+        for f in ac:
+            inflight -= 1
+            i, p, _ = where.pop(f.key)
+            try:
+                row = f.result()
+            except Exception as e:   # the worker died (memory, signal): record it
+                row = {"index": i, "status": "error", **p,
+                       "error": f"{type(e).__name__} on the Dask worker: {e}"}
+            take(row)
+            if submit():
+                inflight += 1
+    finally:   # on Ctrl-C or an error: drop what is still in flight
+        if where:
+            client.cancel([fut for _, _, fut in where.values()])
