@@ -49,3 +49,19 @@ def test_sweep_is_cost_only_and_streams_its_csv(tmp_path):
     assert [r["device.sigma_read_noise"] for r in rows] == ["0", "0", "1e-15", "1e-15"]
     assert [r["technology_nm"] for r in rows] == ["28.0", "14.0", "28.0", "14.0"]
     assert main(["sweep", "--set", "device.tau=1e-3:1e-2", "--out", str(out)]) == 2
+
+
+def test_run_json_keeps_the_study_file(tmp_path):
+    text = '[study]\nchips = 0\n[space]\nwindow = [128, 256]\n"system.n_layers" = [6, 12]\n'
+    (tmp_path / "s.toml").write_text(text)
+    out = tmp_path / "o"
+    assert main(["explore", str(tmp_path / "s.toml"), "--workers", "0", "--out", str(out),
+                 "--no-progress"]) == 0
+    rec = json.loads((out / "run.json").read_text())
+    assert rec["study_file"]["text"] == text and rec["n_points"] == 4
+    assert rec["git_commit"] is None or len(rec["git_commit"]) == 40
+    md = (out / "report.md").read_text()
+    assert "## Cost only (chips = 0)" in md and "system.n_layers" in md
+    t = pq.read_table(out / "results.parquet")
+    assert "rel_rms_ideal_mean" not in t.column_names
+    assert sorted(t.column("system.n_layers").to_pylist()) == [6, 6, 12, 12]

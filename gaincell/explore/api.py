@@ -36,7 +36,14 @@ def explore(study: Study | str | os.PathLike | None = None, out: str | os.PathLi
     report, figures : bool
         Write ``report.md`` (and the figures) after the run.
     """
+    study_file = None
     if not isinstance(study, Study):
+        if study is not None:
+            try:
+                study_file = {"path": str(Path(study).resolve()),
+                              "text": Path(study).read_text(encoding="utf-8")}
+            except (OSError, UnicodeDecodeError):
+                study_file = None   # load_study names the problem
         study = load_study(study, set=dict(set or {}), **options)
     elif set or options:
         raise ValueError("set and options apply to a study file: allowed with a path or None, "
@@ -45,6 +52,9 @@ def explore(study: Study | str | os.PathLike | None = None, out: str | os.PathLi
                     flush_s=flush_s)
     rj = Path(out) / "run.json"
     record = json.loads(rj.read_text(encoding="utf-8"))
+    if study_file is not None and record.get("study_file") != study_file:
+        record["study_file"] = study_file
+        _write_json(rj, record)
     if "paper_point" not in record:
         from gaincell.explore.report import paper_point
 
