@@ -254,7 +254,9 @@ Dask's nanny sets `MALLOC_TRIM_THRESHOLD_=65536` in the workers it starts, which
 simulator's NumPy engine several-fold; `gaincell explore --workers N` starts its workers
 without it, and `gaincell/explore/README.md` says how to do the same on a remote cluster.""",
     """rerun = gaincell.explore(study, out, workers=0, progress=False, report=False)
-print("new points on the second run:", rerun.n_new)""",
+print("new points on the second run:", rerun.n_new)
+import shutil
+shutil.rmtree(work)   # the study folder was temporary""",
 ]
 
 BOOKS = {"01_device": DEVICE, "02_attention": ATTENTION, "06_explore": EXPLORE}
