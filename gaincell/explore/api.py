@@ -24,7 +24,7 @@ def explore(study: Study | str | os.PathLike | None = None, out: str | os.PathLi
     study : Study, path of a study file, or None
         With a path or None, ``set`` (extra axes ``{key: [values] or {lo, hi, ...}}``) and
         ``options`` (``config``, ``sample``, ``n``, ``seed``, ``chips``, ``workload``,
-        ``tokens``, ``batch``, ``heads``) complete or override the file.
+        ``tokens``, ``batch``, ``heads``, ``model``) complete or override the file.
     out : path
         Study folder: ``results.parquet``, ``results.csv``, ``run.json``, ``report.md`` and
         the Pareto figures.

@@ -41,6 +41,10 @@ def register(sub) -> None:
                    help="uniform, gaussian, or an .npz of q, k, v (B, H, T, D) in hardware units")
     p.add_argument("--tokens", type=int, metavar="T", help="workload tokens (default 64)")
     p.add_argument("--heads", type=int, metavar="H", help="heads simulated (default 2)")
+    p.add_argument("--model", metavar="RUN_DIR",
+                   help="also the validation loss of this gaincell model-demo run with the "
+                        "simulator in every layer (device.X, leak_per_step, system.X axes; "
+                        "needs the torch extra)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--workers", type=int, metavar="N",
                    help="LocalCluster worker processes (default: one per core; 0: in this "
@@ -147,7 +151,7 @@ def run_explore(args: argparse.Namespace) -> int:
                   progress=not args.no_progress, figures=not args.no_figures,
                   config=args.config, sample=args.sample, n=args.n, seed=args.seed,
                   chips=args.chips, workload=args.workload, tokens=args.tokens,
-                  heads=args.heads)
+                  heads=args.heads, model=args.model)
     print(f"gaincell explore: {res.n_done} of {res.n_points} points in {args.out}/ "
           f"({res.n_failed} failed, {res.n_new} new in {res.seconds:.1f} s): results.parquet, "
           f"results.csv, run.json, report.md")

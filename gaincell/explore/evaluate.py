@@ -63,12 +63,14 @@ class PointContext:
     chips: int
     seed: int
     workload: Any   # gaincell.explore.workload.Workload (None when chips == 0)
+    model: Any = None   # gaincell.explore.model_loss.ModelLoss (optional)
 
 
 def evaluate_point(ctx: PointContext, index: int, point: Mapping[str, Any]) -> dict[str, Any]:
     """The result row of point ``index``: ``status`` "ok", or "error" with the exception in
     ``error`` (the study goes on). Columns: ``index``, ``status``, ``error``, the swept keys,
-    ``COST_COLUMNS``, ``chips`` and ``accuracy_columns()`` when ``ctx.chips > 0``, ``eval_s``."""
+    ``COST_COLUMNS``, ``chips`` and ``accuracy_columns()`` when ``ctx.chips > 0``, ``val_loss``
+    with a model, ``eval_s``."""
     t0 = time.perf_counter()
     row: dict[str, Any] = {"index": int(index), "status": "ok", "error": None}
     row.update(point)
@@ -77,6 +79,8 @@ def evaluate_point(ctx: PointContext, index: int, point: Mapping[str, Any]) -> d
         row.update(_cost(cfg, spec))
         if ctx.chips > 0:
             row.update(_accuracy(ctx, cfg, index))
+        if ctx.model is not None:
+            row["val_loss"] = ctx.model.loss(point, ctx.seed, index)
     except Exception as e:   # recorded; the study goes on
         row["status"] = "error"
         tb = traceback.extract_tb(e.__traceback__)

@@ -34,7 +34,7 @@ def paper_point(study) -> dict[str, Any]:
     from gaincell.system.spec import SystemSpec
 
     ctx = PointContext(AttentionConfig.leroux2025(), SystemSpec(), study.chips, study.seed,
-                       study.workload if study.chips > 0 else None)
+                       study.workload if study.chips > 0 else None, study.model)
     row = evaluate_point(ctx, 2**62, {})
     row.pop("index")
     return row

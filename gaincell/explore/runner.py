@@ -187,8 +187,9 @@ def run_study(study: Study, out, *, workers: int | None = 0, scheduler: str | No
         stack.enter_context(_folder_lock(out))
         rj = out / "run.json"
         runs = _previous_runs(out, record["study_sha256"])   # again, under the lock
-        store = ResultStore(out, schema_for(study.space, study.chips > 0), len(study.space),
-                            flush_s=flush_s)
+        store = ResultStore(out, schema_for(study.space, study.chips > 0,
+                                            study.model is not None),
+                            len(study.space), flush_s=flush_s)
         done_before = store.n_done
         mode = ("serial" if serial else
                 f"scheduler {scheduler}" if scheduler else f"LocalCluster({workers or 'auto'})")

@@ -51,7 +51,7 @@ def _arrow_type(values: Iterable[Any], is_range: bool, integer: bool):
     return pa.string()
 
 
-def schema_for(space, accuracy: bool):
+def schema_for(space, accuracy: bool, model: bool = False):
     """The table schema of a study: fixed before any point runs."""
     import pyarrow as pa
 
@@ -64,6 +64,8 @@ def schema_for(space, accuracy: bool):
     if accuracy:
         cols.append(("chips", pa.int64()))
         cols += [(c, pa.float64()) for c in accuracy_columns()]
+    if model:
+        cols.append(("val_loss", pa.float64()))
     cols.append(("eval_s", pa.float64()))
     return pa.schema(cols)
 

@@ -9,6 +9,7 @@ Study file (every table optional except ``[space]``; paths relative to the file)
     n = 64                     # points of a random / lhs sample
     seed = 0
     chips = 4                  # Monte Carlo chips per point (0: cost only)
+    model = "runs/model-demo"  # optional: validation loss of this trained run at every point
 
     [workload]
     kind = "uniform"           # uniform | gaussian | npz
@@ -50,8 +51,10 @@ else:  # pragma: no cover - Python 3.10
 __all__ = ["Study", "load_study", "MAX_CHIPS"]
 
 MAX_CHIPS = 10_000
-_STUDY_KEYS = ("name", "config", "sample", "n", "seed", "chips")
+_STUDY_KEYS = ("name", "config", "sample", "n", "seed", "chips", "model")
 _WORKLOAD_KEYS = ("kind", "tokens", "batch", "heads", "path")
+_OVERRIDES = ("config", "sample", "n", "seed", "chips", "model", "workload", "tokens", "batch",
+              "heads", "set")
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Study:
     workload: Workload = field(default_factory=Workload)
     name: str = ""
     config: str | None = None
+    model: Any = None   # gaincell.explore.model_loss.ModelLoss or None
 
     def __post_init__(self) -> None:
         c = self.chips
@@ -100,12 +104,14 @@ class Study:
         self.space.validate(self.cfg, self.spec)
         if self.chips > 0:
             self.workload.check(self.cfg)
+        if self.model is not None:
+            self.model.check_keys(self.space.keys)
 
     def context(self):
         from gaincell.explore.evaluate import PointContext
 
         return PointContext(self.cfg, self.spec, self.chips, self.seed,
-                            self.workload if self.chips > 0 else None)
+                            self.workload if self.chips > 0 else None, self.model)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data that defines the results (hashed into run.json's study_sha256)."""
@@ -116,6 +122,7 @@ class Study:
             "sample": sp.sample, "n": sp.n, "seed": sp.seed, "chips": self.chips,
             "workload": self.workload.to_dict() if self.chips > 0 else None,
             "space": sp.to_dict(),
+            "model": None if self.model is None else self.model.to_dict(),
         }
 
 
@@ -155,6 +162,9 @@ def build_study(data: Mapping[str, Any], *, source: str = "<study>",
     if not isinstance(space, dict):
         raise ValueError(f"{source}: [space] must be a table of KEY = [values] or {{lo, hi}}")
     ov = dict(overrides or {})
+    unknown = sorted(set(ov) - set(_OVERRIDES))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}: allowed {list(_OVERRIDES)}")
     cli_dir = Path.cwd()
     if ov.get("config") is not None:
         st["config"] = _resolve(ov.pop("config"), cli_dir)
@@ -166,6 +176,12 @@ def build_study(data: Mapping[str, Any], *, source: str = "<study>",
     for k in ("sample", "n", "seed", "chips"):
         if ov.get(k) is not None:
             st[k] = ov[k]
+    if ov.get("model") is not None:
+        st["model"] = _resolve(ov["model"], cli_dir)
+    elif "model" in st:
+        if not isinstance(st["model"], str):
+            raise ValueError(f"{source}: [study] model = {st['model']!r}: allowed a path")
+        st["model"] = _resolve(st["model"], base_dir)
     wk = ov.get("workload")
     if wk is not None:
         if wk in ("uniform", "gaussian"):
@@ -209,8 +225,13 @@ def build_study(data: Mapping[str, Any], *, source: str = "<study>",
     except TypeError as e:
         raise ValueError(f"{source}: [workload]: {e}") from None
     sp = Space(axes, sample=st.get("sample", "grid"), n=st.get("n"), seed=st.get("seed", 0))
+    model = None
+    if st.get("model") is not None:
+        from gaincell.explore.model_loss import ModelLoss
+
+        model = ModelLoss(st["model"])
     return Study(space=sp, cfg=cfg, spec=spec, chips=st.get("chips", 4), workload=workload,
-                 name=name, config=st.get("config"))
+                 name=name, config=st.get("config"), model=model)
 
 
 def load_study(path: str | os.PathLike | None = None, **overrides: Any) -> Study:
