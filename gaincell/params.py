@@ -81,6 +81,8 @@ LEROUX2025_T_REF_K = 300.15
 DEFAULT_LEAK_ACTIVATION_EV = 0.6
 #: Boltzmann constant, eV/K (CODATA 2018, exact).
 K_BOLTZMANN_EV = 8.617333262e-5
+#: Boltzmann constant, J/K (SI 2019, exact).
+K_BOLTZMANN_J = 1.380649e-23
 #: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
 LEROUX2025_V_READ = 0.9
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
@@ -183,6 +185,9 @@ ALLOWED: dict[str, str] = {
     "sigma_read_noise": ">= 0 C",
     "sigma_write_noise": ">= 0 V",
     "sigma_comparator_offset": ">= 0 C",
+    "write_noise_ktc": "true or false",
+    "read_disturb_coupling": "[-1, 1] (fraction of the word-line swing)",
+    "read_current_tempco": "[-0.05, 0.05] 1/K",
 }
 
 
@@ -362,6 +367,19 @@ class DeviceParams:
     sigma_comparator_offset : float
         Standard deviation of the static input-referred offset of every charge-to-pulse
         comparator, C (drawn once per converter). Default 0.
+    write_noise_ktc : bool
+        Add the thermal (kT/C) noise of the write switch to every stored voltage:
+        ``sigma = sqrt(k_B T / c_store)``, in quadrature with ``sigma_write_noise``
+        (:attr:`write_noise_sigma`). Default False (the paper's model is noise-free).
+    read_disturb_coupling : float
+        Fraction of the read word line's swing ``v_read - v_read_idle`` that couples onto the
+        floating storage node while a read pulse is on, dimensionless: a cell conducts
+        ``I(V_store + k (v_read - v_read_idle))`` during its pulse (the shift reverses when
+        the pulse ends). Negative when the node is pulled down. From a read-disturb SPICE
+        bench; default 0 (the paper's model).
+    read_current_tempco : float
+        Linear temperature coefficient of the read current, 1/K:
+        ``I(T) = I(t_ref) (1 + tc (T - t_ref))``. Default 0.
     """
 
     vdd: float = 0.9
@@ -396,6 +414,9 @@ class DeviceParams:
     sigma_read_noise: float = 0.0
     sigma_write_noise: float = 0.0
     sigma_comparator_offset: float = 0.0
+    write_noise_ktc: bool = False
+    read_disturb_coupling: float = 0.0
+    read_current_tempco: float = 0.0
 
     def __post_init__(self) -> None:
         o = "DeviceParams"
@@ -475,6 +496,17 @@ class DeviceParams:
                            ("sigma_read_noise", "C"), ("sigma_write_noise", "V"),
                            ("sigma_comparator_offset", "C")):
             _nonneg(o, name, getattr(self, name), unit)
+        if not isinstance(self.write_noise_ktc, bool):
+            _fail(o, "write_noise_ktc", self.write_noise_ktc, "true or false")
+        k = _real(o, "read_disturb_coupling", self.read_disturb_coupling)
+        if not -1.0 <= k <= 1.0:
+            _fail(o, "read_disturb_coupling", k, "[-1, 1] (fraction of the word-line swing)")
+        tc = _real(o, "read_current_tempco", self.read_current_tempco)
+        if not -0.05 <= tc <= 0.05:
+            _fail(o, "read_current_tempco", tc, "[-0.05, 0.05] 1/K")
+        if self.read_current_scale <= 0:
+            _fail(o, "read_current_tempco", tc, f"a value that keeps the read current "
+                  f"positive at temperature = {self.temperature} K")
 
     # -- derived quantities ------------------------------------------------------------------
     @property
@@ -488,9 +520,30 @@ class DeviceParams:
         return self.stage2_q_sat / (_UA * self.t_max)
 
     @property
+    def write_noise_sigma(self) -> float:
+        """Standard deviation of the noise on every stored voltage, V:
+        ``sqrt(sigma_write_noise^2 + k_B T / c_store)`` with kT/C on, else
+        ``sigma_write_noise``."""
+        if not self.write_noise_ktc:
+            return self.sigma_write_noise
+        ktc = K_BOLTZMANN_J * self.temperature / self.c_store
+        return math.sqrt(self.sigma_write_noise**2 + ktc)
+
+    @property
+    def read_disturb_v(self) -> float:
+        """Storage-node shift during a read pulse, V:
+        ``read_disturb_coupling (v_read - v_read_idle)``."""
+        return self.read_disturb_coupling * (self.v_read - self.v_read_idle)
+
+    @property
+    def read_current_scale(self) -> float:
+        """Factor on the read current at ``temperature``, ``1 + tc (T - t_ref)``."""
+        return 1.0 + self.read_current_tempco * (self.temperature - self.t_ref)
+
+    @property
     def has_noise(self) -> bool:
-        """True when any noise or mismatch sigma is non-zero."""
-        return any(getattr(self, n) > 0 for n in (
+        """True when any noise or mismatch is on."""
+        return self.write_noise_ktc or any(getattr(self, n) > 0 for n in (
             "sigma_gain_mismatch", "sigma_tau_mismatch", "sigma_read_noise",
             "sigma_write_noise", "sigma_comparator_offset"))
 

@@ -245,8 +245,8 @@ class GainCellAttention:
             return np.rint((np.clip(x, d.kv_lo, d.kv_hi) - d.kv_lo) / self._kv_step
                            ).astype(np.uint8)
         vq = dac(x, d)
-        if d.sigma_write_noise > 0:
-            vq = add_write_noise(vq, d.sigma_write_noise, rng, vdd=d.vdd)
+        if d.write_noise_sigma > 0:
+            vq = add_write_noise(vq, d.write_noise_sigma, rng, vdd=d.vdd)
         return vq
 
     @property

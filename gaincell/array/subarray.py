@@ -67,7 +67,7 @@ class SubArray:
 
         Cells never written hold no charge.
         """
-        i = self.transfer.current(self.stored_at(t))           # (rows, cols) A
+        i = self.transfer.read_current(self.stored_at(t))        # (rows, cols) A
         i = np.where(self.t_write >= 0, i, 0.0)
         return as_finite("pulse_widths", pulse_widths, ndim=1) @ i
 

@@ -9,14 +9,19 @@ Three models, chosen by ``DeviceParams.cell_model``:
            has one V_in column) of a measured or simulated sweep ``IVTable``.
 
 During an input pulse the read word line sits at ``v_read``, so the attention kernels only
-need ``I(w)`` at that voltage: :meth:`CellTransfer.read_poly_ua` gives its polynomial
-coefficients ``a_i`` (microamps per V^i) for the polynomial models, and
+need the *read current* ``I_read(w)`` at that voltage: :meth:`CellTransfer.read_poly_ua` gives
+its polynomial coefficients ``a_i`` (microamps per V^i) for the polynomial models, and
 :meth:`CellTransfer.read_lut` a dense lookup table for the table model. A pulse of width
-``t`` delivers the charge ``I * t`` to the bit line (the idle word line carries no current).
+``t`` delivers the charge ``I_read * t`` to the bit line (the idle word line carries no
+current). The read current includes two effects of the read itself, both off in the preset:
+read disturb (the storage node sits ``read_disturb_v`` above its stored value while the pulse
+is on, ``I_read(w) = I(w + dV)``) and the read current's temperature coefficient (a factor
+``read_current_scale``). :meth:`CellTransfer.current` is the bare I-V characteristic.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,23 +172,37 @@ class CellTransfer:
         """
         d = self.device
         if d.cell_model == "poly":
-            return poly_read_coeffs_ua(d.poly_c_ua, d.v_read)
-        if d.cell_model == "linear":
-            return np.array([0.0, d.linear_gain_ua_per_v, 0.0, 0.0])
-        raise ValueError("cell_model = 'table' has no polynomial read coefficients: "
-                         "allowed for 'poly' or 'linear' (use read_lut)")
+            a = poly_read_coeffs_ua(d.poly_c_ua, d.v_read)
+        elif d.cell_model == "linear":
+            a = np.array([0.0, d.linear_gain_ua_per_v, 0.0, 0.0])
+        else:
+            raise ValueError("cell_model = 'table' has no polynomial read coefficients: "
+                             "allowed for 'poly' or 'linear' (use read_lut)")
+        dv, g = d.read_disturb_v, d.read_current_scale
+        if dv != 0.0:   # I(w + dv) = sum_i a_i (w + dv)^i, re-expanded in powers of w
+            a = np.array([sum(math.comb(i, k) * a[i] * dv ** (i - k) for i in range(k, 4))
+                          for k in range(4)])
+        return a * g if g != 1.0 else a
 
     def read_lut(self, points: int = LUT_POINTS) -> ReadLUT:
         """Dense lookup table of ``I(w)`` in microamps at ``v_read``, over the stored range
         ``[0, vdd]`` (any cell model)."""
         d = self.device
         v = np.linspace(0.0, d.vdd, points)
-        i_ua = self.current(v, d.v_read) / _UA
+        i_ua = self.read_current(v) / _UA
         return ReadLUT(w0=-d.v_weight_zero, dw=d.vdd / (points - 1), i_ua=i_ua)
 
+    def read_current(self, v_store) -> np.ndarray:
+        """Current, A, during a read pulse of a cell storing ``v_store`` (V): the I-V at
+        ``v_read`` with read disturb and the temperature factor (module docstring)."""
+        d = self.device
+        vs = as_finite("v_store", v_store)
+        i = self.current(vs + d.read_disturb_v if d.read_disturb_v != 0.0 else vs, d.v_read)
+        return i * d.read_current_scale if d.read_current_scale != 1.0 else i
+
     def read_current_w(self, w) -> np.ndarray:
-        """Current, A, at ``v_read`` for signed weights ``w`` (V)."""
-        return self.current(as_finite("w", w) + self.device.v_weight_zero)
+        """Read current, A, for signed weights ``w`` (V) (:meth:`read_current`)."""
+        return self.read_current(as_finite("w", w) + self.device.v_weight_zero)
 
     # -- table model ---------------------------------------------------------------------------
     def _table_current(self, vs: np.ndarray, vi: np.ndarray) -> np.ndarray:
