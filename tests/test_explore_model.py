@@ -58,3 +58,29 @@ def test_model_studies_refuse_geometry_axes_and_bad_folders(run_dir, tmp_path):
         build_study({"space": {"device.kv_levels": [4]}}, overrides={"model": str(tmp_path)})
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['chipz'\]"):
         build_study({"space": {"device.kv_levels": [4]}}, overrides={"chipz": 2})
+
+
+def test_recorded_qkv_feed_a_workload(run_dir, tmp_path):
+    """gaincell.nn.record_qkv: the scaler outputs of a layer, saved as an explore workload."""
+    from gaincell.explore.workload import Workload
+    from gaincell.nn import record_qkv, save_qkv
+
+    model, batches = _model_and_batches(str(run_dir))
+    x = batches[0][0][:, :32]
+    rec = record_qkv(model, x, layer=0)
+    B, T = x.shape
+    H, D = model.cfg.n_head, model.cfg.head_dim
+    assert rec["q"].shape == rec["k"].shape == (B, H, T, D) and rec["q"].dtype == np.float64
+    # oracle: layer 0's input projections and scalers, computed by hand
+    with torch.no_grad():
+        h = model.blocks[0].ln_1(model.wte(x) + model.wpe(torch.arange(T)))
+        att = model.attentions()[0]
+        for n, part in zip("qkv", att.c_attn(h).split(model.cfg.n_embd, dim=2)):
+            want = att.scalers[n](part.view(B, T, H, D).transpose(1, 2)).double().numpy()
+            assert np.array_equal(rec[n], want), n
+    save_qkv(tmp_path / "qkv.npz", rec)
+    cfg = model.attentions()[0].core.cfg
+    q, k, v = Workload(kind="npz", path=tmp_path / "qkv.npz", heads=H).arrays(cfg, 0)
+    assert np.array_equal(q, rec["q"]) and np.array_equal(v, rec["v"])
+    with pytest.raises(ValueError, match="layer = 3 is invalid"):
+        record_qkv(model, x, layer=3)
