@@ -1,5 +1,5 @@
-"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb and 06_explore.ipynb from the cell
-sources below.
+"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb, 03_energy_area.ipynb and
+06_explore.ipynb from the cell sources below.
 
 Run: .venv/bin/python scripts/make_notebooks.py [NAME ...]  (default: all; outputs are left
 empty; the tests execute them)
@@ -163,6 +163,147 @@ print("correlation of the preset with the ideal linear HardSigmoid:", round(corr
       "| with softmax attention:", round(corr(y, soft), 3))""",
 ]
 
+ENERGY = [
+    """md:# 03 - Energy, latency and area of gain-cell attention: calibrated and predicted
+
+The system layer (`gaincell.system`) has two modes:
+
+- **calibrated**: the component model with one constant per energy group fitted to the paper's
+  published totals (Leroux et al., *Nat. Comput. Sci.* 5, 813-824 (2025)); it reproduces
+  65 ns and 6.15 nJ = 1120 + 700 + 4000 + 330 pJ per token per head *by construction*;
+- **predicted**: every block from circuit physics (supply-referred cell charge, integrator
+  amplifiers sized to settle their capacitors, comparators, reference currents, DACs, gate
+  counts, wires, leakage over the token period), a technology table with a source per value,
+  and stated circuit assumptions. No constant is fitted to a published total.
+
+`auto` (the default) is calibrated for the paper's design and predicted for any other. See
+`gaincell/system/README.md` for every formula, input and source.""",
+    """import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import gaincell as gc
+import gaincell.system as gs
+from gaincell.system import figures
+from gaincell.system.report import three_columns
+
+cfg = gc.AttentionConfig.leroux2025()          # GPT-2: 12 heads x 64, window 1024
+cal = gs.estimate(cfg, n_layers=12)             # auto: calibrated for the paper's design
+pred = gs.estimate(cfg, n_layers=12, mode="predicted")
+print(f"{'quantity':30s} {'calibrated':>14s} {'predicted':>14s} {'published':>24s}")
+for row in three_columns(cal, pred):
+    print(f"{row[0]:30s} {row[1]:>14s} {row[2]:>14s} {row[3]:>24s}")
+assert abs(cal.energy_head_j / 6.15e-9 - 1) < 1e-9 and abs(cal.latency_layer_s / 65e-9 - 1) < 1e-9""",
+    """md:## The integrator amplifier, by hand
+
+Each K column integrates its bit-line charge on `C_int = Q_sat / (VDD/2) = 1.2 pC / 0.45 V =
+2.67 pF`, with an amplifier holding the bit line at virtual ground. It must follow each PWM edge
+(one step = T_max / 15 = 1 ns) to half a step: `n_tau = ln 30 = 3.4` time constants, so
+`gm = n_tau C / t_step = 9.1 mS`, a bandwidth of 0.54 GHz and, at `gm / I = 15 /V`,
+`I = 0.61 mA`; on for two T_max windows (integrate, convert), `E = I VDD 30 ns = 16 pJ` per
+conversion, about 125 times the calibrated 130 fJ. 1024 of them per head make the largest item.""",
+    """a1 = pred.derived["stage1_amplifier"]
+n_tau = np.log(2 * 15); gm = n_tau * a1["c_load_F"] / 1e-9; i = gm / 15
+print(f"hand: gm = {gm * 1e3:.2f} mS, I = {i * 1e3:.3f} mA, E = {i * 0.9 * 30e-9 * 1e12:.2f} pJ")
+print(f"model: gm = {a1['gm_S'] * 1e3:.2f} mS, I = {a1['i_bias_A'] * 1e3:.3f} mA, "
+      f"E = {a1['energy_J'] * 1e12:.2f} pJ, bandwidth {a1['bandwidth_Hz'] / 1e9:.2f} GHz")
+k = pred.energy.by_item()["K array read (cell charge from the supply)"]
+print(f"K array from the supply (Q x VDD): {k * 1e9:.3f} nJ")""",
+    """md:## Where the energy goes
+
+Calibrated, predicted and published side by side on a log axis (one item dominates the
+predicted estimate), and the predicted items.""",
+    """fig = figures.energy_figure(pred, True, companions=(cal, pred))
+plt.show()
+for g, name, v in sorted(pred.energy.items, key=lambda t: -t[2])[:6]:
+    print(f"{g:8s} {name:52s} {v * 1e12:10.1f} pJ")""",
+    """md:## Area per head
+
+The integration capacitors at the MIM density of the node (2 fF/um^2 at 28 nm) dominate:
+2.05 mm^2 of the 2.7 mm^2 per head.""",
+    """fig = figures.area_figure(pred)
+plt.show()
+print(f"predicted {pred.area_head_m2 * 1e6:.2f} mm^2 per head; calibrated "
+      f"{cal.area_head_m2 * 1e6:.2f} mm^2 (10 fF/um^2 capacitors, no amplifiers)")""",
+    """md:## The node, from the technology table
+
+The predicted mode reads the node's row (180, 130, 65, 45, 28, 22 nm; log-interpolated between
+rows, refused outside). Here the design keeps its 0.9 V analog supply; gates, wires, leakage,
+capacitor densities and the shortest clock period follow the node.""",
+    """nodes = [180, 130, 65, 45, 28, 22]
+ests = [gs.estimate(cfg, spec=gs.SystemSpec(mode="predicted", technology_nm=n)) for n in nodes]
+fig, ax = plt.subplots(1, 2, figsize=(12, 4))
+for g in ests[0].energy.by_group():
+    ax[0].plot(nodes, [e.energy.group(g) * 1e9 for e in ests], "o-", label=gs.breakdown.GROUP_LABELS[g])
+ax[0].set_xscale("log"); ax[0].set_yscale("log"); ax[0].invert_xaxis()
+ax[0].set_xlabel("node (nm, log scale)"); ax[0].set_ylabel("energy per token per head (nJ, log scale)")
+ax[0].legend(fontsize=7); ax[0].grid(which="both", alpha=0.3)
+ax[1].plot(nodes, [e.area_head_m2 * 1e6 for e in ests], "s-", color="#9467bd", label="area per head")
+ax[1].plot(nodes, [e.latency_layer_s * 1e9 for e in ests], "o-", color="#1f77b4", label="latency per layer (ns)")
+ax[1].set_xscale("log"); ax[1].invert_xaxis(); ax[1].set_xlabel("node (nm, log scale)")
+ax[1].set_ylabel("area (mm^2) / latency (ns)"); ax[1].legend(fontsize=8); ax[1].grid(alpha=0.3)
+plt.tight_layout(); plt.show()""",
+    """md:## Gating: what runs outside the layer's slot
+
+A token passes 12 layers; each layer's hardware is busy for ~60 ns of a ~2.6 us token period.
+`gating = "power"` (default) switches the analog biases off outside their phases;
+`"clock"` gates only the clocks; `"none"` runs everything for the whole period.""",
+    """for g in ("power", "clock", "none"):
+    e = gs.estimate(cfg, spec=gs.SystemSpec(mode="predicted", gating=g))
+    print(f"gating {g:6s}: {e.energy_head_j * 1e9:9.2f} nJ per token per head, static "
+          f"{e.energy.group('static') * 1e9:9.2f} nJ")""",
+    """md:## GPU comparison
+
+The paper's normalization, stated in the figure: one attention layer per token, GPU step /
+batch (idle power subtracted), design energy per head x 12 heads; the H100 is this project's
+measurement beside the paper's RTX 4090 and Jetson Nano.""",
+    """fig = figures.gpu_figure(pred)
+plt.show()
+for c in pred.gpu[:4]:
+    print(f"{c.baseline.name:24s} latency x{c.latency_ratio:9,.1f}   energy x{c.energy_ratio:9,.0f}")""",
+    """md:## Retention: the token period sets the leak per step
+
+`gs.leak_per_step_for(cfg)` is the leak the simulator should use: the estimated token period
+over tau at the device's temperature; `gs.retention_config(cfg)` returns the design carrying
+it. The predicted token period includes the digital projections and MLP between attention
+layers (12 d_model^2 MACs at the stated MAC rate).""",
+    """for mode in ("calibrated", "predicted"):
+    e = gs.estimate(cfg, mode=mode)
+    print(f"{mode:10s}: token period {e.token_period_s * 1e9:7.0f} ns, leak per step "
+          f"{e.retention.leak_per_step:.3g} (the paper's code: 1.6e-4); overhead: {e.overhead_source}")
+hot = cfg.replace(temperature=350.0)
+print("at 350 K:", f"{gs.leak_per_step_for(hot, mode='predicted'):.3g}")""",
+    """md:## Scaling with the window (predicted, design point marked, linear axes)""",
+    """from gaincell.system.scaling import scaling_studies
+studies = scaling_studies(pred, windows=(256, 512, 1024, 2048, 4096), heads=(12,), layers=(12,))
+fig = figures.window_figure(studies["window"])
+plt.show()""",
+    """md:## Data-dependent energy from a simulation trace
+
+`GainCellAttention.forward(..., trace=True)` counts what the hardware did; the estimator turns
+it into energy beside the average case (a small design: window 128, 2 heads, 192 tokens).""",
+    """small = gc.AttentionConfig.leroux2025(n_heads=2, window=128)
+rng = np.random.default_rng(0)
+shape = (1, 2, 192, 64)
+q, k, v = rng.uniform(0, 1, shape), rng.uniform(0, 0.9, shape), rng.uniform(0, 0.9, shape)
+y, trace = gc.GainCellAttention(small, seed=0).forward(q, k, v, trace=True)
+e_small = gs.estimate(small, activity=trace.activity)       # predicted: not the paper's design
+avg, data = e_small.energy.by_group(), e_small.data_energy.by_group()
+for g in avg:
+    print(f"{g:8s} average case {avg[g] * 1e12:9.1f} pJ   data-dependent {data[g] * 1e12:9.1f} pJ")""",
+    """md:## Writing a report
+
+`gs.write_report` writes `report.md`, `report.json` (strict JSON) and the figures as one
+atomic folder; the command line is `gaincell report [--config design.toml] [--mode ...]`.
+A design file can carry `[system.spice_energy]` (per-action energies measured in SPICE); the
+report then shows the analytic and the SPICE-measured predictions side by side.""",
+    """with tempfile.TemporaryDirectory() as tmp:
+    paths = gs.write_report(cal, Path(tmp) / "report", figures=False)
+    print(sorted(p.name for p in paths))""",
+]
+
 EXPLORE = [
     """md:# 06 - Design-space exploration with accuracy in the loop
 
@@ -259,8 +400,8 @@ import shutil
 shutil.rmtree(work)   # the study folder was temporary""",
 ]
 
-BOOKS = {"01_device": DEVICE, "02_attention": ATTENTION, "06_explore": EXPLORE}
-
+BOOKS = {"01_device": DEVICE, "02_attention": ATTENTION, "03_energy_area": ENERGY,
+         "06_explore": EXPLORE}
 
 if __name__ == "__main__":
     import sys

@@ -43,11 +43,11 @@ def test_explore_lhs_with_a_recorded_workload(tmp_path, capsys):
 def test_sweep_is_cost_only_and_streams_its_csv(tmp_path):
     out = tmp_path / "s.csv"
     assert main(["sweep", "--set", "device.sigma_read_noise=0,1e-15", "--set",
-                 "system.technology_nm=28,14", "--out", str(out), "--no-progress"]) == 0
+                 "system.technology_nm=28,65", "--out", str(out), "--no-progress"]) == 0
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 4
     assert [r["device.sigma_read_noise"] for r in rows] == ["0", "0", "1e-15", "1e-15"]
-    assert [r["technology_nm"] for r in rows] == ["28.0", "14.0", "28.0", "14.0"]
+    assert [r["technology_nm"] for r in rows] == ["28.0", "65.0", "28.0", "65.0"]
     assert main(["sweep", "--set", "device.tau=1e-3:1e-2", "--out", str(out)]) == 2
 
 

@@ -23,11 +23,14 @@ def ctx(chips=3, **wl):
 
 def test_cost_columns_come_from_the_estimate():
     row = evaluate_point(ctx(chips=0), 0, {"device.kv_levels": 4})
-    est = gs.estimate(BASE.replace(kv_levels=4))
+    est = gs.estimate(BASE.replace(kv_levels=4), mode="predicted")
     assert row["status"] == "ok" and row["device.kv_levels"] == 4
     assert row["energy_head_J"] == est.energy_head_j and row["area_model_m2"] == est.area_model_m2
     assert row["latency_layer_s"] == est.latency_layer_s
-    assert not set(accuracy_columns()) & set(row)
+    assert not set(accuracy_columns()) & set(row) and row["estimate_mode"] == "predicted"
+    cal = evaluate_point(ctx(chips=0), 0, {"system.mode": "calibrated"})
+    assert cal["estimate_mode"] == "calibrated" and cal["system.mode"] == "calibrated"
+    assert cal["energy_head_J"] == gs.estimate(BASE, mode="calibrated").energy_head_j
 
 
 def test_metrics_equal_a_direct_simulation():

@@ -21,7 +21,7 @@ heads = 1
 [space]
 "device.kv_levels" = [4, 8]
 window = [128, 256]
-"system.technology_nm" = [28, 14]
+"system.technology_nm" = [28, 65]
 "system.array.cell_area" = [1e-12, 2e-12]
 """
 
@@ -54,8 +54,10 @@ def test_a_design_file_is_the_base(tmp_path):
      r"device.kv_levels = 1: DeviceParams.kv_levels = 1 is invalid: allowed an integer in "
      r"\[2, 65536\]"),
     (('window = [128, 256]', 'window = [128, 100]'), r"window = 100.*multiple of array_cols"),
-    (('"system.technology_nm" = [28, 14]', '"system.technology_nm" = [28, 400]'),
+    (('"system.technology_nm" = [28, 65]', '"system.technology_nm" = [28, 400]'),
      r"technology_nm = 400.*\[3.0, 180.0\] nm"),
+    (('"system.technology_nm" = [28, 65]', '"system.technology_nm" = [28, 10]'),
+     r"system.technology_nm = 10: .*predicted mode: allowed \[22, 180\] nm"),
     (('"system.array.cell_area" = [1e-12, 2e-12]', '"system.array.cell_area" = [-1.0]'),
      r"system.array.cell_area = -1.0.*cell_area"),
     (('"system.array.cell_area" = [1e-12, 2e-12]', '"system.array.size" = [1]'),

@@ -31,6 +31,11 @@ def test_fresh_clone_report_without_arguments(tmp_path):
     assert {"report.md", "report.json", "energy_breakdown.png", "energy_breakdown.svg",
             "gpu_comparison.svg", "scaling_window.png"} <= files
     assert "65 ns per token per layer" in r.stdout
+    # the paper's design: the three columns side by side
+    head = [ln for ln in r.stdout.splitlines() if "calibrated" in ln and "published" in ln]
+    assert head and "predicted" in head[0]
+    energy = [ln for ln in r.stdout.splitlines() if ln.strip().startswith("energy per token")]
+    assert energy and "6.15 nJ" in energy[0] and energy[0].count("nJ") == 3
 
 
 def test_report_with_example_design(tmp_path, capsys):
@@ -77,7 +82,7 @@ def test_bad_activity_file(tmp_path, capsys):
 
 def test_activity_file_gives_data_dependent_energy(tmp_path):
     a = tmp_path / "act.json"
-    a.write_text('{"queries": 2, "cells_written": 256, "write_voltage_sum": 100.0, '
+    a.write_text('{"n_heads": 12, "queries": 2, "cells_written": 256, "write_voltage_sum": 100.0, '
                  '"k_charge_abs": 4e-9, "stage1_conversions": 2048, "v_charge_abs": 1e-9, '
                  '"stage2_conversions": 2048, "counter_counts_abs": 8000}')
     rc = main(["report", "--activity", str(a), "--out", str(tmp_path / "o"), "--no-figures"])
@@ -99,3 +104,35 @@ def test_sweep_command(tmp_path, capsys):
     assert not bad.exists()
     rc = main(["sweep", "--set", "window", "--out", str(bad), "--no-progress"])
     assert rc == 2 and not bad.exists()
+
+
+def _act(n_heads):
+    return (f'{{"n_heads": {n_heads}, "queries": 2, "cells_written": 256, '
+            '"write_voltage_sum": 100.0, "k_charge_abs": 4e-9, "stage1_conversions": 2048, '
+            '"v_charge_abs": 1e-9, "stage2_conversions": 2048, "counter_counts_abs": 8000}')
+
+
+def test_activity_of_another_head_count_is_refused(tmp_path, capsys):
+    a = tmp_path / "act8.json"
+    a.write_text(_act(8))
+    rc = main(["report", "--activity", str(a), "--out", str(tmp_path / "o"), "--no-figures"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "8-head" in err and "n_heads = 12" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+    b = tmp_path / "act_none.json"
+    b.write_text(_act(12).replace('"n_heads": 12, ', ""))
+    rc = main(["report", "--activity", str(b), "--out", str(tmp_path / "o"), "--no-figures"])
+    assert rc == 2 and "n_heads" in capsys.readouterr().err
+
+
+def test_report_mode_option_and_other_design(tmp_path, capsys):
+    rc = main(["report", "--mode", "predicted", "--no-figures", "--out", str(tmp_path / "p")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "(predicted)" in out and "calibrated" in out   # still three columns
+    md = (tmp_path / "p" / "report.md").read_text()
+    assert "**Mode: predicted.**" in md and "Derived circuit quantities" in md
+    cfg = ROOT / "examples" / "designs" / "long_window_4096.toml"
+    rc = main(["report", "--config", str(cfg), "--no-figures", "--out", str(tmp_path / "q")])
+    out = capsys.readouterr().out
+    assert rc == 0 and "(predicted)" in out and "published" not in out

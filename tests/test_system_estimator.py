@@ -1,4 +1,5 @@
-"""Estimator: the paper's design point within 1 %, and scaling for physical reasons."""
+"""Estimator, calibrated mode: the paper's design point exactly, and scaling for physical
+reasons (the predicted mode is in test_system_predicted.py)."""
 
 import pytest
 
@@ -8,22 +9,28 @@ from gaincell.params import AttentionConfig
 PAPER_PJ = {"stage1": 1120.0, "stage2": 700.0, "digital": 4000.0, "dac": 330.0}
 
 
+def est_cal(*args, **kw):
+    """The calibrated component model (these tests pin its physics and scaling)."""
+    return gs.estimate(*args, mode="calibrated", **kw)
+
+
 @pytest.fixture(scope="module")
 def est():
-    return gs.estimate(AttentionConfig.leroux2025(), n_layers=12)
+    return est_cal(AttentionConfig.leroux2025(), n_layers=12)
 
 
-def test_design_point_latency_within_1_percent(est):
-    assert est.latency_layer_s == pytest.approx(65e-9, rel=0.01)
+def test_design_point_latency_exact(est):
+    assert est.mode == "calibrated"
+    assert est.latency_layer_s == pytest.approx(65e-9, rel=1e-12)
 
 
 @pytest.mark.parametrize("group", list(PAPER_PJ))
-def test_design_point_energy_groups_within_1_percent(est, group):
-    assert est.energy.group(group) * 1e12 == pytest.approx(PAPER_PJ[group], rel=0.01)
+def test_design_point_energy_groups_exact(est, group):
+    assert est.energy.group(group) * 1e12 == pytest.approx(PAPER_PJ[group], rel=1e-12)
 
 
 def test_design_point_total_energy(est):
-    assert est.energy_head_j == pytest.approx(6.15e-9, rel=0.01)
+    assert est.energy_head_j == pytest.approx(6.15e-9, rel=1e-12)
     assert est.energy_layer_j == pytest.approx(12 * est.energy_head_j)
     assert est.energy_model_j == pytest.approx(12 * 12 * est.energy_head_j)
 
@@ -46,8 +53,8 @@ def _no_leak(**kw):
 
 
 def test_doubling_window_doubles_array_terms_and_area():
-    a = gs.estimate(_no_leak(window=1024))
-    b = gs.estimate(_no_leak(window=2048))
+    a = est_cal(_no_leak(window=1024))
+    b = est_cal(_no_leak(window=2048))
     ea, eb = a.energy.by_item(), b.energy.by_item()
     for item in ("K array read (cell charge)", "V array read (cell charge)",
                  "stage-1 converters", "query word lines", "stage-2 signed converters"):
@@ -71,15 +78,15 @@ def test_doubling_window_doubles_array_terms_and_area():
 
 
 def test_leakage_over_a_longer_window_lowers_the_cell_charge():
-    a = gs.estimate(AttentionConfig.leroux2025(window=1024))
-    b = gs.estimate(AttentionConfig.leroux2025(window=2048))
+    a = est_cal(AttentionConfig.leroux2025(window=1024))
+    b = est_cal(AttentionConfig.leroux2025(window=2048))
     ka = a.energy.by_item()["K array read (cell charge)"]
     kb = b.energy.by_item()["K array read (cell charge)"]
     assert ka < kb < 2 * ka
 
 
 def test_more_heads_scale_energy_and_area_not_latency(est):
-    b = gs.estimate(AttentionConfig.leroux2025(n_heads=24), n_layers=12)
+    b = est_cal(AttentionConfig.leroux2025(n_heads=24), n_layers=12)
     assert b.latency_layer_s == est.latency_layer_s
     assert b.energy_head_j == pytest.approx(est.energy_head_j)
     assert b.energy_layer_j == pytest.approx(2 * est.energy_layer_j)
@@ -87,7 +94,7 @@ def test_more_heads_scale_energy_and_area_not_latency(est):
 
 
 def test_layers_scale_token_period_and_model_energy(est):
-    b = gs.estimate(AttentionConfig.leroux2025(), n_layers=24)
+    b = est_cal(AttentionConfig.leroux2025(), n_layers=24)
     assert b.latency_layer_s == est.latency_layer_s
     assert b.token_period_s == pytest.approx(2 * est.token_period_s)
     assert b.energy_model_j == pytest.approx(2 * est.energy_model_j)
@@ -95,18 +102,18 @@ def test_layers_scale_token_period_and_model_energy(est):
 
 
 def test_levels_move_the_blocks_that_use_them(est):
-    more_kv = gs.estimate(AttentionConfig.leroux2025(kv_levels=15))
+    more_kv = est_cal(AttentionConfig.leroux2025(kv_levels=15))
     conv = est.energy.by_item()["DAC conversions and write bit lines"]
     conv2 = more_kv.energy.by_item()["DAC conversions and write bit lines"]
     assert conv2 == pytest.approx(2 * conv, rel=0.01)
-    more_out = gs.estimate(AttentionConfig.leroux2025(out_levels=65))  # 32 counts, not 16
+    more_out = est_cal(AttentionConfig.leroux2025(out_levels=65))  # 32 counts, not 16
     assert more_out.latency_layer_s == pytest.approx(est.latency_layer_s + 15e-9)
     assert more_out.energy.by_item()["signed counters"] > est.energy.by_item()["signed counters"]
 
 
 def test_subarray_size_moves_second_stage_and_tree():
-    a = gs.estimate(_no_leak(array_cols=64))
-    b = gs.estimate(_no_leak(array_cols=128))
+    a = est_cal(_no_leak(array_cols=64))
+    b = est_cal(_no_leak(array_cols=128))
     ea, eb = a.energy.by_item(), b.energy.by_item()
     assert eb["stage-2 signed converters"] == pytest.approx(ea["stage-2 signed converters"] / 2)
     assert eb["controller"] < ea["controller"]
@@ -116,8 +123,8 @@ def test_subarray_size_moves_second_stage_and_tree():
 
 
 def test_head_dim_scales_rows_and_outputs():
-    a = gs.estimate(_no_leak(head_dim=64))
-    b = gs.estimate(_no_leak(head_dim=128))
+    a = est_cal(_no_leak(head_dim=64))
+    b = est_cal(_no_leak(head_dim=128))
     assert b.area.by_item()["K gain cells"] == pytest.approx(2 * a.area.by_item()["K gain cells"])
     assert b.energy.group("dac") == pytest.approx(2 * a.energy.group("dac"), rel=1e-3)
     assert b.energy.by_item()["stage-2 signed converters"] == pytest.approx(
@@ -125,8 +132,8 @@ def test_head_dim_scales_rows_and_outputs():
 
 
 def test_voltage_and_node_scaling():
-    a = gs.estimate(AttentionConfig.leroux2025())
-    b = gs.estimate(AttentionConfig.leroux2025(), spec=gs.SystemSpec(technology_nm=14))
+    a = est_cal(AttentionConfig.leroux2025())
+    b = est_cal(AttentionConfig.leroux2025(), spec=gs.SystemSpec(technology_nm=14))
     assert b.energy.by_item()["controller"] == pytest.approx(
         0.5 * a.energy.by_item()["controller"] * b.latency_layer_s / a.latency_layer_s)
     assert b.latency_layer_s == pytest.approx(a.latency_layer_s - 2.5e-9)  # faster adders
@@ -137,7 +144,7 @@ def test_voltage_and_node_scaling():
 
 def test_component_overrides_apply():
     spec = gs.SystemSpec(components={"array": {"cell_area": 2e-12}})
-    b = gs.estimate(AttentionConfig.leroux2025(), spec=spec)
+    b = est_cal(AttentionConfig.leroux2025(), spec=spec)
     assert b.area.by_item()["K gain cells"] == pytest.approx(2 * 64 * 1024 * 1e-12)
 
 

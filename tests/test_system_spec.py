@@ -69,3 +69,65 @@ def test_spec_round_trip_and_replace():
     assert s2 == s
     with pytest.raises(ValueError, match="unknown SystemSpec field"):
         s.replace(layers=3)
+
+
+SPICE = '''
+[system]
+mode = "predicted"
+gating = "clock"
+cap_type = "mos"
+
+[system.circuit]
+gm_over_id = 12
+
+[system.technology]
+c_mim = 1e-3
+
+[system.spice_energy]
+cell_read_j = 2.1e-15
+conversion_j = 18e-12
+source = "gf180 characterization (hand-written for this test)"
+'''
+
+
+def test_predicted_tables_and_spice_energy_load_and_round_trip(tmp_path):
+    p = tmp_path / "d.toml"
+    p.write_text(SPICE)
+    cfg, spec = gs.load_design(p)
+    assert (spec.mode, spec.gating, spec.cap_type) == ("predicted", "clock", "mos")
+    assert spec.circuit == {"gm_over_id": 12} and spec.technology == {"c_mim": 1e-3}
+    assert spec.spice_energy["conversion_j"] == 18e-12
+    assert gs.SystemSpec.from_dict(spec.to_dict()) == spec.replace(name="")
+    e = gs.estimate(cfg, spec=spec)
+    assert e.mode == "predicted" and e.analytic_energy is not None
+    assert e.energy.by_item()["stage-1 integrator amplifiers"] == pytest.approx(1024 * 18e-12)
+
+
+@pytest.mark.parametrize("table, needle", [
+    ('cell_read_j = 2e-15\n', "source"),
+    ('source = "x"\n', "no energy"),
+    ('source = "x"\ncell_read_j = -1e-15\n', "cell_read_j = -1e-15"),
+    ('source = "x"\ncell_read_j = 2.0\n', "(0, 1e-6) J"),
+    ('source = "x"\ncell_red_j = 2e-15\n', "cell_red_j"),
+])
+def test_bad_spice_tables_name_the_key(tmp_path, table, needle):
+    p = tmp_path / "d.toml"
+    p.write_text("[system.spice_energy]\n" + table)
+    with pytest.raises(ValueError, match="d.toml") as ei:
+        gs.load_design(p)
+    assert needle in str(ei.value) and "allowed" in str(ei.value)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[system]\nmode = "exact"\n', "mode = 'exact'"),
+    ('[system]\ngating = 1\n', "gating = 1"),
+    ('[system.circuit]\ngm_over_idd = 3\n', "gm_over_idd"),
+    ('[system.circuit]\ngm_over_id = -3\n', "gm_over_id"),
+    ('[system.technology]\nfo4 = 0\n', "fo4"),
+])
+def test_bad_predicted_settings(tmp_path, text, needle):
+    p = tmp_path / "d.toml"
+    p.write_text(text)
+    with pytest.raises(ValueError, match="d.toml") as ei:
+        gs.load_design(p)
+    assert needle in str(ei.value)

@@ -23,7 +23,12 @@ def test_sweep_rows_follow_the_designs(tmp_path):
     assert ests[0].spec.tokens == 100
     rows = list(csv.DictReader((tmp_path / "s.csv").open()))
     assert len(rows) == 3
-    assert float(rows[2]["energy_head_J"]) == pytest.approx(6.15e-9, rel=0.01)
+    # one cost mode for the whole sweep (auto -> predicted), so rows compare
+    pred = gs.estimate(AttentionConfig.leroux2025(), mode="predicted").energy_head_j
+    assert float(rows[2]["energy_head_J"]) == pytest.approx(pred, rel=1e-12)
+    cal = sweep([AttentionConfig.leroux2025()], spec=gs.SystemSpec(mode="calibrated"),
+                progress=False)
+    assert cal[0].energy_head_j == pytest.approx(6.15e-9, rel=0.01)
     assert float(rows[1]["latency_layer_s"]) < float(rows[2]["latency_layer_s"])
 
 
@@ -36,8 +41,12 @@ def test_sweep_errors_name_the_design(tmp_path):
 
 
 def test_sweep_with_a_spec():
-    ests = sweep([{"n_layers": 24}], spec=gs.SystemSpec(technology_nm=14), progress=False)
-    assert ests[0].spec.technology_nm == 14 and ests[0].n_layers == 24
+    ests = sweep([{"n_layers": 24}], spec=gs.SystemSpec(technology_nm=65), progress=False)
+    assert ests[0].spec.technology_nm == 65 and ests[0].n_layers == 24
+    assert ests[0].spec.mode == "predicted"
+    with pytest.raises(ValueError, match=r"designs\[0\].*technology_nm = 14.0 is invalid for "
+                                         r"the predicted mode"):
+        sweep([{"n_layers": 24}], spec=gs.SystemSpec(technology_nm=14), progress=False)
 
 
 # -- keys, overrides, lazy grids ---------------------------------------------------------------
@@ -115,6 +124,9 @@ def test_swept_keys_get_their_own_columns(tmp_path):
 
 def test_grid_values_are_checked_before_any_work(tmp_path):
     out = tmp_path / "x.csv"
+    with pytest.raises(ValueError, match=r"system.technology_nm = 10: .*predicted mode"):
+        sweep(grid({"window": [512, 1024], "system.technology_nm": [28, 10]}), progress=False,
+              out_csv=out, base=AttentionConfig.leroux2025(window=512))
     with pytest.raises(ValueError, match=r"device.kv_levels = 1"):
         sweep(grid({"window": [512, 1024], "device.kv_levels": [8, 1]}), progress=False,
               out_csv=out)
@@ -149,7 +161,7 @@ def test_sweep_streams_a_grid_of_a_trillion_designs(tmp_path):
     sets = []
     for k in ("n_layers", "tokens", "technology_nm", "device.q_levels", "device.kv_levels",
               "device.out_levels"):
-        lo = 10 if k == "technology_nm" else 2
+        lo = {"technology_nm": 22, "device.out_levels": 3}.get(k, 2)
         sets += ["--set", f"{k}=" + ",".join(str(v) for v in range(lo, lo + 100))]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.Popen([sys.executable, "-m", "gaincell", "sweep", *sets, "--out", str(out),
@@ -172,5 +184,5 @@ def test_sweep_streams_a_grid_of_a_trillion_designs(tmp_path):
     assert proc.returncode == 130, err[-2000:]
     rows = list(csv.DictReader(out.open()))
     assert len(rows) > 20 and all(None not in r.values() for r in rows)
-    assert [int(r["device.out_levels"]) for r in rows[:3]] == [2, 3, 4]
+    assert [int(r["device.out_levels"]) for r in rows[:3]] == [3, 4, 5]
     assert not list(tmp_path.glob(".big.csv.*.part"))

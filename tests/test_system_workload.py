@@ -62,7 +62,7 @@ def test_average_case_counts():
 
 
 def _activity(queries=10, **kw):
-    base = dict(tokens=10, batch=1, n_heads=1, queries=queries, cells_written=128 * queries,
+    base = dict(tokens=10, batch=1, n_heads=12, queries=queries, cells_written=128 * queries,
                 write_voltage_sum=57.6 * queries, q_pulses=60 * queries,
                 q_pulse_width_sum=32.0 * queries, k_cells_read=61440 * queries,
                 k_charge_abs=2e-9 * queries, stage1_conversions=1024 * queries,
@@ -100,6 +100,8 @@ def test_data_dependent_energy_follows_pulse_widths_and_stored_values():
 
 
 def test_activity_from_another_design_is_refused():
+    with pytest.raises(ValueError, match="8-head design.*n_heads = 12"):
+        gs.estimate(AttentionConfig.leroux2025(), activity=_activity(n_heads=8))
     with pytest.raises(ValueError, match="window = 512"):
         gs.estimate(AttentionConfig.leroux2025(window=512), activity=_activity())
     with pytest.raises(ValueError, match="head_dim = 256"):

@@ -36,7 +36,7 @@ import numpy as np
 
 from gaincell.params import AttentionConfig, DeviceParams
 from gaincell.system.spec import SystemSpec
-from gaincell.system.sweep import apply_overrides, cost_row
+from gaincell.system.sweep import apply_overrides, cost_row, one_mode
 
 __all__ = ["PointContext", "evaluate_point", "COST_COLUMNS", "ACCURACY_METRICS",
            "accuracy_columns"]
@@ -45,6 +45,8 @@ _CHIP_DOMAIN = 2
 COST_COLUMNS = ("latency_layer_s", "token_period_s", "energy_head_J", "energy_layer_J",
                 "energy_model_J", "power_W", "area_head_m2", "area_layer_m2", "area_model_m2",
                 "leak_per_step_implied")
+#: String column beside the cost: the system layer's estimate mode.
+COST_MODE_COLUMN = "estimate_mode"
 ACCURACY_METRICS = ("rel_rms_ideal", "corr_ideal", "fitted_rel_rms_ideal", "rel_rms_clean",
                     "corr_clean", "sat_stage1", "sat_counter")
 _SIGMAS = tuple(f.name for f in fields(DeviceParams) if f.name.startswith("sigma_"))
@@ -90,10 +92,12 @@ def evaluate_point(ctx: PointContext, index: int, point: Mapping[str, Any]) -> d
     return row
 
 
-def _cost(cfg: AttentionConfig, spec: SystemSpec) -> dict[str, float]:
+def _cost(cfg: AttentionConfig, spec: SystemSpec) -> dict[str, Any]:
+    """Cost in one mode for every point (:func:`gaincell.system.sweep.one_mode`: ``auto``
+    would make the paper's design calibrated and its neighbours predicted)."""
     from gaincell.system.estimator import estimate
 
-    return cost_row(estimate(cfg, spec=spec))
+    return cost_row(estimate(cfg, spec=one_mode(spec)))
 
 
 def _simulate_chips(cfg: AttentionConfig, q, k, v, chip_seeds) -> list[tuple]:

@@ -253,12 +253,19 @@ class Space:
         for i in range(self.n):
             yield i, self.point(i)
 
-    def validate(self, cfg: AttentionConfig, spec: SystemSpec) -> None:
+    def validate(self, cfg: AttentionConfig, spec: SystemSpec, check=None) -> None:
         """Apply every list value and every range end, one axis at a time, to the base
-        design: ``ValueError`` naming the key and the allowed range before any work."""
+        design: ``ValueError`` naming the key and the allowed range before any work.
+        ``check(cfg, spec)``, when given, runs on each of those designs too (e.g. the cost
+        model, whose own limits, such as its technology table, then fail early)."""
         for a in self.axes:
             for v in a.checked_values():
-                apply_overrides(cfg, spec, {a.key: v})
+                c, s = apply_overrides(cfg, spec, {a.key: v})
+                if check is not None:
+                    try:
+                        check(c, s)
+                    except ValueError as e:
+                        raise ValueError(f"{a.key} = {v!r}: {e}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return {a.key: a.to_dict() for a in self.axes}

@@ -55,12 +55,12 @@ def schema_for(space, accuracy: bool, model: bool = False):
     """The table schema of a study: fixed before any point runs."""
     import pyarrow as pa
 
-    from gaincell.explore.evaluate import COST_COLUMNS, accuracy_columns
+    from gaincell.explore.evaluate import COST_COLUMNS, COST_MODE_COLUMN, accuracy_columns
 
     cols = [("index", pa.int64()), ("status", pa.string()), ("error", pa.string())]
     for a in space.axes:
         cols.append((a.key, _arrow_type(a.values or (), a.is_range, a.integer)))
-    cols += [(c, pa.float64()) for c in COST_COLUMNS]
+    cols += [(c, pa.float64()) for c in COST_COLUMNS] + [(COST_MODE_COLUMN, pa.string())]
     if accuracy:
         cols.append(("chips", pa.int64()))
         cols += [(c, pa.float64()) for c in accuracy_columns()]

@@ -101,7 +101,9 @@ class Study:
 
     def validate(self) -> None:
         """Every axis value against the base design; the workload against it."""
-        self.space.validate(self.cfg, self.spec)
+        from gaincell.explore.evaluate import _cost
+
+        self.space.validate(self.cfg, self.spec, check=_cost)
         if self.chips > 0:
             self.workload.check(self.cfg)
         if self.model is not None:

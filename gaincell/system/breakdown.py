@@ -13,6 +13,7 @@ GROUP_LABELS = {
     "stage2": "phi(S) V stage",
     "digital": "digital control and routing",
     "dac": "DACs",
+    "static": "static power and leakage",
     "write": "write",
     "read": "read",
     "cells": "gain cells",

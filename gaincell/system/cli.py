@@ -35,6 +35,10 @@ def register(sub) -> None:
                         "data-dependent energy")
     p.add_argument("--no-figures", action="store_true",
                    help="write report.md and report.json only")
+    p.add_argument("--mode", choices=("auto", "calibrated", "predicted"),
+                   help="estimator mode (overrides [system] mode; default auto: calibrated "
+                        "for the paper's design, with the predicted estimate beside it; "
+                        "predicted for any other)")
     p.set_defaults(func=run_report)
 
 
@@ -65,23 +69,40 @@ def _load_activity(path: str):
     if bad:
         raise ValueError(f"{path}: unknown key(s) {bad}: allowed {sorted(allowed)}")
     for k, v in data.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-            raise ValueError(f"{path}: {k} = {v!r} is invalid: allowed a number >= 0")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 \
+                or v == float("inf"):
+            raise ValueError(f"{path}: {k} = {v!r} is invalid: allowed a finite number >= 0")
+    if not isinstance(data.get("n_heads"), int) or data["n_heads"] < 1:
+        raise ValueError(f"{path}: n_heads = {data.get('n_heads')!r} is invalid: allowed the "
+                         f"heads of the design it was simulated on (an integer >= 1), so that "
+                         f"it can be checked against the report's design")
     return Activity(**data)
 
 
 def run_report(args: argparse.Namespace) -> int:
     """Validate everything, estimate, then write the report."""
     from gaincell.system.estimator import estimate
-    from gaincell.system.report import write_report
+    from gaincell.system.report import paper_companions, three_columns, write_report
 
     cfg, spec = _load(args.config)
+    if args.mode:
+        spec = spec.replace(mode=args.mode)
     activity = _load_activity(args.activity) if args.activity else None
     est = estimate(cfg, n_layers=args.n_layers, tokens=args.tokens, activity=activity,
                    spec=spec)
+    if not args.no_figures:
+        import matplotlib
+
+        matplotlib.use("Agg")   # files only: no display needed
     paths = write_report(est, args.out, figures=not args.no_figures)
-    print(f"gaincell report: {len(paths)} files in {args.out}/: "
+    print(f"gaincell report ({est.mode}): {len(paths)} files in {args.out}/: "
           f"{est.latency_layer_s * 1e9:.4g} ns per token per layer, "
           f"{est.energy_head_j * 1e9:.4g} nJ per token per head, "
           f"{est.area_head_m2 * 1e6:.3g} mm^2 per head")
+    pair = paper_companions(est)
+    if pair is not None:
+        rows = [["quantity", "calibrated", "predicted", "published"]] + three_columns(*pair)
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for r in rows:
+            print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     return 0

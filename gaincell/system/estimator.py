@@ -5,78 +5,35 @@ the bit lines, (iii) applies the query as PWM pulses to the K array (first dot p
 converts every K column's charge into a pulse phi that drives a V-array word line (second dot
 product), (v) converts every V sub-array output into a signed count, (vi) adds the sub-array
 counts in a tree and hands the result over. Heads run in parallel; layers one after another.
-Every number below comes from a component action in :mod:`gaincell.system.components`
-applied to a :class:`~gaincell.system.workload.Workload` (the average case, or the activity of
-a simulation); nothing is scaled from a published total.
+
+Two modes (``SystemSpec.mode`` or ``estimate(mode=...)``):
+
+- ``calibrated`` (:mod:`gaincell.system.calibrated`): the component library with one constant
+  per energy group fitted to the paper's published totals; reproduces them exactly at the
+  paper's design;
+- ``predicted`` (:mod:`gaincell.system.predicted`): every block from circuit physics, the
+  technology table and stated circuit assumptions (or SPICE-measured per-action energies); no
+  constant is fitted to a published total.
+
+``auto`` (the default) is calibrated for the paper's design and predicted for any other.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gaincell.params import AttentionConfig
+from gaincell.system import calibrated as cal
 from gaincell.system.breakdown import Breakdown
-from gaincell.system.components import (
-    AdderTree,
-    ChargeToPulse,
-    Controller,
-    GainCellArray,
-    PWMDriver,
-    Routing,
-    SignedCounter,
-    Technology,
-    WriteDAC,
-)
-from gaincell.system.components.converter import STAGE2_CONVERSION_J
+from gaincell.system.calibrated import LEROUX2025, Published, build_components, is_paper_point
 from gaincell.system.gpu import GPUComparison, compare_gpus
 from gaincell.system.retention import RetentionLink
-from gaincell.system.spec import SystemSpec
-from gaincell.system.workload import Workload, levels_of
+from gaincell.system.spec import MODES, SystemSpec
+from gaincell.system.workload import Workload
 
-__all__ = ["estimate", "Estimate", "build_components"]
-
-
-def _bits(levels: int) -> int:
-    return max(1, int(math.ceil(math.log2(levels))))
-
-
-def build_components(cfg: AttentionConfig, spec: SystemSpec | None = None) -> dict[str, Any]:
-    """The components of one head of design ``cfg``, keyed by role (``SystemSpec`` overrides
-    applied). Errors name the ``[system.<role>]`` table."""
-    spec = spec or SystemSpec()
-    d = cfg.device
-    tech = Technology(node=spec.technology_nm * 1e-9, vdd=d.vdd)
-    rows_k = cfg.n_row_tiles * cfg.array_rows
-    counter_levels = levels_of(d.out_levels)
-    base: dict[str, Any] = {
-        "array": GainCellArray(rows=rows_k, cols=cfg.window, v_read=d.v_read,
-                               v_bitline=d.v_weight_zero, vdd=d.vdd, c_store=d.c_store),
-        "dac": WriteDAC(levels=levels_of(d.kv_levels), line_cells=cfg.array_cols, vdd=d.vdd),
-        "pwm": PWMDriver(levels=levels_of(d.q_levels), t_max=d.t_max, line_cells=cfg.window,
-                         v_read=d.v_read, v_idle=d.v_read_idle, vdd=d.vdd, tech=tech),
-        "stage1": ChargeToPulse(signed=False, q_sat=d.stage1_q_sat, t_max=d.t_max,
-                                line_cells=cfg.head_dim, v_read=d.v_read,
-                                v_idle=d.v_read_idle, vdd=d.vdd),
-        "stage2": ChargeToPulse(signed=True, q_sat=d.stage2_q_sat, t_max=d.t_max,
-                                energy_conv=STAGE2_CONVERSION_J, line_cells=0,
-                                v_read=d.v_read, v_idle=d.v_read_idle, vdd=d.vdd),
-        "counter": SignedCounter(levels=counter_levels, tech=tech),
-        "controller": Controller(n_tiles=cfg.n_subarrays * cfg.n_row_tiles, tech=tech),
-        "routing": Routing(vdd=d.vdd),
-    }
-    base["adder"] = AdderTree(n_inputs=cfg.n_subarrays, width=cfg.head_dim,
-                              in_bits=base["counter"].bits, tech=tech)
-    out = {}
-    for role, comp in base.items():
-        over = spec.components.get(role, {})
-        try:
-            out[role] = dataclasses.replace(comp, **over) if over else comp
-        except ValueError as e:
-            raise ValueError(f"[system.{role}]: {e}") from None
-    return out
+__all__ = ["estimate", "Estimate", "build_components", "resolve_mode"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +63,20 @@ class Estimate:
         Token period from the latency and the leakage per step it implies.
     gpu : tuple of GPUComparison
         Ratios against every stored GPU baseline.
+    mode : str
+        ``"calibrated"`` or ``"predicted"``.
+    overhead_per_layer_s : float
+        Time per layer outside attention used in the token period, s.
+    overhead_source : str
+        Where that time comes from (design file or the mode's default).
+    analytic_energy, analytic_data_energy : Breakdown or None
+        Predicted mode with SPICE energies: the analytic estimate beside ``energy`` /
+        ``data_energy`` (which use the SPICE-measured per-action energies).
+    derived : dict
+        Predicted mode: the derived circuit quantities (amplifier bias, capacitors, clock,
+        technology row), JSON-ready.
+    published : Published
+        The published totals (what the calibrated mode is fitted to).
     """
 
     cfg: AttentionConfig
@@ -119,6 +90,13 @@ class Estimate:
     data_energy: Breakdown | None
     retention: RetentionLink
     gpu: tuple[GPUComparison, ...]
+    mode: str = "calibrated"
+    overhead_per_layer_s: float = 0.0
+    overhead_source: str = ""
+    analytic_energy: Breakdown | None = None
+    analytic_data_energy: Breakdown | None = None
+    derived: dict = field(default_factory=dict)
+    published: Published = LEROUX2025
 
     # -- headline numbers --------------------------------------------------------------------
     @property
@@ -134,7 +112,7 @@ class Estimate:
     @property
     def token_period_s(self) -> float:
         """Time per generated token, s: ``n_layers (latency_layer + overhead_per_layer)``."""
-        return self.n_layers * (self.latency_layer_s + self.spec.overhead_per_layer_s)
+        return self.n_layers * (self.latency_layer_s + self.overhead_per_layer_s)
 
     @property
     def energy_head_j(self) -> float:
@@ -197,6 +175,7 @@ class Estimate:
     def flat(self) -> dict[str, Any]:
         """One flat row of the design and its headline numbers (for sweeps and CSV)."""
         row: dict[str, Any] = {
+            "mode": self.mode,
             "n_heads": self.cfg.n_heads, "head_dim": self.cfg.head_dim,
             "window": self.cfg.window, "array_rows": self.cfg.array_rows,
             "array_cols": self.cfg.array_cols, "q_levels": self.cfg.device.q_levels,
@@ -204,6 +183,7 @@ class Estimate:
             "vdd_V": self.cfg.device.vdd, "t_max_s": self.cfg.device.t_max,
             "tau_s": self.cfg.device.tau, "n_layers": self.n_layers,
             "technology_nm": self.spec.technology_nm,
+            "overhead_per_layer_s": self.overhead_per_layer_s,
             "latency_layer_s": self.latency_layer_s, "token_period_s": self.token_period_s,
             "energy_head_J": self.energy_head_j, "energy_layer_J": self.energy_layer_j,
             "energy_model_J": self.energy_model_j,
@@ -219,8 +199,11 @@ class Estimate:
     def to_dict(self) -> dict[str, Any]:
         """Everything, JSON-ready (SI units; keys name non-obvious units)."""
         return {
+            "mode": self.mode,
             "design": self.cfg.to_dict(),
             "system": self.spec.to_dict(),
+            "overhead_per_layer_s": self.overhead_per_layer_s,
+            "overhead_source": self.overhead_source,
             "headline": {
                 "latency_per_token_layer_s": self.latency_layer_s,
                 "token_period_s": self.token_period_s,
@@ -242,6 +225,9 @@ class Estimate:
             "data_workload": None if self.data_workload is None else self.data_workload.to_dict(),
             "data_energy": None if self.data_energy is None else self.data_energy.to_dict(),
             "retention": self.retention.to_dict(),
+            "analytic_energy": None if self.analytic_energy is None
+            else self.analytic_energy.to_dict(),
+            "derived": self.derived,
             "gpu": [c.to_dict() for c in self.gpu],
             "components": {role: {"class": type(c).__name__,
                                   "params": {k: (v if isinstance(v, (int, float, str, bool))
@@ -250,84 +236,6 @@ class Estimate:
                                   "sources": c.sources()}
                            for role, c in self.components.items()},
         }
-
-
-def _latency(cfg: AttentionConfig, c: dict[str, Any]) -> Breakdown:
-    stage2 = max(c["stage2"].convert(1).latency, c["counter"].count(1, 0).latency)
-    items = (
-        ("write", "K/V write (DAC settle + write pulse)", c["dac"].convert(0, 0).latency),
-        ("read", "bit-line and integrator reset", c["controller"].reset().latency),
-        ("read", "query pulses on K (stage-1 integration)", c["pwm"].pulse(0).latency),
-        ("read", "stage-1 charge-to-pulse (phi drives V)", c["stage1"].convert(0).latency),
-        ("read", "stage-2 signed conversion and count", stage2),
-        ("digital", "adder tree over sub-arrays", c["adder"].add().latency),
-        ("digital", "output handshake", c["controller"].handshake().latency),
-    )
-    return Breakdown("latency per token per layer", "s", items)
-
-
-def _area(cfg: AttentionConfig, c: dict[str, Any]) -> Breakdown:
-    D, W, n_sub = cfg.head_dim, cfg.window, cfg.n_subarrays
-    rows = cfg.n_row_tiles * cfg.array_rows
-    cell = c["array"].cell_area
-    items = [
-        ("cells", "K gain cells", rows * W * cell),
-        ("cells", "V gain cells", W * rows * cell),
-        ("periphery", "stage-1 integrators and converters", W * c["stage1"].area()),
-        ("periphery", "stage-2 signed converters", n_sub * D * c["stage2"].area()),
-        ("periphery", "query PWM drivers", D * c["pwm"].area(n_sub * cfg.n_row_tiles)),
-        ("periphery", "write DACs", 2 * D * c["dac"].area()),
-        ("digital", "signed counters", n_sub * D * c["counter"].area()),
-        ("digital", "adder tree", c["adder"].area()),
-        ("digital", "controller", c["controller"].area()),
-    ]
-    routed = sum(v for _, _, v in items)
-    items.append(("digital", "routing channels", c["routing"].area(routed)))
-    return Breakdown("area per head", "m^2", tuple(items))
-
-
-def _tile_pitch(cfg: AttentionConfig, area: Breakdown, c: dict[str, Any]) -> float:
-    """Edge of one tile, m: the head's tiled blocks (everything but routing and head-level
-    control) over the tiles, as a square."""
-    per_item = area.by_item()
-    tiled = area.total - per_item["routing channels"] - c["controller"].area_head \
-        * c["controller"].tech.area_scale
-    return math.sqrt(max(tiled, 0.0) / (cfg.n_subarrays * cfg.n_row_tiles))
-
-
-def _energy(cfg: AttentionConfig, c: dict[str, Any], wl: Workload, t_token: float,
-            pitch: float, quantity: str) -> Breakdown:
-    d = cfg.device
-    D, n_sub = cfg.head_dim, cfg.n_subarrays
-    length = n_sub * pitch                                   # head length, m (tiles in a row)
-    q_bits = _bits(levels_of(d.q_levels))
-    kv_bits = _bits(levels_of(d.kv_levels))
-    adder = c["adder"]
-    bm_query = D * q_bits * length                          # broadcast to every tile
-    bm_kv = 2 * D * kv_bits * length / 2                    # to one tile, on average half way
-    bm_sums = D * c["counter"].bits * adder.stages * length / 2   # binary tree along the row
-    items = (
-        ("stage1", "K array read (cell charge)", c["array"].read(wl.k_charge_abs).energy),
-        ("stage1", "query word lines", c["pwm"].pulse(wl.q_pulses).energy),
-        ("stage1", "query pulse generators", c["pwm"].generate(D).energy),
-        ("stage1", "stage-1 converters", c["stage1"].convert(wl.stage1_conversions).energy),
-        ("stage2", "V array read (cell charge)", c["array"].read(wl.v_charge_abs).energy),
-        ("stage2", "phi word lines", c["stage1"].drive(wl.phi_pulses).energy),
-        ("stage2", "stage-2 signed converters",
-         c["stage2"].convert(wl.stage2_conversions).energy),
-        ("stage2", "signed counters",
-         c["counter"].count(wl.stage2_conversions, wl.counter_counts_abs).energy),
-        ("digital", "controller", c["controller"].run(t_token).energy),
-        ("digital", "adder tree", adder.add().energy),
-        ("digital", "routing: query broadcast", c["routing"].move(bm_query).energy),
-        ("digital", "routing: K/V delivery", c["routing"].move(bm_kv).energy),
-        ("digital", "routing: partial sums", c["routing"].move(bm_sums).energy),
-        ("dac", "DAC conversions and write bit lines",
-         c["dac"].convert(wl.cells_written, wl.write_voltage_sum).energy),
-        ("dac", "K/V cell writes", c["array"].write(wl.cells_written,
-                                                     wl.write_voltage_sum).energy),
-    )
-    return Breakdown(quantity, "J", items)
 
 
 def _check_activity_matches(cfg: AttentionConfig, wl: Workload) -> None:
@@ -342,9 +250,79 @@ def _check_activity_matches(cfg: AttentionConfig, wl: Workload) -> None:
                          f"design)")
 
 
+def resolve_mode(cfg: AttentionConfig, spec: SystemSpec, mode: str | None = None) -> str:
+    """``"calibrated"`` or ``"predicted"``: ``mode`` if given, else ``spec.mode``; ``auto`` is
+    calibrated for the paper's design and predicted for any other."""
+    m = spec.mode if mode is None else mode
+    if m not in MODES:
+        raise ValueError(f"mode = {m!r} is invalid: allowed {', '.join(map(repr, MODES))}")
+    if m == "auto":
+        return "calibrated" if is_paper_point(cfg) else "predicted"
+    return m
+
+
+def _d_model(cfg: AttentionConfig) -> int:
+    return cfg.n_heads * cfg.head_dim
+
+
+def _overhead(cfg: AttentionConfig, spec: SystemSpec, mode: str) -> tuple[float, str]:
+    """Per-layer time outside attention, s, and where it comes from."""
+    if spec.overhead_per_layer_s is not None:
+        return spec.overhead_per_layer_s, "design ([system] overhead_per_layer_s)"
+    if mode == "calibrated":
+        return 0.0, "calibrated-mode default 0 (the paper does not model it)"
+    from gaincell.system.circuit import CircuitAssumptions
+
+    rate = CircuitAssumptions(**spec.circuit).mac_rate
+    macs = 12 * _d_model(cfg) ** 2
+    return macs / rate, (f"predicted-mode default: 12 d_model^2 = {macs:,} MACs (QKV, output "
+                         f"projection and a 4 x d_model MLP, d_model = n_heads x head_dim = "
+                         f"{_d_model(cfg)}) at {rate:.3g} MAC/s (CircuitAssumptions.mac_rate"
+                         f"{', design override' if 'mac_rate' in spec.circuit else ''})")
+
+
+def _calibrated(cfg, spec, wl, data_wl, published):
+    comps = build_components(cfg, spec, cal.calibrate(published))
+    latency = cal.latency(cfg, comps)
+    area = cal.area(cfg, comps)
+    pitch = cal.tile_pitch(cfg, area, comps)
+    t = latency.total
+    energy = cal.energy(cfg, comps, wl, t, pitch, "energy per token per head")
+    data_energy = None if data_wl is None else cal.energy(
+        cfg, comps, data_wl, t, pitch, "data-dependent energy per token per head")
+    return comps, latency, area, energy, data_energy, None, None, {}
+
+
+def _predicted(cfg, spec, wl, data_wl, overhead):
+    from gaincell.system.predicted import Predictor
+
+    p = Predictor(cfg, spec)
+    latency = p.latency()
+    area = p.area()
+    pitch = p.tile_pitch(area)
+    t = latency.total
+    t_token = spec.n_layers * (t + overhead)
+
+    def run(w, q, use_spice=True):
+        return None if w is None else p.energy(w, t, t_token, pitch, q, use_spice)
+
+    energy = run(wl, "energy per token per head")
+    data_energy = run(data_wl, "data-dependent energy per token per head")
+    analytic = analytic_data = None
+    if spec.spice_energy:
+        analytic = run(wl, "energy per token per head (analytic)", False)
+        analytic_data = run(data_wl, "data-dependent energy per token per head (analytic)",
+                            False)
+    derived = p.derived()
+    derived["tile_pitch_m"] = pitch
+    return {"circuit": p.ca}, latency, area, energy, data_energy, analytic, analytic_data, \
+        derived
+
+
 def estimate(cfg: AttentionConfig | None = None, n_layers: int | None = None,
              tokens: int | None = None, *, activity=None,
-             spec: SystemSpec | None = None) -> Estimate:
+             spec: SystemSpec | None = None, mode: str | None = None,
+             published: Published | None = None) -> Estimate:
     """Latency, energy and area of a design, with breakdowns and GPU comparisons.
 
     Parameters
@@ -356,10 +334,16 @@ def estimate(cfg: AttentionConfig | None = None, n_layers: int | None = None,
     tokens : int, optional
         Tokens per sequence for per-sequence totals (default ``spec.tokens``, 1024).
     activity : gaincell.array.activity.Activity, optional
-        Activity counts of a simulation; adds the data-dependent energy beside the
-        average case.
+        Activity counts of a simulation of this design (same heads, window and head_dim);
+        adds the data-dependent energy beside the average case.
     spec : SystemSpec, optional
-        Node, overheads and component overrides (as a design file's ``[system]`` table).
+        Node, overheads, mode, gating, overrides (as a design file's ``[system]`` table).
+    mode : str, optional
+        ``"calibrated"``, ``"predicted"`` or ``"auto"``; default ``spec.mode`` (``auto``:
+        calibrated for the paper's design, predicted otherwise).
+    published : Published, optional
+        Totals the calibrated mode is fitted to (default the paper's, ``LEROUX2025``); the
+        predicted mode ignores it.
 
     Returns
     -------
@@ -374,23 +358,45 @@ def estimate(cfg: AttentionConfig | None = None, n_layers: int | None = None,
     changes = {k: v for k, v in (("n_layers", n_layers), ("tokens", tokens)) if v is not None}
     if changes:
         spec = spec.replace(**changes)
-    comps = build_components(cfg, spec)
-    latency = _latency(cfg, comps)
-    area = _area(cfg, comps)
-    pitch = _tile_pitch(cfg, area, comps)
-    t_token = latency.total
+    published = LEROUX2025 if published is None else published
+    m = resolve_mode(cfg, spec, mode)
+    overhead, overhead_src = _overhead(cfg, spec, m)
     wl = Workload.average_case(cfg)
-    energy = _energy(cfg, comps, wl, t_token, pitch, "energy per token per head")
-    data_wl = data_energy = None
+    data_wl = None
     if activity is not None:
+        _check_activity_design(cfg, activity)
         data_wl = Workload.from_activity(activity)
         _check_activity_matches(cfg, data_wl)
-        data_energy = _energy(cfg, comps, data_wl, t_token, pitch,
-                              "data-dependent energy per token per head")
-    period = spec.n_layers * (t_token + spec.overhead_per_layer_s)
-    retention = RetentionLink(token_period_s=period, tau_s=cfg.device.tau,
+    if m == "calibrated":
+        parts = _calibrated(cfg, spec, wl, data_wl, published)
+    else:
+        parts = _predicted(cfg, spec, wl, data_wl, overhead)
+    comps, latency, area, energy, data_energy, analytic, analytic_data, derived = parts
+    period = spec.n_layers * (latency.total + overhead)
+    retention = RetentionLink(token_period_s=period, tau_s=_tau(cfg),
                               config_leak_per_step=cfg.leak_per_step, window=cfg.window)
     est = Estimate(cfg=cfg, spec=spec, components=comps, workload=wl, latency=latency,
                    energy=energy, area=area, data_workload=data_wl, data_energy=data_energy,
-                   retention=retention, gpu=())
+                   retention=retention, gpu=(), mode=m, overhead_per_layer_s=overhead,
+                   overhead_source=overhead_src, analytic_energy=analytic,
+                   analytic_data_energy=analytic_data, derived=derived,
+                   published=published)
     return dataclasses.replace(est, gpu=compare_gpus(est))
+
+
+def _tau(cfg: AttentionConfig) -> float:
+    """Retention time constant at the device's temperature, s (``params.tau_at`` when the
+    parameters carry a temperature, else ``DeviceParams.tau``)."""
+    import gaincell.params as gp
+
+    tau_at = getattr(gp, "tau_at", None)
+    return float(tau_at(cfg.device)) if tau_at is not None else cfg.device.tau
+
+
+def _check_activity_design(cfg: AttentionConfig, activity) -> None:
+    """The activity's own record of its design must match (heads per layer)."""
+    n = getattr(activity, "n_heads", None)
+    if isinstance(n, int) and n > 0 and n != cfg.n_heads:
+        raise ValueError(f"activity comes from a {n}-head design: allowed an activity of this "
+                         f"design's n_heads = {cfg.n_heads} (simulate this design, or report "
+                         f"the {n}-head design)")

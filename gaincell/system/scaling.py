@@ -24,6 +24,8 @@ class ScalingStudy:
     ----------
     parameter : str
         ``"window"``, ``"n_heads"`` or ``"n_layers"``.
+    base : int or None
+        The design's own value of the parameter (marked in the figures).
     values : tuple of int
         The swept values.
     estimates : tuple of Estimate
@@ -33,10 +35,11 @@ class ScalingStudy:
     parameter: str
     values: tuple[int, ...]
     estimates: tuple[Estimate, ...]
+    base: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready: the swept values and each estimate's flat row."""
-        return {"parameter": self.parameter, "values": list(self.values),
+        return {"parameter": self.parameter, "values": list(self.values), "base": self.base,
                 "rows": [e.flat() for e in self.estimates]}
 
 
@@ -44,14 +47,18 @@ def scaling_studies(est: Estimate, windows=WINDOWS, heads=HEADS,
                     layers=LAYERS) -> dict[str, ScalingStudy]:
     """Window, heads and layers studies around ``est``'s design (windows that are not a
     multiple of ``array_cols`` are skipped)."""
-    cfg, spec = est.cfg, est.spec
+    cfg, spec = est.cfg, est.spec.replace(mode=est.mode)   # one mode along every curve
     ws = tuple(w for w in windows if w % cfg.array_cols == 0)
     out = {
-        "window": ScalingStudy("window", ws, tuple(
-            estimate(cfg.replace(window=w), spec=spec) for w in ws)),
-        "n_heads": ScalingStudy("n_heads", tuple(heads), tuple(
-            estimate(cfg.replace(n_heads=h), spec=spec) for h in heads)),
-        "n_layers": ScalingStudy("n_layers", tuple(layers), tuple(
-            estimate(cfg, spec=spec.replace(n_layers=n)) for n in layers)),
+        "window": ScalingStudy("window", ws, base=cfg.window, estimates=tuple(
+            estimate(cfg.replace(window=w), spec=spec, published=est.published)
+            for w in ws)),
+        "n_heads": ScalingStudy("n_heads", tuple(heads), base=cfg.n_heads, estimates=tuple(
+            estimate(cfg.replace(n_heads=h), spec=spec, published=est.published)
+            for h in heads)),
+        "n_layers": ScalingStudy("n_layers", tuple(layers), base=spec.n_layers,
+                                 estimates=tuple(
+            estimate(cfg, spec=spec.replace(n_layers=n), published=est.published)
+            for n in layers)),
     }
     return out

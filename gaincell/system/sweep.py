@@ -36,12 +36,14 @@ from gaincell.system.estimator import Estimate, build_components, estimate
 from gaincell.system.spec import COMPONENT_ROLES, SystemSpec
 
 __all__ = ["canonical_key", "apply_overrides", "Grid", "grid", "sweep", "write_csv",
-           "cost_row", "SWEEPABLE"]
+           "cost_row", "one_mode", "SWEEPABLE"]
 
 _ATTENTION = tuple(f.name for f in fields(AttentionConfig) if f.name != "device")
 #: Device fields that hold one scalar (``poly_c_ua`` and ``iv_table`` are tables).
 _DEVICE = tuple(f.name for f in fields(DeviceParams) if f.name not in ("poly_c_ua", "iv_table"))
-_SYSTEM = tuple(f.name for f in fields(SystemSpec) if f.name not in ("components", "name"))
+#: SystemSpec fields that hold one scalar (tables such as ``components`` are not axes).
+_SYSTEM = tuple(f.name for f in fields(SystemSpec)
+                if f.name not in ("components", "name", "circuit", "technology", "spice_energy"))
 
 #: Every sweepable key in canonical form (component overrides: ``system.ROLE.FIELD``).
 SWEEPABLE: tuple[str, ...] = (
@@ -187,7 +189,8 @@ def grid(axes: Mapping[str, Iterable[Any]] | None = None, **kw: Iterable[Any]) -
 
 
 def cost_row(est: Estimate) -> dict[str, Any]:
-    """The headline cost numbers of an estimate, by name (SI units in the column names)."""
+    """The headline cost numbers of an estimate, by name (SI units in the column names), and
+    the estimate's mode (calibrated / predicted) when the system layer reports one."""
     def get(obj, name):
         v = getattr(obj, name, None)
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else math.nan
@@ -202,7 +205,33 @@ def cost_row(est: Estimate) -> dict[str, Any]:
         "area_layer_m2": get(est, "area_layer_m2"),
         "area_model_m2": get(est, "area_model_m2"),
         "leak_per_step_implied": get(getattr(est, "retention", None), "leak_per_step"),
+        "estimate_mode": (str(est.mode) if isinstance(getattr(est, "mode", None), str)
+                          else None),
     }
+
+
+def one_mode(spec: SystemSpec) -> SystemSpec:
+    """The spec of a design of a sweep or study: ``mode = "auto"`` becomes ``"predicted"``.
+
+    ``auto`` makes only the paper's exact design calibrated and every other design predicted;
+    in a sweep that would put two cost models side by side (the paper's design 6.15 nJ
+    calibrated beside neighbours at about 31 nJ predicted, and different columns). A sweep
+    therefore evaluates every design in one mode: the spec's own when it names one
+    (``[system] mode`` or a ``system.mode`` axis), else ``predicted``.
+    """
+    return spec.replace(mode="predicted") if getattr(spec, "mode", None) == "auto" else spec
+
+
+def _estimate(what: str, cfg: AttentionConfig, spec: SystemSpec) -> Estimate:
+    """``estimate`` in one mode (:func:`one_mode`); any failure becomes a ``ValueError``
+    naming the design (a cost model that cannot evaluate a design is reported, not a
+    traceback)."""
+    try:
+        return estimate(cfg, spec=one_mode(spec))
+    except ValueError as e:
+        raise ValueError(f"{what}: {e}") from None
+    except (ArithmeticError, TypeError, KeyError, IndexError) as e:
+        raise ValueError(f"{what}: the cost model failed ({type(e).__name__}: {e})") from None
 
 
 def _design(k: int, d, base: AttentionConfig, spec: SystemSpec):
@@ -277,17 +306,19 @@ def sweep(designs: Iterable[AttentionConfig | Mapping[str, Any]],
     base = AttentionConfig.leroux2025() if base is None else base
     spec = SystemSpec() if spec is None else spec
     total = len(designs) if hasattr(designs, "__len__") else None
-    if isinstance(designs, Grid):   # check every axis value before any work
+    if isinstance(designs, Grid):   # check every axis value before any work (cost included)
         for key, vals in zip(designs.keys, designs.values):
             for v in vals:
-                apply_overrides(base, spec, {key: v})
+                c, s = apply_overrides(base, spec, {key: v})
+                _estimate(f"{key} = {v!r}", c, s)
     stream = _CSVStream(out_csv) if out_csv is not None else None
     out: list[Estimate] = []
     try:
         for k, d in enumerate(tqdm(designs, total=total, desc="designs", unit="design",
                                    disable=not progress)):
             cfg, sp = _design(k, d, base, spec)
-            est = estimate(cfg, spec=sp)
+            est = _estimate(f"designs[{k}] {dict(d) if isinstance(d, Mapping) else ''}".rstrip(),
+                            cfg, sp)
             if keep:
                 out.append(est)
             if stream is not None:
