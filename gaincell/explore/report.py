@@ -116,7 +116,8 @@ def write_report(out, *, figures: bool = True, top: int = 20) -> list[Path]:
             y = np.where(ok, d[ERROR].astype(float), np.nan)
             front = pareto_front(x, y)
             pp = ((paper.get(col), paper.get(ERROR)) if paper.get("status") == "ok" else None)
-            title = f"{col} vs {ERROR}: {front.size} points on the front"
+            title = (f"{col} vs {ERROR}: {front.size} point{'s' * (front.size != 1)} on the "
+                     f"front")
             if figures and n_ok:
                 paths += _figure(out / stem, x, y, front, scale, label, pp, title)
             lines += [f"## Pareto front: {col} vs {ERROR}", "",
