@@ -5,13 +5,15 @@ The public API is small and re-exported from the layers:
 - parameters: :class:`AttentionConfig`, :class:`DeviceParams`, :class:`IVTable`,
   :func:`load_toml`, :func:`save_toml`;
 - :class:`GainCellAttention` (one layer of heads, batched and streaming) and
-  :class:`AttentionStack` (several layers), :mod:`gaincell.reference` (ideal attention);
+  :class:`AttentionStack` (several layers), :mod:`gaincell.reference` (ideal attention),
+  :func:`monte_carlo` (the spread over chips);
 - :mod:`gaincell.device`: cell transfer, fitting, leakage, quantizers, readout, noise;
 - :mod:`gaincell.system`: latency, energy and area estimates, GPU baselines, reports.
 """
 
 from gaincell import device, explore, reference, system
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
+from gaincell.array.montecarlo import MonteCarloResult, monte_carlo
 from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
 
 __version__ = "0.1.0"
@@ -19,5 +21,6 @@ __version__ = "0.1.0"
 __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
     "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
+    "monte_carlo", "MonteCarloResult",
     "device", "reference", "system", "explore", "__version__",
 ]

@@ -17,12 +17,14 @@ Rules every command's output follows:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -35,12 +37,15 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_with",
     "check_output_target",
+    "pid_alive",
+    "folder_is_complete",
     "save_figure",
     "to_jsonable",
 ]
 
-#: File written last into every folder made by :func:`atomic_folder`: the list of its files.
-#: A folder holding it was written by gaincell (and is complete).
+#: File written last into every folder made by :func:`atomic_folder`: the list of its files
+#: with their sizes and SHA-256 digests. A folder holding it was written by gaincell (and is
+#: complete: :func:`folder_is_complete` checks it).
 MANIFEST_NAME = "MANIFEST.json"
 
 _SPECIAL = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
@@ -80,17 +85,43 @@ def check_output_target(path: str | os.PathLike, kind: str = "file") -> Path:
     if fmt != stat.S_IFDIR:
         raise ValueError(f"{path} exists and is not a folder: allowed a new path or a folder "
                          f"gaincell wrote")
-    if any(True for _ in path.iterdir()) and not (path / MANIFEST_NAME).is_file():
+    if not any(True for _ in path.iterdir()):
+        return path
+    if not (path / MANIFEST_NAME).is_file():
         raise ValueError(f"{path} is a folder gaincell did not write (no {MANIFEST_NAME}): "
                          f"refusing to replace its contents; allowed a new or empty folder, "
                          f"or one written by gaincell")
+    extra = _unlisted(path)
+    if extra:
+        raise ValueError(f"{path} holds files gaincell did not write ({', '.join(extra[:5])}"
+                         f"{', ...' if len(extra) > 5 else ''}, not in its {MANIFEST_NAME}): "
+                         f"refusing to replace them; move them away or choose another folder")
     return path
+
+
+def _unlisted(path: Path) -> list[str]:
+    """Files and folders in ``path`` that its manifest does not account for (sorted)."""
+    try:
+        listed = {f["name"] for f in json.loads(
+            (path / MANIFEST_NAME).read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return [MANIFEST_NAME + " (unreadable)"]
+    dirs = {str(Path(n).parent) for n in listed} | {
+        str(p) for n in listed for p in Path(n).parents}
+    out = []
+    for p in path.rglob("*"):
+        rel = str(p.relative_to(path))
+        if rel == MANIFEST_NAME or rel in listed or (p.is_dir() and rel in dirs):
+            continue
+        out.append(rel)
+    return sorted(out)
 
 
 _STALE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.(part|old)$")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (this process included); a zombie counts as dead."""
     if pid == os.getpid():
         return True
     try:
@@ -99,7 +130,16 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Linux: the process has exited and awaits its parent's ``wait`` (state Z or X)."""
+    try:
+        st = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return st[st.rindex(")") + 2:][:1] in ("Z", "X")
 
 
 def _remove_stale(parent: Path, name: str) -> None:
@@ -110,7 +150,7 @@ def _remove_stale(parent: Path, name: str) -> None:
         return
     for p in entries:
         m = _STALE.match(p.name)
-        if not m or m["name"] != name or _pid_alive(int(m["pid"])):
+        if not m or m["name"] != name or pid_alive(int(m["pid"])):
             continue
         try:
             if p.is_dir() and not p.is_symlink():
@@ -203,15 +243,63 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 130) -> Path:
     return atomic_write_with(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
 
 
+def _sha256(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def folder_is_complete(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a complete set written by :func:`atomic_folder`: its files are
+    exactly those ``MANIFEST_NAME`` lists, with the listed sizes and SHA-256 digests."""
+    path = Path(path)
+    try:
+        listed = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))["files"]
+        want = {f["name"]: (f["bytes"], f.get("sha256")) for f in listed}
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    have = {str(p.relative_to(path)): p for p in path.rglob("*")
+            if p.is_file() and p.name != MANIFEST_NAME}
+    if set(have) != set(want):
+        return False
+    return all(have[n].stat().st_size == b and (h is None or _sha256(have[n]) == h)
+               for n, (b, h) in want.items())
+
+
+_RENAME_EXCHANGE = 2   # linux/fs.h
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or the filesystem cannot, and the caller then falls back to two renames."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        f = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    f.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    rc = f(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    return rc == 0
+
+
 @contextlib.contextmanager
 def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """Write a multi-file output as one set.
 
     Yields a new temporary folder beside ``path``; write every file into it (plain writes are
     fine: nobody reads it). When the block ends without error, ``MANIFEST_NAME`` (the list of
-    files, sizes included) is written last and the folder replaces ``path`` by renames: the
-    old set is moved aside, the new set moved in, the old one removed. After an interruption
-    at any point, ``path`` holds the old complete set, the new complete set, or nothing, and
+    files, sizes included) is written last and the folder replaces ``path``: on Linux by one
+    atomic exchange of the two folders (``renameat2``; ``path`` is never absent), elsewhere
+    by renames (the old set moved aside, the new set moved in). The old set is then removed.
+    After an interruption at any point, ``path`` holds the old complete set, the new complete
+    set, or (without the atomic exchange) nothing, and
     a later call removes the partial folders that dead writers left. If the block raises, the
     temporary folder is removed and ``path`` is untouched.
 
@@ -227,20 +315,24 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        manifest = {"files": [{"name": str(p.relative_to(tmp)), "bytes": p.stat().st_size}
+        manifest = {"files": [{"name": str(p.relative_to(tmp)), "bytes": p.stat().st_size,
+                               "sha256": _sha256(p)}
                               for p in files if p.name != MANIFEST_NAME]}
         (tmp / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n",
                                          encoding="utf-8")
         check_output_target(path, "folder")
-        if os.path.lexists(path):
-            old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old",
-                                        dir=path.parent))
-            os.rmdir(old)
-            os.rename(path, old)
-        os.rename(tmp, path)
+        if os.path.lexists(path) and _exchange(tmp, path):
+            old = tmp   # one atomic swap: ``path`` was never absent; tmp now holds the old set
+        else:
+            if os.path.lexists(path):
+                old = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".old",
+                                            dir=path.parent))
+                os.rmdir(old)
+                os.rename(path, old)
+            os.rename(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not os.path.lexists(path):
+        if old is not None and old != tmp and old.exists() and not os.path.lexists(path):
             os.rename(old, path)   # put the old set back
             old = None
         raise

@@ -2,7 +2,8 @@
 
 Each sub-command lives beside the layer it drives and registers itself here through a
 ``register(subparsers)`` function in the module named in ``_COMMAND_MODULES``. Errors in
-user input (a bad design file, an out-of-range option) print one line and exit with code 2.
+user input (a bad design file, an out-of-range option, a truncated or wrong-type input file)
+and a lack of memory print one line and exit with code 2.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit code (0 ok, 2 bad input or unusable path,
-    1 failure reported by a command)."""
+    """Run the command line; returns the exit code (0 ok, 2 bad input, unusable path or not
+    enough memory, 1 failure reported by a command)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -56,9 +57,27 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{e.filename}: " if e.filename else ""
         print(f"gaincell {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
+    except MemoryError as e:   # numpy says how much it asked for ("Unable to allocate ...")
+        asked = f" ({e})" if str(e) else ""
+        print(f"gaincell {args.command}: error: out of memory{asked}; reduce "
+              f"{_MEMORY_HINTS.get(args.command, 'the problem size')}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"gaincell {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+#: What reduces the memory a command needs (named in its out-of-memory message).
+_MEMORY_HINTS = {
+    "simulate": "--tokens or --batch, or use --stream",
+    "report": "the design's window or heads (--config), or --tokens",
+    "demo": "the design's window or heads (--config)",
+    "sweep": "the grid (fewer --set values)",
+    "model-demo": "--batch-size, --block-size or --n-embd",
+    "characterize": "--v-store-points or --v-in-points",
+    "validate": "--column-cases, --tile-cases or --workers",
+    "bench": "the benchmark size",
+}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import os
 import sys
 from dataclasses import dataclass, field, fields
@@ -100,8 +101,14 @@ def _fail(owner: str, name: str, value: Any, allowed: str) -> None:
     raise ValueError(f"{owner}.{name} = {value!r} is invalid: allowed {allowed}")
 
 
+def _is_int(value: Any) -> bool:
+    """An integer, Python or NumPy (``np.int64``), but not a bool (``True``; ``np.bool_`` is
+    not an ``Integral`` either)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _real(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _fail(owner, name, value, "a real number")
     v = float(value)
     if not math.isfinite(v):
@@ -122,7 +129,7 @@ def _nonneg(owner: str, name: str, value: Any, unit: str) -> None:
 def _levels(owner: str, name: str, value: Any) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2 or value > 2**16:
+    if not _is_int(value) or value < 2 or value > 2**16:
         _fail(owner, name, value, "an integer in [2, 65536] or None (no quantization)")
 
 
@@ -134,7 +141,7 @@ def _range(owner: str, lo_name: str, lo: Any, hi_name: str, hi: Any) -> None:
 
 
 def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (
+    if not _is_int(value) or value < lo or (
         hi is not None and value > hi
     ):
         rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
@@ -896,20 +903,54 @@ def load_toml(path: str | os.PathLike) -> AttentionConfig:
         raise ValueError(f"{path}: no such design file") from None
     except OSError as e:
         raise ValueError(f"{path}: cannot read the design file ({e.strerror or e})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML ({e})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}): a design "
+                         f"file is UTF-8 TOML") from None
     return _from_plain(data, str(path))
 
 
+_TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n",
+                 "\f": "\\f", "\r": "\\r"}
+
+
+def _toml_string(v: str) -> str:
+    """``v`` as a TOML basic string: quotes, backslashes and every control character
+    (U+0000-U+001F, U+007F) escaped, so any text reads back unchanged. Lone surrogates (not
+    Unicode scalar values, not representable in TOML or UTF-8) raise ``ValueError``."""
+    out = []
+    for ch in v:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:
+            raise ValueError(f"string {v[:40]!r} contains a lone surrogate U+{ord(ch):04X}: "
+                             f"allowed Unicode scalar values only")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_key(k: str) -> str:
+    """A TOML key: bare when it is ``[A-Za-z0-9_-]+``, else a quoted basic string."""
+    k = str(k)
+    if k and all(c.isascii() and (c.isalnum() or c in "_-") for c in k):
+        return k
+    return _toml_string(k)
+
+
 def _toml_value(v: Any) -> str:
+    """One value as TOML: bools, integers and reals (Python or NumPy), strings, lists."""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(v)
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        return repr(float(v))
     if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
@@ -920,13 +961,13 @@ def dumps_toml(cfg: AttentionConfig) -> str:
     d = _to_plain(cfg)
     out = ["# gaincell design file (SI units unless the key names its unit)", "",
            "[attention]"]
-    out += [f"{k} = {_toml_value(v)}" for k, v in d["attention"].items()]
+    out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["attention"].items()]
     out += ["", "[device]"]
     table = d["device"].pop("iv_table", None)
-    out += [f"{k} = {_toml_value(v)}" for k, v in d["device"].items()]
+    out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["device"].items()]
     if table is not None:
         out += ["", "[device.iv_table]"]
-        out += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
     return "\n".join(out) + "\n"
 
 

@@ -30,9 +30,8 @@ def test_step_poly_twin(seed):
     S = np.empty((B, H, W))
     phi = np.empty((B, H, W))
     sub = np.empty((B, H, W // cols, D))
-    K.step_poly(q, kst, vst, scale, off, slot_token, t_now, dtab, A, 80.0, 40.0, cols, -1.0, 1.0,
-                step,
-                y, S, phi, sub)
+    K.step_poly(q, kst, vst, slot_token, t_now, dtab, A,
+                K.Read(scale, off, 80.0, 40.0, cols, -1.0, 1.0, step), y, S, phi, sub)
     wk = kst * scale - off
     wv = vst * scale - off
     S_ref = sum(A[i] * dpow[:, i] * np.einsum("bhd,bhwd->bhw", q, wk**i) for i in range(4))
@@ -138,3 +137,27 @@ def test_powers_from_codes_twin():
     w = c * s - v0
     for i in (1, 2, 3):
         np.testing.assert_allclose(P[i - 1], q @ (w**i).T, atol=1e-12)
+
+
+def test_step_charge_abs_twin():
+    rng = np.random.default_rng(5)
+    B, H, W, D = 1, 2, 6, 3
+    q = rng.integers(0, 16, (B, H, D)) / 15
+    phi = rng.random((B, H, W))
+    kst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
+    vst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
+    leak, t_now = 0.05, 3     # slots 4 and 5 are still empty
+    ko, vo = np.empty((B, H)), np.empty((B, H))
+    K.step_charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko, vo)
+    f = np.polynomial.polynomial.polyval
+    for h in range(H):
+        kr = vr = 0.0
+        for s in range(t_now + 1):
+            d = np.exp(-(t_now - s) * leak)
+            kr += np.sum(q[0, h] * np.abs(f((kst[0, h, s] * 0.9 / 7 - 0.45) * d, A)))
+            vr += phi[0, h, s] * np.sum(np.abs(f((vst[0, h, s] * 0.9 / 7 - 0.45) * d, A)))
+        assert ko[0, h] == pytest.approx(kr, rel=1e-12)
+        assert vo[0, h] == pytest.approx(vr, rel=1e-12)
+        ko2, vo2 = np.empty((B, H)), np.empty((B, H))
+        K.step_charge_abs_serial(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko2, vo2)
+        np.testing.assert_array_equal(ko2, ko)

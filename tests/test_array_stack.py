@@ -43,3 +43,8 @@ def test_stack_bad_input():
         st.step(np.zeros((3, 1, 1, 4)), np.zeros((3, 1, 1, 4)), np.zeros((3, 1, 1, 4)))
     with pytest.raises(ValueError, match="layer"):
         st.step_layer(5, np.zeros((1, 1, 4)), np.zeros((1, 1, 4)), np.zeros((1, 1, 4)))
+    # issue 15, defect 12: a float layer index raised TypeError
+    with pytest.raises(ValueError, match="layer = 1.5"):
+        st.step_layer(1.5, np.zeros((1, 1, 4)), np.zeros((1, 1, 4)), np.zeros((1, 1, 4)))
+    assert st.step_layer(np.int64(1), np.zeros((1, 1, 4)), np.zeros((1, 1, 4)),
+                         np.zeros((1, 1, 4))).shape == (1, 1, 4)

@@ -62,8 +62,10 @@ def test_ktc_write_noise_sigma_over_1e5_writes():
                                      write_noise_ktc=True, c_store=c, temperature=330.0)
     expect = math.sqrt(K_BOLTZMANN_J * 330.0 / c)
     assert cfg.device.write_noise_sigma == pytest.approx(expect)
-    attn = GainCellAttention(cfg, seed=3)
-    x = np.full((1, 1, 1000, 100), 0.45)
-    stored = attn._store(x, np.random.default_rng(1))      # the write path of the simulator
+    from gaincell.array._draws import seed_entropy, token_noise
+    from gaincell.array._state import Writer
+
+    noise = token_noise(cfg, seed_entropy(3), 0, 1000, 1)     # the simulator's write path
+    stored = Writer(cfg).store(np.full((1000, 1, 1, 100), 0.45), noise.write_k)
     assert np.std(stored - 0.45) == pytest.approx(expect, rel=0.02)
     assert not DeviceParams().has_noise and DeviceParams(write_noise_ktc=True).has_noise

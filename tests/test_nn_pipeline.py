@@ -43,12 +43,14 @@ def test_pipeline_end_to_end(corpus, tmp_path):
     sens = st["sensitivity"]
     assert abs(sens["torch_loss"] - sens["simulator_loss"]) < 5e-3
     assert set(sens["sweeps"]) >= {"retention", "kv_levels", "read_noise", "gain_mismatch"}
-    for f in ("report.md", "report.json", "stages.png", "adaptation.png", "sensitivity.png",
+    for f in ("report/report.md", "report/report.json", "report/stages.png",
+              "report/adaptation.png", "report/sensitivity.png",
               "softmax.pt", "nonlinear.pt"):
         assert (tmp_path / "run" / f).exists(), f
-    md = (tmp_path / "run" / "report.md").read_text()
+    md = (tmp_path / "run" / "report" / "report.md").read_text()
     assert "nonlinear_adapted" in md and "Generated text" in md
-    json.loads((tmp_path / "run" / "report.json").read_text())
+    json.loads((tmp_path / "run" / "report" / "report.json").read_text())
+    assert (tmp_path / "run" / "report" / "MANIFEST.json").exists()   # one atomic set
     assert not list((tmp_path / "run").glob("*.ckpt.pt"))  # cleaned after each stage
 
 
@@ -93,7 +95,7 @@ def test_cli_model_demo_tiny(corpus, tmp_path):
     rc = main(["model-demo", "--tiny", "--data", corpus, "--out", str(tmp_path),
                "--no-sensitivity", "--softmax-iters", "4"])
     assert rc == 0
-    assert (tmp_path / "report.md").exists()
+    assert (tmp_path / "report" / "report.md").exists()
     assert main(["model-demo", "--tiny", "--data", str(tmp_path / "missing.txt"),
                  "--out", str(tmp_path / "x")]) == 2
 

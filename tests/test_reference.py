@@ -50,3 +50,60 @@ def test_reference_rejects_bad_parameters():
     with pytest.raises(ValueError, match="scale"):
         softmax_attention(x, x, x, window=2, scale=np.nan)
     assert softmax_attention(x, x, x, window=np.int64(2)).shape == x.shape
+
+
+def dense_hardsigmoid(q, k, v, cfg):
+    d = cfg.device
+    g = d.linear_gain_ua_per_v
+    s = g * (q @ np.swapaxes(k - d.v_weight_zero, -1, -2))
+    m = window_mask(q.shape[-2], cfg.window)
+    phi = np.where(m, np.clip(s / d.stage1_sat_ua_tmax, 0.0, 1.0), 0.0)
+    return (phi @ (g * (v - d.v_weight_zero))) / d.stage2_sat_ua_tmax
+
+
+def dense_softmax(q, k, v, window):
+    s = (q @ np.swapaxes(k, -1, -2)) / np.sqrt(q.shape[-1])
+    s = np.where(window_mask(q.shape[-2], window), s, -np.inf)
+    p = np.exp(s - s.max(axis=-1, keepdims=True))
+    return (p / p.sum(axis=-1, keepdims=True)) @ v
+
+
+@pytest.mark.parametrize("T, W", [(1, 4), (63, 8), (64, 64), (150, 16), (200, 256)])
+def test_blocked_references_equal_dense_twins(T, W):
+    cfg = gc.AttentionConfig.leroux2025(n_heads=2, head_dim=5, window=W, array_cols=4)
+    rng = np.random.default_rng(T)
+    q, k, v = rng.uniform(0, 0.9, (3, 2, 2, T, 5))
+    np.testing.assert_allclose(hardsigmoid_attention(q, k, v, cfg),
+                               dense_hardsigmoid(q, k, v, cfg), atol=1e-12)
+    np.testing.assert_allclose(softmax_attention(q, k, v, window=W),
+                               dense_softmax(q, k, v, W), atol=1e-12)
+
+
+def test_reference_memory_is_linear_in_tokens():
+    """Issue 15, defect 2: no (T, T) arrays (dense would need 8 * T^2 = 134 MB here)."""
+    import tracemalloc
+
+    T = 4096
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=64, array_cols=64)
+    q = np.full((1, 1, T, 4), 0.5)
+    tracemalloc.start()
+    try:
+        hardsigmoid_attention(q, q, q, cfg)
+        softmax_attention(q, q, q, window=64)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8e6, peak
+
+
+@pytest.mark.parametrize("fn", ["hardsigmoid", "softmax"])
+def test_reference_refuses_complex_inputs(fn):
+    """Issue 15, defect 12: complex inputs were silently truncated."""
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=2, window=4, array_cols=4)
+    x = np.zeros((1, 1, 3, 2))
+    z = x + 1j
+    with pytest.raises(ValueError, match="k is complex"):
+        if fn == "hardsigmoid":
+            hardsigmoid_attention(x, z, x, cfg)
+        else:
+            softmax_attention(x, z, x, window=2)

@@ -12,8 +12,16 @@ Each kernel has a plain NumPy twin in ``tests/test_array_kernels.py``.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
+
+#: Scalars of a streaming read: stored value -> weight ``w = x * scale - offset`` (V), the
+#: saturation charges ``sat1``/``sat2`` (uA x T_max), ``cols`` per sub-array and the counter's
+#: ``out_lo``/``out_hi``/``out_step`` (full scale).
+Read = namedtuple("Read", ["scale", "offset", "sat1", "sat2", "cols", "out_lo", "out_hi",
+                           "out_step"])
 
 _FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
 
@@ -27,13 +35,16 @@ def _quant(x, lo, hi, step):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FM)
-def _step_head(q, ks, vs, scale, offset, e0, e1, e2, e3, a0, sat1, sat2, cols,
-               out_lo, out_hi, out_step, y, s_out, phi_out, sub_out):  # pragma: no cover
-    """One head: q (D,), ks/vs (W,D) stored; writes y (D,), s_out/phi_out (W,), sub (G,D).
+def _step_head(q, ks, vs, R, e0, e1, e2, e3, a0, y, s_out, phi_out, sub_out):
+    # pragma: no cover - compiled
+    """One head: q (D,), ks/vs (W,D) stored, R a :data:`Read`; writes y (D,), s_out/phi_out
+    (W,), sub (G,D).
 
     ``e_i[s] = a_i d_s^i`` folds the cubic's coefficient with slot s's decay; all four are 0
     for an empty slot, whose column then carries no charge.
     """
+    scale, offset, sat1, sat2, cols = R.scale, R.offset, R.sat1, R.sat2, R.cols
+    out_lo, out_hi, out_step = R.out_lo, R.out_hi, R.out_step
     W, D = ks.shape
     G = W // cols
     sq = 0.0
@@ -79,14 +90,14 @@ def _step_head(q, ks, vs, scale, offset, e0, e1, e2, e3, a0, sat1, sat2, cols,
 
 
 @njit(cache=True, parallel=True)
-def step_poly(q, kst, vst, scale, offset, slot_token, t_now, dtab, a, sat1, sat2, cols,
-              out_lo, out_hi, out_step, y, s_out, phi_out, sub_out):  # pragma: no cover
+def step_poly(q, kst, vst, slot_token, t_now, dtab, a, R, y, s_out, phi_out, sub_out):
+    # pragma: no cover - compiled
     """One query read of every (batch, head) against the ring buffer.
 
     q (B,H,D) pulse widths; kst/vst (B,H,W,D) stored; slot_token (W,) token index held by
     each slot (-1 empty), t_now the current token; dtab (W,4) decay powers d^i by age; a (4,)
-    cubic in uA/V^i. Writes y (B,H,D), S and phi per slot (B,H,W) and per-sub-array outputs
-    (B,H,G,D).
+    cubic in uA/V^i; R the scalars (:data:`Read`). Writes y (B,H,D), S and phi per slot
+    (B,H,W) and per-sub-array outputs (B,H,G,D).
     """
     B, H, W = kst.shape[0], kst.shape[1], kst.shape[2]
     e0 = np.zeros(W)
@@ -103,9 +114,8 @@ def step_poly(q, kst, vst, scale, offset, slot_token, t_now, dtab, a, sat1, sat2
     for bh in prange(B * H):
         b = bh // H
         h = bh - b * H
-        _step_head(q[b, h], kst[b, h], vst[b, h], scale, offset, e0, e1, e2, e3, a[0],
-                   sat1, sat2, cols, out_lo, out_hi, out_step, y[b, h], s_out[b, h],
-                   phi_out[b, h], sub_out[b, h])
+        _step_head(q[b, h], kst[b, h], vst[b, h], R, e0, e1, e2, e3, a[0], y[b, h],
+                   s_out[b, h], phi_out[b, h], sub_out[b, h])
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -231,3 +241,39 @@ def powers_from_codes(G, m0, qstep, coef, P):  # pragma: no cover - compiled
             for i in range(3):
                 P[i, t, j] = qstep * (coef[i, 0] * g0 + coef[i, 1] * g1 + coef[i, 2] * g2
                                       + coef[i, 3] * g3)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def step_charge_abs(q, phi, kst, vst, scale, offset, t_now, leak, a, k_out, v_out):
+    # pragma: no cover - compiled
+    """Absolute charge moved through the cells in one streaming read (uA x T_max).
+
+    q (B,H,D) pulses; phi (B,H,W) first-stage pulses; kst/vst (B,H,W,D) the ring buffer
+    after token ``t_now`` was written (slot s holds token t_now - ((t_now - s) mod W), empty
+    when negative). Writes per (b, h): k_out = sum_s sum_r q[r] |I(w^K_sr d_s)|,
+    v_out = sum_s phi[s] sum_r |I(w^V_sr d_s)|.
+    """
+    B, H, W, D = kst.shape
+    ones = np.ones(D)
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        tk = 0.0
+        tv = 0.0
+        for s in range(W):
+            m = (t_now - s) % W
+            if t_now - m < 0:
+                continue
+            d = np.exp(-m * leak)
+            tk += _abs_dot(q[b, h], kst[b, h, s], scale, offset, d, a)
+            p = phi[b, h, s]
+            if p != 0.0:
+                tv += p * _abs_dot(ones, vst[b, h, s], scale, offset, d, a)
+        k_out[b, h] = tk
+        v_out[b, h] = tv
+
+
+# Serial twins of the parallel kernels (the same compiled arithmetic per head): for small
+# work, or one thread, where starting the parallel region costs more than it saves.
+step_poly_serial = njit(cache=True)(step_poly.py_func)
+step_charge_abs_serial = njit(cache=True, fastmath=_FM)(step_charge_abs.py_func)

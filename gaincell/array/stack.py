@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from gaincell._checks import as_finite
@@ -49,7 +51,8 @@ class AttentionStack:
 
     def step_layer(self, layer: int, q, k, v, trace: bool = False):
         """Stream one token through layer ``layer`` ((B, H, D) arrays)."""
-        if not 0 <= layer < self.n_layers:
+        if (isinstance(layer, bool) or not isinstance(layer, numbers.Integral)
+                or not 0 <= layer < self.n_layers):
             raise ValueError(f"layer = {layer!r} is invalid: allowed 0 .. {self.n_layers - 1}")
         return self.layers[layer].step(q, k, v, trace=trace)
 

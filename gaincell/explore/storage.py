@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from gaincell._io import _STALE, _pid_alive, atomic_write_with
+from gaincell._io import _STALE, atomic_write_with, pid_alive
 
 __all__ = ["ResultStore", "schema_for", "BITMAP_MAX_POINTS"]
 
@@ -144,7 +144,7 @@ class ResultStore:
         for folder in (self.parts, self.out):   # temporaries of killed writers
             for p in folder.iterdir():
                 m = _STALE.match(p.name)
-                if m and p.is_file() and not _pid_alive(int(m["pid"])):
+                if m and p.is_file() and not pid_alive(int(m["pid"])):
                     p.unlink(missing_ok=True)
         self.done = _Done(n_points)
         self.n_failed = 0

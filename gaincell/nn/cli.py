@@ -23,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("--data", default=None, metavar="TEXT",
                    help="UTF-8 text corpus (default: the shipped tiny Shakespeare)")
     p.add_argument("--out", default="runs/model-demo",
-                   help="run folder: checkpoints, state.json, report (default runs/model-demo)")
+                   help="run folder: checkpoints, state.json, report/ (default runs/model-demo)")
     p.add_argument("--restart", action="store_true",
                    help="discard checkpoints in --out instead of resuming")
     p.add_argument("--tiny", action="store_true", help="a few-second smoke run")
@@ -54,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
     settings = PipelineSettings.tiny(**ov) if args.tiny else PipelineSettings(**ov)
     state = run_pipeline(settings, args.out, resume=not args.restart)
     print(stage_table(state))
-    print(f"report: {args.out}/report.md")
+    print(f"report: {args.out}/report/report.md")
     return 0

@@ -13,7 +13,8 @@ Stages (each checkpointed; a re-run with the same settings and folder resumes):
    (control, ``control=True``): the softmax model trained for as many more steps as the two
    hardware stages together, so that the comparison is at equal total training;
 6. sensitivity sweeps of the fine-tuned nonlinear model with the NumPy simulator;
-7. the report (``report.md``, ``report.json``, figures, generated text samples).
+7. the report (``report.md``, ``report.json``, figures, generated text samples), written as
+   one set into the ``report/`` folder of the run folder.
 
 Validation losses are the mean cross-entropy in nats per character on the same fixed
 validation batches for every stage.
@@ -23,12 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from gaincell._io import atomic_write_text
+from gaincell._io import atomic_write_json
 from gaincell.nn._torch import torch
 from gaincell.nn.adapt import adapt, init_from_float, record_targets
 from gaincell.nn.data import CharData
@@ -131,7 +133,14 @@ class _State:
                      "linear_init_adaptation": None, "sensitivity": None, "samples": {},
                      "histories": {}}
         if resume and self.path.exists():
-            old = json.loads(self.path.read_text(encoding="utf-8"))
+            try:
+                old = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(old, dict):
+                    raise ValueError("not a JSON object")
+            except (ValueError, UnicodeDecodeError) as e:   # truncated or foreign file
+                raise ValueError(f"{self.path}: not a gaincell run state (JSON object with "
+                                 f"settings and stages): {e}; use --restart or another "
+                                 f"output folder") from None
             if old.get("settings") != self.data["settings"]:
                 diff = sorted(k for k in self.data["settings"]
                               if old.get("settings", {}).get(k) != self.data["settings"][k])
@@ -141,7 +150,7 @@ class _State:
             self.data = old
 
     def save(self):
-        atomic_write_text(self.path, json.dumps(_jsonable(self.data), indent=1))
+        atomic_write_json(self.path, self.data)
 
     def stage(self, name):
         return self.data["stages"].get(name)
@@ -151,14 +160,18 @@ class _State:
         self.save()
 
 
-def _jsonable(x):
-    if isinstance(x, float):
-        return x if x == x and abs(x) != float("inf") else str(x)
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
+def _check_run_folder(out: Path) -> None:
+    """A run folder is new, empty, or one a run wrote (it holds ``state.json``): checkpoints
+    are replaced and, with ``resume=False``, ``*.pt`` files deleted only there."""
+    if not os.path.lexists(out):
+        return
+    if not out.is_dir():
+        raise ValueError(f"{out} exists and is not a folder: allowed a new folder, an empty "
+                         f"one, or a run folder (holding state.json)")
+    if any(True for _ in out.iterdir()) and not (out / "state.json").is_file():
+        raise ValueError(f"{out} is a folder no gaincell run wrote (no state.json): refusing "
+                         f"to write checkpoints into it; allowed a new or empty folder, or a "
+                         f"run folder")
 
 
 def _log(progress, msg):
@@ -171,7 +184,8 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
                  resume: bool = True, progress: bool = True,
                  callback: Callable[[str, int], None] | None = None,
                  write_report: bool = True) -> dict:
-    """Run (or resume) every stage; returns the state dict (also in ``out_dir/state.json``).
+    """Run (or resume) every stage; returns the state dict (also in ``out_dir/state.json``);
+    the report goes to ``out_dir/report/``.
 
     ``callback(stage, step)`` is called after every training step (tests use it to interrupt).
     With ``resume=False`` an existing run in ``out_dir`` is overwritten stage by stage.
@@ -183,6 +197,7 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
     for name in ("softmax", "linear", "nonlinear", "softmax_long"):
         s.train_settings(name)
     out = Path(out_dir)
+    _check_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     if not resume:
         for p in list(out.glob("*.pt")) + [out / "state.json"]:
@@ -279,5 +294,5 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
         st.save()
     if write_report:
         from gaincell.nn.report import write_report as _write
-        _write(st.data, out)
+        _write(st.data, out / "report")
     return st.data

@@ -4,16 +4,17 @@ Figures (PNG): ``stages.png`` validation loss per stage; ``curves.png`` validati
 curves of the trained stages; ``adaptation.png`` the adaptation's convergence (largest
 statistic errors and calibration loss per iteration); ``sensitivity.png`` validation loss
 against each swept device parameter (NumPy simulator; dashed: the preset design on the same
-validation subset). All files are written atomically.
+validation subset). The files are written as one set (:func:`gaincell._io.atomic_folder`:
+the folder is the old complete report, the new one, or absent, whatever interrupts the run;
+``MANIFEST.json`` lists the files).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
-from gaincell._io import atomic_write_text, atomic_write_with
+from gaincell._io import atomic_folder, atomic_write_json, atomic_write_text, save_figure
 
 __all__ = ["write_report", "stage_table"]
 
@@ -55,10 +56,6 @@ def _fmt(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def _savefig(fig, path: Path):
-    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-
-
 def _figures(state: dict, out: Path) -> list[str]:
     import matplotlib
 
@@ -80,7 +77,7 @@ def _figures(state: dict, out: Path) -> list[str]:
             ax.axhline(_num(st["softmax"]["val_loss"]), color="k", lw=0.8, ls="--")
         ax.set_title("validation loss per stage")
         fig.tight_layout()
-        _savefig(fig, out / "stages.png")
+        save_figure(fig, out / "stages.png", dpi=110)
         plt.close(fig)
         made.append("stages.png")
     hist = state.get("histories", {})
@@ -98,7 +95,7 @@ def _figures(state: dict, out: Path) -> list[str]:
         ax.set_ylabel("val loss (curve batches)")
         ax.legend()
         fig.tight_layout()
-        _savefig(fig, out / "curves.png")
+        save_figure(fig, out / "curves.png", dpi=110)
         plt.close(fig)
         made.append("curves.png")
     ad = state.get("adaptation")
@@ -115,7 +112,7 @@ def _figures(state: dict, out: Path) -> list[str]:
         a2.set_xlabel("adaptation iteration")
         a2.set_ylabel("calibration loss")
         fig.tight_layout()
-        _savefig(fig, out / "adaptation.png")
+        save_figure(fig, out / "adaptation.png", dpi=110)
         plt.close(fig)
         made.append("adaptation.png")
     sens = state.get("sensitivity")
@@ -142,17 +139,22 @@ def _figures(state: dict, out: Path) -> list[str]:
         for ax in axs.ravel()[n:]:
             ax.axis("off")
         fig.tight_layout()
-        _savefig(fig, out / "sensitivity.png")
+        save_figure(fig, out / "sensitivity.png", dpi=110)
         plt.close(fig)
         made.append("sensitivity.png")
     return made
 
 
 def write_report(state: dict, out_dir) -> Path:
-    """Write ``report.md``, ``report.json`` and the figures into ``out_dir``."""
-    from gaincell.nn.pipeline import _jsonable
+    """Write ``report.md``, ``report.json`` and the figures as one set into the folder
+    ``out_dir`` (new, empty, or a report gaincell wrote); returns the path of ``report.md``."""
+    target = Path(out_dir)
+    with atomic_folder(target) as out:
+        _write(state, out)
+    return target / "report.md"
 
-    out = Path(out_dir)
+
+def _write(state: dict, out: Path) -> None:
     figs = _figures(state, out)
     s = state["settings"]
     lines = ["# gaincell model demo: the paper's training recipe on tiny Shakespeare", "",
@@ -209,7 +211,5 @@ def write_report(state: dict, out_dir) -> Path:
             lines += [f"**{name}**:", "", "```", txt.strip("\n"), "```", ""]
     if figs:
         lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figs] + [""]
-    md = "\n".join(lines)
-    atomic_write_text(out / "report.md", md)
-    atomic_write_text(out / "report.json", json.dumps(_jsonable(state), indent=1))
-    return out / "report.md"
+    atomic_write_text(out / "report.md", "\n".join(lines))
+    atomic_write_json(out / "report.json", state)

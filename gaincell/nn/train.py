@@ -29,7 +29,20 @@ def save_torch(obj, path: str | os.PathLike) -> Path:
 
 
 def load_torch(path: str | os.PathLike):
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """Read a checkpoint written by :func:`save_torch`: tensors and plain data only
+    (``weights_only=True``: a checkpoint never runs code). A truncated or foreign file is a
+    ``ValueError`` naming it."""
+    import pickle
+    import zipfile
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+            UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a readable gaincell checkpoint (a torch file of "
+                         f"tensors and plain data; truncated or foreign?): "
+                         f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}; "
+                         f"delete it or pass --restart") from None
 
 
 @torch.no_grad()

@@ -27,6 +27,8 @@ def _kit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0,
                    help="time limit of one ngspice run, s (default 120)")
     p.add_argument("--config", help="design TOML file for the device (default: leroux2025)")
+    p.add_argument("--allow-control", action="store_true", help="run netlists that hold "
+                   "ngspice interpreter blocks (.control, shell, ...): only files you trust")
 
 
 def register(sub) -> None:
@@ -41,7 +43,7 @@ def register(sub) -> None:
     p.add_argument("--t-float", type=float, default=60e-3,
                    help="retention float time, s (default 0.06)")
     _kit_args(p)
-    p.set_defaults(func=run_characterize)
+    p.set_defaults(func=_allowing(run_characterize))
 
     p = sub.add_parser("validate", help="behavioural model vs SPICE: cell, column, "
                        "charge-to-pulse and tile checks with error budgets, and a report",
@@ -57,7 +59,7 @@ def register(sub) -> None:
     p.add_argument("--cell-model", default="poly", choices=("poly", "table"),
                    help="behavioural cell model to validate (fitted cubic or the sweep table)")
     _kit_args(p)
-    p.set_defaults(func=run_validate)
+    p.set_defaults(func=_allowing(run_validate))
 
 
 def _kit(args):
@@ -68,7 +70,32 @@ def _kit(args):
         kw["model_files"] = tuple(args.models)
     if args.cell:
         kw["cell_file"] = args.cell
-    return CircuitKit.default(**kw)
+    return _trusted(CircuitKit.default(**kw), args)
+
+
+def _trusted(kit, args):
+    """``kit`` once its names and files pass the netlist screen (a netlist is code:
+    ``gaincell.spice.trust``); ``ValueError`` (exit code 2) before anything runs."""
+    from gaincell.spice.trust import check_name, screen_deck
+
+    check_name("--subckt sub-circuit", args.subckt)
+    try:
+        for f in kit.files():
+            screen_deck(f".include {f}\n", "command line", args.allow_control)
+    except ValueError as e:   # UnsafeNetlist is also a SpiceError: make it plain bad input
+        raise ValueError(str(e)) from None
+    return kit
+
+
+def _allowing(run):
+    """``run(args)`` with ``--allow-control`` in effect for every ngspice run it starts."""
+    def f(args: argparse.Namespace) -> int:
+        from gaincell.spice.trust import permit_control
+
+        with permit_control(args.allow_control):
+            return run(args)
+    f.__name__, f.__doc__ = run.__name__, run.__doc__
+    return f
 
 
 def _base(args):

@@ -6,7 +6,7 @@ about (``file:line: text``), so a user never has to read a traceback from inside
 
 from __future__ import annotations
 
-__all__ = ["SpiceError", "NgspiceNotFound", "NetlistError", "ModelCardError",
+__all__ = ["SpiceError", "NgspiceNotFound", "NetlistError", "ModelCardError", "UnsafeNetlist",
            "ConvergenceError", "SpiceTimeout"]
 
 
@@ -36,3 +36,11 @@ class ConvergenceError(SpiceError):
 
 class SpiceTimeout(SpiceError):
     """The run exceeded its time limit and was killed."""
+
+
+class UnsafeNetlist(NetlistError, ValueError):
+    """A netlist holds what gaincell refuses to run: an ngspice interpreter block
+    (``.control``, ``shell``, ...), an invalid name, an include that is not a regular file.
+
+    Also a ``ValueError``: it is bad input, and the command line exits with code 2.
+    """

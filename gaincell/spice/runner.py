@@ -7,6 +7,19 @@ the only robust isolation. The parent waits at most ``timeout_s`` seconds and ki
 after that (:class:`~gaincell.spice.errors.SpiceTimeout`): a hang becomes a clear error.
 Sweeps run several children at once (:func:`simulate_many`, process-level parallelism).
 
+Workers never outlive the command: each child asks the kernel for SIGKILL when its parent
+dies (Linux ``prctl(PR_SET_PDEATHSIG)``; a SIGKILL, SIGTERM or SIGHUP of the parent ends its
+workers), and carries its own limits whatever the parent does: ``RLIMIT_CPU`` and a
+wall-clock ``alarm`` of ``timeout_s + CHILD_GRACE_S``. ``ngspice -b`` runs in its own
+process group with the same parent-death signal and CPU limit, in a temporary folder named
+``gaincell_spice_<worker pid>_*`` that is removed on every exit path of the worker, by the
+parent when the worker ends or is killed, and, for workers that died with a killed parent,
+by the next run (folders of dead processes only).
+
+Every deck and every file it includes is screened first (:mod:`gaincell.spice.trust`: a
+netlist is code; ``.control`` blocks and other interpreter commands are refused unless
+allowed).
+
 Backends
 --------
 ``shared``      PySpice 1.5 ``NgSpiceShared`` on ``libngspice.so`` (ngspice 39 works; PySpice's
@@ -16,17 +29,24 @@ Backends
 ``auto``        ``shared`` when PySpice and libngspice load, else ``subprocess``.
 
 ngspice's messages are mapped to :mod:`gaincell.spice.errors` classes whose text names the
-netlist file and line (``file:line: text``).
+netlist file and line (``file:line: text``): the file among the deck and its includes (a
+user's cell or model file keeps its own line numbers in ngspice's messages), selected by the
+text ngspice quotes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import ctypes.util
+import glob
+import math
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaincell._io import pid_alive
 from gaincell.spice.errors import (
     ConvergenceError,
     ModelCardError,
@@ -45,7 +66,8 @@ from gaincell.spice.errors import (
     SpiceError,
     SpiceTimeout,
 )
-from gaincell.spice.netlist import Netlist, locate, preflight
+from gaincell.spice.netlist import Netlist, preflight
+from gaincell.spice.trust import deck_sources, screen_deck
 
 __all__ = ["SimResult", "simulate", "simulate_many", "ngspice_available", "ngspice_version",
            "default_backend", "DEFAULT_TIMEOUT_S"]
@@ -168,22 +190,100 @@ def _failed(log: list[str]) -> bool:
     return any(k in text for k in _FATAL)
 
 
+def _norm(x: str) -> str:
+    return " ".join(x.lower().replace("{", " { ").replace("}", " } ").split())
+
+
+def _logical(body: str) -> list[tuple[int, str]]:
+    """(first physical line, text with ``+`` continuations joined) of each line of a file."""
+    out: list[tuple[int, str]] = []
+    for n, raw in enumerate(body.splitlines(), 1):
+        s = raw.strip()
+        if s.startswith("+") and out:
+            out[-1] = (out[-1][0], out[-1][1] + " " + s[1:])
+        else:
+            out.append((n, raw))
+    return out
+
+
+def _unbalanced_subckt(srcs) -> str | None:
+    """``file:line: text`` of a ``.subckt`` without its ``.ends`` in the same file."""
+    for fname, body in srcs:
+        stack = []
+        for n, raw in enumerate(body.splitlines(), 1):
+            tok = raw.split()
+            if tok and tok[0].lower() == ".subckt":
+                stack.append((n, raw.strip()))
+            elif tok and tok[0].lower() == ".ends" and stack:
+                stack.pop()
+        if stack:
+            n, text = stack[-1]
+            return f"{fname}:{n}: {text} (no matching .ends)"
+    return None
+
+
 def _where(netlist: Netlist, log: list[str]) -> str:
-    """``file:line: text`` of the netlist line ngspice complained about, or the file name."""
-    for line in log:
-        m = re.search(r"(?:netlist line no\.|error on line)\s*(\d+)", line, re.I)
-        if m:
-            n = int(m.group(1))
-            if 1 <= n <= len(netlist.lines):
-                return f"{netlist.name}:{n}: {netlist.lines[n - 1].strip()}"
-        for pat in (r"(?:include|library) file\s+(\S+)", r"unknown subckt:\s*(.+)$",
-                    r"illegal subckt call.*?:\s*(.+)$",
-                    r"in line\s*:?\s*(.+)$", r"model\s+(\S+)", r"^\s*([a-z]\S*\s+\S+\s+\S+.*)$"):
+    """``file:line: text`` of the line ngspice complained about, or the deck's name.
+
+    ngspice numbers lines within the file they come from (an included cell or model file
+    keeps its own numbering) and often quotes the offending text; the quote, and the number
+    where given, select the file among the deck and its includes, user files first.
+    """
+    try:
+        srcs = deck_sources(netlist.text, netlist.name)
+    except (OSError, SpiceError):
+        srcs = [(netlist.name, netlist.text)]
+    srcs = srcs[1:] + srcs[:1]   # included (user) files first: the generated deck is checked
+    text = "\n".join(log).lower()
+    if "mismatch of .subckt" in text:
+        hit = _unbalanced_subckt(srcs)
+        if hit:
+            return hit
+    numbers: list[int] = []
+    frags: list[str] = []
+    for k, line in enumerate(log):
+        m = re.search(r"(?:netlist line no\.|error on line|model issue on line)\s*(\d+)", line,
+                      re.I)
+        if m and int(m.group(1)) > 0:
+            numbers.append(int(m.group(1)))
+            if re.search(r"model issue on line", line, re.I) and k + 1 < len(log):
+                frags.append(log[k + 1].strip().removesuffix("...").strip())
+        for pat in (r"expression err:\s*(.+)$", r"undefined parameter\s*\[(.+?)\]",
+                    r"check line\s+(.+)$", r"(?:include|library) file\s+(\S+)",
+                    r"unknown subckt:\s*(.+)$", r"illegal subckt call.*?:\s*(.+)$",
+                    r"in line\s*:?\s*(.+)$", r"unknown model\s+(\S+)",
+                    r"could not find (?:a valid )?model(?:name)?\s+(\S+)"):
             m = re.search(pat, line, re.I)
-            if m:
-                hit = locate(netlist, m.group(1).strip())
-                if hit:
-                    return hit
+            if m and len(m.group(1).strip()) >= 2:
+                frags.append(m.group(1).strip())
+    frags = [_norm(f) for f in frags if f]
+
+    def match(logical: str, frag: str) -> bool:
+        lt = _norm(logical)
+        if frag in lt:
+            return True
+        words = frag.split()   # ngspice truncates long quotes: try leading words
+        for k in range(len(words) - 1, 1, -1):
+            if " ".join(words[:k]) in lt and len(" ".join(words[:k])) >= 8:
+                return True
+        return False
+
+    for n in numbers:           # a numbered line whose text carries the quote
+        for fname, body in srcs:
+            for first, logical in _logical(body):
+                if first == n and any(match(logical, f) for f in frags):
+                    return f"{fname}:{n}: {body.splitlines()[n - 1].strip()}"
+    for f in frags:             # the quote alone
+        for fname, body in srcs:
+            for first, logical in _logical(body):
+                if not logical.lstrip().startswith("*") and match(logical, f):
+                    return f"{fname}:{first}: {body.splitlines()[first - 1].strip()}"
+    for n in numbers:           # the number alone: only if one file has such a line
+        cand = [(f, b) for f, b in srcs if any(first == n and not lg.lstrip().startswith("*")
+                                                for first, lg in _logical(b))]
+        if len(cand) == 1:
+            f, b = cand[0]
+            return f"{f}:{n}: {b.splitlines()[n - 1].strip()}"
     return netlist.name
 
 
@@ -192,7 +292,8 @@ def _raise_for(netlist: Netlist, phase: str, log: list[str], detail: str = "") -
     msgs = [ln.strip() for ln in log if ln.strip() and (
         "error" in ln.lower() or "warning" in ln.lower() or "too small" in ln.lower()
         or "fail" in ln.lower() or "cannot" in ln.lower() or "could not" in ln.lower()
-        or "unable" in ln.lower() or "line no" in ln.lower() or "unknown" in ln.lower())]
+        or "unable" in ln.lower() or "line no" in ln.lower() or "unknown" in ln.lower()
+        or "undefined" in ln.lower() or "err:" in ln.lower())]
     summary = "; ".join(dict.fromkeys(msgs))[:600] or detail or "no message from ngspice"
     where = _where(netlist, log)
     if any(k in text for k in _MODEL):
@@ -296,11 +397,92 @@ def _control_block(vectors: list[str], outfile: str) -> str:
         f"wrdata {outfile} " + " ".join(vectors), "quit", ".endc"])
 
 
+#: Extra time a child grants itself beyond the parent's limit before its own limit kills it,
+#: s (assumption: the parent, when alive, always acts first).
+CHILD_GRACE_S = 2.0
+#: Prefix of the temporary folders of the ``ngspice -b`` backend; the writer's process id
+#: follows, so a later run removes the folders of dead writers.
+TEMP_PREFIX = "gaincell_spice_"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent_pid: int | None = None) -> None:
+    """Linux: have the kernel SIGKILL this process when its parent dies (``prctl``
+    ``PR_SET_PDEATHSIG``); exit at once if the parent is already gone. No-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)   # the parent died before prctl took effect
+
+
+def _limit_cpu(timeout_s: float) -> None:
+    """``RLIMIT_CPU``: the kernel ends this process (SIGXCPU, then SIGKILL) after
+    ``timeout_s + CHILD_GRACE_S`` CPU seconds, whatever its parent does."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    soft = int(math.ceil(timeout_s + CHILD_GRACE_S))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    want_hard = soft + 2 if hard == resource.RLIM_INFINITY else min(hard, soft + 2)
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (min(soft, want_hard), want_hard))
+    except (ValueError, OSError):  # pragma: no cover - a lower limit is already set
+        pass
+
+
+def _child_limits(parent_pid: int | None, timeout_s: float) -> None:
+    """Everything a worker does first: die with its parent, carry its own CPU and wall-clock
+    limits (``SIGALRM`` with its default action ends the process)."""
+    _die_with_parent(parent_pid)
+    _limit_cpu(timeout_s)
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.alarm(int(math.ceil(timeout_s + CHILD_GRACE_S)))
+
+
+def _ngspice_preexec(parent_pid: int, timeout_s: float):
+    def f() -> None:   # runs in the ngspice process between fork and exec
+        os.setpgid(0, 0)   # own process group: a timeout kills ngspice and what it started
+        _die_with_parent(parent_pid)
+        _limit_cpu(timeout_s)
+    return f
+
+
+def _temp_folders(pid: int | None = None) -> list[str]:
+    pat = f"{TEMP_PREFIX}{pid if pid is not None else '*'}_*"
+    return glob.glob(os.path.join(tempfile.gettempdir(), pat))
+
+
+def _remove_temp(pid: int) -> None:
+    """Remove the ``ngspice -b`` temporary folders of worker ``pid``."""
+    for d in _temp_folders(pid):
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def remove_stale_temp() -> int:
+    """Remove temporary folders left by workers that died (killed with their parent, say);
+    returns how many were removed. Folders of live processes are kept."""
+    n = 0
+    for d in _temp_folders():
+        m = re.match(re.escape(TEMP_PREFIX) + r"(\d+)_", os.path.basename(d))
+        if m and not pid_alive(int(m.group(1))):
+            shutil.rmtree(d, ignore_errors=True)
+            n += 1
+    return n
+
+
 def _job_subprocess(text: str, vectors: list[str], timeout_s: float):
     exe = shutil.which("ngspice")
     if exe is None:
         return ("error", "missing", [], "ngspice executable not found")
-    with tempfile.TemporaryDirectory(prefix="gaincell_spice_") as tmp:
+    tmp = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}_")
+    try:
         out = os.path.join(tmp, "out.txt")
         lines = text.rstrip().splitlines()
         if lines and lines[-1].strip().lower() == ".end":
@@ -308,14 +490,17 @@ def _job_subprocess(text: str, vectors: list[str], timeout_s: float):
         deck = "\n".join(lines) + "\n" + _control_block(vectors, out) + "\n.end\n"
         path = os.path.join(tmp, "deck.cir")
         Path(path).write_text(deck)
+        p = subprocess.Popen([exe, "-b", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, cwd=tmp, stdin=subprocess.DEVNULL,
+                             preexec_fn=_ngspice_preexec(os.getpid(), timeout_s))
         try:
-            p = subprocess.run([exe, "-b", path], capture_output=True, text=True,
-                               timeout=timeout_s, cwd=tmp)
-        except subprocess.TimeoutExpired as e:
-            so = e.stdout
-            so = so.decode(errors="replace") if isinstance(so, bytes) else (so or "")
-            return ("error", "timeout", so.splitlines(), "")
-        log = (p.stderr + "\n" + p.stdout).splitlines()
+            so, se = p.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            so, _ = p.communicate()
+            return ("error", "timeout", (so or "").splitlines(), "")
+        log = (se + "\n" + so).splitlines()
         if not os.path.exists(out):
             phase = "run" if any("doing analysis" in ln.lower() or "timestep" in ln.lower()
                                  for ln in log) else "load"
@@ -330,11 +515,14 @@ def _job_subprocess(text: str, vectors: list[str], timeout_s: float):
                     f"{len(vectors) + 1}")
         return ("ok", (data[:, 0].copy(), {v: data[:, k + 1].copy()
                                            for k, v in enumerate(vectors)}), log, "")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _child(conn, job):
+def _child(conn, job, parent_pid=None):
     kind, payload, timeout_s = job
     try:
+        _child_limits(parent_pid, timeout_s)
         if kind == "version":
             import logging
             import warnings
@@ -366,22 +554,38 @@ def _mp_context():
     return mp.get_context(name)
 
 
+#: Exit signals with which a worker's own time limits end it.
+_SELF_LIMIT_SIGNALS = tuple(-getattr(signal, n) for n in ("SIGALRM", "SIGXCPU")
+                            if hasattr(signal, n))
+
+
 def _run_children(jobs, workers: int, progress):
     """Run ``jobs`` (kind, payload, timeout_s) in child processes, ``workers`` at a time.
 
     Returns one tuple per job; a job past its timeout yields ``("error", "timeout", ...)``.
+    Every child dies with this process (parent-death signal) and carries its own CPU and
+    wall-clock limits; its temporary folders are removed when it ends, on every path, and
+    folders left by workers that died earlier are removed first.
     """
     ctx = _mp_context()
+    remove_stale_temp()
     results: list = [None] * len(jobs)
     elapsed: list = [0.0] * len(jobs)
     pending = list(range(len(jobs)))
     active: dict = {}
+    me = os.getpid()
+
+    def finish(p) -> None:
+        p.join(5)
+        if p.pid is not None:
+            _remove_temp(p.pid)
+
     try:
         while pending or active:
             while pending and len(active) < workers:
                 i = pending.pop(0)
                 r, w = ctx.Pipe(duplex=False)
-                p = ctx.Process(target=_child, args=(w, jobs[i]), daemon=True)
+                p = ctx.Process(target=_child, args=(w, jobs[i], me), daemon=True)
                 p.start()
                 w.close()
                 active[r] = (i, p, time.monotonic())
@@ -393,18 +597,22 @@ def _run_children(jobs, workers: int, progress):
                 try:
                     results[i] = r.recv()
                 except EOFError:
-                    results[i] = ("error", "crash", [], f"ngspice process died (exit code "
-                                  f"{p.exitcode})")
+                    p.join(5)
+                    if p.exitcode in _SELF_LIMIT_SIGNALS:
+                        results[i] = ("error", "timeout", [], "")
+                    else:
+                        results[i] = ("error", "crash", [], f"ngspice process died (exit "
+                                      f"code {p.exitcode})")
                 elapsed[i] = time.monotonic() - t_start
                 r.close()
-                p.join(5)
+                finish(p)
                 if progress is not None:
                     progress.update(1)
             now = time.monotonic()
             for r, (i, p, t0) in list(active.items()):
                 if now - t0 > jobs[i][2]:
                     p.kill()
-                    p.join(5)
+                    finish(p)
                     r.close()
                     del active[r]
                     results[i] = ("error", "timeout", [], "")
@@ -413,7 +621,7 @@ def _run_children(jobs, workers: int, progress):
     finally:
         for r, (_, p, _) in active.items():
             p.kill()
-            p.join(5)
+            finish(p)
             r.close()
     return [(*res, dt) for res, dt in zip(results, elapsed)]
 
@@ -448,6 +656,8 @@ def simulate_many(netlists: list[Netlist], timeout_s: float = DEFAULT_TIMEOUT_S,
     if backend == "subprocess" and not shutil.which("ngspice"):
         raise NgspiceNotFound("backend 'subprocess' requested but the ngspice executable is not "
                               "on PATH: install ngspice")
+    for n in netlists:   # a netlist is code: refuse interpreter blocks (trust.py)
+        screen_deck(n.text, n.name)
     if check:
         for n in netlists:
             preflight(n)

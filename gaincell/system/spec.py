@@ -327,6 +327,9 @@ def load_design(path: str | os.PathLike) -> tuple[AttentionConfig, SystemSpec]:
         raise ValueError(f"{path}: no such design file") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML ({e})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}): a design "
+                         f"file is UTF-8 TOML") from None
     system = data.pop("system", {})
     unknown = sorted(set(data) - {"attention", "device", "meta"})
     if unknown:

@@ -1,0 +1,147 @@
+"""Random numbers of one simulated chip: static per-cell draws and per-token noise streams.
+
+Every number comes from one ``numpy.random.SeedSequence`` built from the simulator's seed, so
+that the numbers do not depend on the engine, the thread count, or on whether tokens arrive one
+by one (``step``) or together (``forward``):
+
+- spawn key ``(0,)``: the chip's static draws (:class:`ChipDraws`), drawn once, in this order
+  and only when their sigma is non-zero: gain mismatch of the K cells, of the V cells
+  ``(H, W, D)``; retention spread of the K cells, of the V cells ``(H, W, D)``; first-stage
+  comparator offsets ``(H, W)``; second-stage comparator offsets ``(H, G, D)``;
+- spawn key ``(1, t)``: token t's noise (:func:`token_noise`), drawn in this order and only
+  when its sigma is non-zero: write noise of K, of V ``(B, H, D)``; first-stage read noise of
+  every column ``(B, H, W)``; second-stage read noise of every sub-array output ``(B, H, G, D)``.
+
+The arrays are plain NumPy arrays that the Numba kernels and the NumPy reference engine
+consume alike. Per-cell static arrays are held in float32 (resolution 6e-8 relative, far below
+any spread worth simulating) to keep the chip's state small; both engines read the same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from gaincell.device.leakage import sample_tau
+from gaincell.device.noise import comparator_offsets, gain_mismatch
+from gaincell.params import AttentionConfig
+
+__all__ = ["ChipDraws", "TokenNoise", "seed_entropy", "draw_chip", "token_noise"]
+
+_UA = 1e-6
+
+
+def seed_entropy(seed) -> list[int]:
+    """Seed -> entropy (non-negative ints) of the simulator's SeedSequence.
+
+    An int, a tuple of ints, or a SeedSequence (its entropy followed by its spawn key, so
+    that ``SeedSequence(s, spawn_key=(i,))`` and ``(s, i)`` name the same chip); a Generator
+    gives up 128 bits once (the simulator's streams are fixed from then on).
+    """
+    if isinstance(seed, np.random.Generator):
+        return [int(x) for x in seed.integers(0, 2**63, size=2)]
+    if isinstance(seed, np.random.SeedSequence):
+        ent = seed.entropy
+        return ([int(ent)] if np.isscalar(ent) else [int(x) for x in ent]) + \
+            [int(x) for x in seed.spawn_key]
+    items = list(seed) if isinstance(seed, (tuple, list)) else [seed]
+    for x in items:
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 0:
+            raise ValueError(f"seed = {seed!r} is invalid: allowed an integer >= 0, a tuple of "
+                             f"them or a numpy SeedSequence (results must be reproducible)")
+    return [int(x) for x in items]
+
+
+def stream(entropy: list[int], *key: int) -> np.random.Generator:
+    """The independent stream ``key`` of a seed: ``(0,)`` static draws, ``(1, t)`` token t."""
+    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=key))
+
+
+@dataclass
+class ChipDraws:
+    """Static non-idealities of one chip (None where the sigma is 0).
+
+    Attributes
+    ----------
+    gain_k, gain_v : numpy.ndarray (H, W, D) float32 or None
+        Per-cell multipliers of the read current of the K and V cells (slot s, row r).
+    leak_k, leak_v : numpy.ndarray (H, W, D) float32 or None
+        Per-cell ``dt / tau_cell`` per token step (log-normal tau_cell).
+    off1 : numpy.ndarray (H, W) float64 or None
+        First-stage comparator offsets, uA x T_max.
+    off2 : numpy.ndarray (H, G, D) float64 or None
+        Second-stage comparator offsets, uA x T_max.
+    """
+
+    gain_k: np.ndarray | None = None
+    gain_v: np.ndarray | None = None
+    leak_k: np.ndarray | None = None
+    leak_v: np.ndarray | None = None
+    off1: np.ndarray | None = None
+    off2: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(getattr(self, f.name).nbytes for f in fields(self)
+                   if getattr(self, f.name) is not None)
+
+
+def draw_chip(cfg: AttentionConfig, entropy: list[int]) -> ChipDraws:
+    """The static draws of the chip seeded by ``entropy`` (see the module docstring)."""
+    d = cfg.device
+    rng = stream(entropy, 0)
+    H, W, D, G = cfg.n_heads, cfg.window, cfg.head_dim, cfg.n_subarrays
+    c = ChipDraws()
+    if d.sigma_gain_mismatch > 0:
+        c.gain_k = gain_mismatch((H, W, D), d.sigma_gain_mismatch, rng).astype(np.float32)
+        c.gain_v = gain_mismatch((H, W, D), d.sigma_gain_mismatch, rng).astype(np.float32)
+    if d.sigma_tau_mismatch > 0:
+        for name in ("leak_k", "leak_v"):
+            tau = sample_tau((H, W, D), d.tau, d.sigma_tau_mismatch, rng)
+            setattr(c, name, (cfg.leak_per_step * d.tau / tau).astype(np.float32))
+    if d.sigma_comparator_offset > 0:
+        to_ua = 1.0 / (_UA * d.t_max)
+        c.off1 = comparator_offsets((H, W), d.sigma_comparator_offset, rng) * to_ua
+        c.off2 = comparator_offsets((H, G, D), d.sigma_comparator_offset, rng) * to_ua
+    return c
+
+
+@dataclass
+class TokenNoise:
+    """Noise of a block of n consecutive tokens (None where the sigma is 0).
+
+    ``write_k``, ``write_v`` (n, B, H, D) V; ``read1`` (n, B, H, W) and ``read2``
+    (n, B, H, G, D) in uA x T_max (already scaled by the sigma).
+    """
+
+    write_k: np.ndarray | None = None
+    write_v: np.ndarray | None = None
+    read1: np.ndarray | None = None
+    read2: np.ndarray | None = None
+
+
+def token_noise(cfg: AttentionConfig, entropy: list[int], t0: int, n: int, B: int
+                ) -> TokenNoise:
+    """Noise of tokens ``t0 .. t0 + n - 1`` for a batch of ``B`` sequences."""
+    d = cfg.device
+    H, W, D, G = cfg.n_heads, cfg.window, cfg.head_dim, cfg.n_subarrays
+    out = TokenNoise()
+    sw, sr = d.write_noise_sigma, d.sigma_read_noise * (1.0 / (_UA * d.t_max))
+    if sw > 0:
+        out.write_k = np.empty((n, B, H, D))
+        out.write_v = np.empty((n, B, H, D))
+    if sr > 0:
+        out.read1 = np.empty((n, B, H, W))
+        out.read2 = np.empty((n, B, H, G, D))
+    if sw == 0 and sr == 0:
+        return out
+    for i in range(n):
+        rng = stream(entropy, 1, t0 + i)
+        if sw > 0:
+            out.write_k[i] = sw * rng.standard_normal((B, H, D))
+            out.write_v[i] = sw * rng.standard_normal((B, H, D))
+        if sr > 0:
+            out.read1[i] = sr * rng.standard_normal((B, H, W))
+            out.read2[i] = sr * rng.standard_normal((B, H, G, D))
+    return out

@@ -1,0 +1,399 @@
+"""Numba kernels of the fast engine for every device option (the non-preset path).
+
+One kernel, :func:`run_tokens`, writes a block of consecutive tokens into the ring buffer and
+reads each of them, head by head (heads in parallel, tokens in order), with any cell model
+(polynomial or table), any rest voltage, per-cell gain and retention mismatch, read noise on
+both stages and comparator offsets on both stages. Write noise is already in the stored
+values, and read noise arrives as arrays (:mod:`gaincell.array._draws`), so a head's numbers
+do not depend on the thread count, and ``forward`` (blocks of tokens) equals ``step``
+(blocks of one) bit for bit, except with retention spread: a call computes every cell's decay
+``exp(-age leak_cell)`` directly at its first token and by the recurrence ``d lam`` after
+that, which differs from the direct value by a few ulps (relative error below 1e-13 over a
+1024-token window), so that blocks of tokens and single steps agree to about 1e-13.
+
+Units as in :mod:`gaincell.array._design`. Its NumPy twin is the reference engine
+(``gaincell/array/_reference.py``); ``tests/test_array_engines.py`` holds them equal.
+
+The small structs:
+
+``Plan`` (scalars): window ``W``, ``cols`` per sub-array, ``scale``/``lo`` decoding a stored
+value x to the voltage ``x * scale + lo`` (V), ``v_rest`` (V), ``c0 = v_rest - v_weight_zero``
+(V), ``sat1``/``sat2`` (uA x T_max), the counter's ``out_lo``/``out_hi``/``out_step`` and
+saturation limit ``lim`` (full scale), and the flags ``is_lut``, ``has_gain``, ``has_tau``,
+``has_off``, ``has_read``.
+
+``Cell``: ``a`` (4,) cubic coefficients, uA / V^i, or the lookup table ``lut`` (uA) on the
+grid ``w0 + k dw`` (V).
+
+``Chip`` (arrays; a (1, 1, 1) dummy where absent): ``gain_k``, ``gain_v``, ``leak_k``,
+``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = ["Plan", "Cell", "Chip", "run_tokens"]
+
+Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
+                           "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
+                           "has_tau", "has_off", "has_read"])
+Cell = namedtuple("Cell", ["a", "lut", "w0", "dw"])
+Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"])
+
+_FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
+
+
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.4426950408889634
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _decay_cells(age, leak, h, s, dd, bits):  # pragma: no cover - compiled
+    """dd[r] = exp(-age leak[h, s, r]) without a library call, so that the loop vectorizes:
+    x = -k ln2 + r with |r| <= ln2 / 2, exp(r) by its Taylor series to degree 13 (relative
+    error < 3e-16), 2^-k built from its exponent bits (``bits``: (D,) float64 scratch).
+    Arguments below -700 give exp(-700) (< 1e-304, i.e. a fully decayed cell)."""
+    D = dd.size
+    for r in range(D):
+        x = max(-age * np.float64(leak[h, s, r]), -700.0)
+        kf = np.floor(-x * _INV_LN2 + 0.5)
+        rr = (x + kf * _LN2_HI) + kf * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * rr + 1.0 / 479001600.0
+        p = p * rr + 1.0 / 39916800.0
+        p = p * rr + 1.0 / 3628800.0
+        p = p * rr + 1.0 / 362880.0
+        p = p * rr + 1.0 / 40320.0
+        p = p * rr + 1.0 / 5040.0
+        p = p * rr + 1.0 / 720.0
+        p = p * rr + 1.0 / 120.0
+        p = p * rr + 1.0 / 24.0
+        p = p * rr + 1.0 / 6.0
+        p = p * rr + 0.5
+        p = p * rr + 1.0
+        p = p * rr + 1.0
+        dd[r] = p
+        bits[r] = (1023.0 - kf) + 4503599627370496.0   # 2^52: the integer in the low bits
+    ib = bits.view(np.int64)
+    for r in range(D):
+        ib[r] = (ib[r] - 0x4330000000000000) << 52     # exponent field of 2^-k
+    for r in range(D):
+        dd[r] *= bits[r]
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _currents(P, cell, st, dec, drow, gain, h, s, w, cur):
+    # pragma: no cover - compiled
+    """Currents cur (D,) in uA of the cells st (D,) of slot s (generic path: table cell or
+    retention spread): a code or voltage decodes to v = x scale + lo; the deviation from
+    v_rest has decayed by ``dec`` (or, with retention spread, by ``drow[r]`` per cell);
+    w = c0 + (v - v_rest) dec."""
+    D = st.size
+    scale, lo, v_rest, c0 = P.scale, P.lo, P.v_rest, P.c0
+    if P.has_tau:
+        for r in range(D):
+            w[r] = c0 + ((st[r] * scale + lo) - v_rest) * drow[r]
+    else:
+        for r in range(D):
+            w[r] = c0 + ((st[r] * scale + lo) - v_rest) * dec
+    if P.is_lut:
+        lut = cell.lut
+        n = lut.size
+        w0, dw = cell.w0, cell.dw
+        for r in range(D):
+            u = (w[r] - w0) / dw
+            if u <= 0.0:
+                cur[r] = lut[0]
+            elif u >= n - 1:
+                cur[r] = lut[n - 1]
+            else:
+                k = int(u)
+                f = u - k
+                cur[r] = lut[k] + f * (lut[k + 1] - lut[k])
+    else:
+        a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
+        for r in range(D):
+            x = w[r]
+            cur[r] = a0 + x * (a1 + x * (a2 + x * a3))
+    if P.has_gain:
+        for r in range(D):
+            cur[r] *= gain[h, s, r]
+
+
+@njit(cache=True, inline="always")
+def _quant(x, lo, hi, step):  # pragma: no cover - compiled
+    x = min(max(x, lo), hi)
+    if step > 0.0:
+        x = np.rint(x / step) * step
+    return x
+
+
+@njit(cache=True, fastmath=_FM)
+def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2, want_abs, y,
+               S, phi, sub, acc, w, cur, drow, bits, stats):  # pragma: no cover - compiled
+    """Read token t (already written) of one head: q (D,), kb/vb (W, D) ring buffer, n1 (W,)
+    and n2 (G, D) read noise; writes y (D,), S/phi (W,), sub (G, D); adds to stats (4,):
+    k_abs and v_abs (when ``want_abs``), saturated first-stage pulses, saturated counters.
+    dk, dv (W, D): per-cell decay of every slot at token t (retention spread only), or, when
+    ``lazy``, computed here slot by slot (a single token: only the rows that are read).
+    acc, w, cur, drow, bits (D,) float64: scratch.
+
+    Polynomial cell without retention spread (the folded path): the current of a cell of
+    age a is ``sum_m etab[a, m] u^m`` with ``u = v - v_rest`` (V) and
+    ``etab[a, m] = b_m d_a^m``, ``b`` the cubic re-expanded around ``w = c0``; with retention
+    spread, ``sum_m b_m z^m`` with the cell's decayed deviation ``z = u d_cell``. The table
+    cell goes through :func:`_currents`."""
+    W, D = kb.shape
+    cols = P.cols
+    G = W // cols
+    sat1, sat2 = P.sat1, P.sat2
+    scale, lo_u = P.scale, P.lo - P.v_rest
+    folded = not (P.is_lut or P.has_tau)
+    poly_tau = P.has_tau and not P.is_lut
+    b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]   # the cubic around c0
+    gk = chip.gain_k
+    gv = chip.gain_v
+    kabs = 0.0
+    nsat1 = 0.0
+    sq = 0.0
+    for r in range(D):
+        sq += q[r]
+    for s in range(W):
+        age = (t - s) % W
+        if t - age < 0:           # slot never written
+            S[s] = 0.0
+            phi[s] = 0.0
+            continue
+        x = kb[s]
+        if folded:
+            e0, e1, e2, e3 = etab[age, 0], etab[age, 1], etab[age, 2], etab[age, 3]
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            if P.has_gain:
+                for r in range(D):
+                    u = x[r] * scale + lo_u
+                    qg = q[r] * gk[h, s, r]
+                    qu = qg * u
+                    qu2 = qu * u
+                    a0 += qg
+                    a1 += qu
+                    a2 += qu2
+                    a3 += qu2 * u
+            else:
+                a0 = sq
+                for r in range(D):
+                    u = x[r] * scale + lo_u
+                    qu = q[r] * u
+                    qu2 = qu * u
+                    a1 += qu
+                    a2 += qu2
+                    a3 += qu2 * u
+            acc1 = e0 * a0 + e1 * a1 + e2 * a2 + e3 * a3
+            if want_abs:
+                ab = 0.0
+                for r in range(D):
+                    u = x[r] * scale + lo_u
+                    i = e0 + u * (e1 + u * (e2 + u * e3))
+                    if P.has_gain:
+                        i *= gk[h, s, r]
+                    ab += q[r] * abs(i)
+                kabs += ab
+        elif poly_tau:
+            dr = dk[s]
+            if lazy:
+                _decay_cells(age, chip.leak_k, h, s, drow, bits)
+                dr = drow
+            acc1 = 0.0
+            ab = 0.0
+            for r in range(D):
+                z = (x[r] * scale + lo_u) * dr[r]
+                i = b0 + z * (b1 + z * (b2 + z * b3))
+                if P.has_gain:
+                    i *= gk[h, s, r]
+                acc1 += q[r] * i
+                ab += q[r] * abs(i)
+            if want_abs:
+                kabs += ab
+        else:
+            if P.has_tau and lazy:
+                _decay_cells(age, chip.leak_k, h, s, drow, bits)
+                _currents(P, cell, x, dtab[age], drow, gk, h, s, w, cur)
+            else:
+                _currents(P, cell, x, dtab[age], dk[s], gk, h, s, w, cur)
+            acc1 = 0.0
+            for r in range(D):
+                acc1 += q[r] * cur[r]
+            if want_abs:
+                ab = 0.0
+                for r in range(D):
+                    ab += q[r] * abs(cur[r])
+                kabs += ab
+        if P.has_read:
+            acc1 += n1[s]
+        S[s] = acc1
+        if P.has_off:
+            acc1 -= chip.off1[h, s]
+        p = min(max(acc1 / sat1, 0.0), 1.0)
+        phi[s] = p
+        if p >= 1.0:
+            nsat1 += 1.0
+    vabs = 0.0
+    nsat2 = 0.0
+    for r in range(D):
+        y[r] = 0.0
+    for g in range(G):
+        for r in range(D):
+            acc[r] = 0.0
+        for c in range(g * cols, (g + 1) * cols):
+            p = phi[c]
+            if p == 0.0:
+                continue
+            age = (t - c) % W
+            x = vb[c]
+            if folded:
+                f0 = p * etab[age, 0]
+                f1 = p * etab[age, 1]
+                f2 = p * etab[age, 2]
+                f3 = p * etab[age, 3]
+                if P.has_gain:
+                    for r in range(D):
+                        u = x[r] * scale + lo_u
+                        acc[r] += gv[h, c, r] * (f0 + u * (f1 + u * (f2 + u * f3)))
+                else:
+                    for r in range(D):
+                        u = x[r] * scale + lo_u
+                        acc[r] += f0 + u * (f1 + u * (f2 + u * f3))
+                if want_abs:
+                    e0, e1, e2, e3 = etab[age, 0], etab[age, 1], etab[age, 2], etab[age, 3]
+                    ab = 0.0
+                    for r in range(D):
+                        u = x[r] * scale + lo_u
+                        i = e0 + u * (e1 + u * (e2 + u * e3))
+                        if P.has_gain:
+                            i *= gv[h, c, r]
+                        ab += abs(i)
+                    vabs += p * ab
+            elif poly_tau:
+                dr = dv[c]
+                if lazy:
+                    _decay_cells(age, chip.leak_v, h, c, drow, bits)
+                    dr = drow
+                ab = 0.0
+                for r in range(D):
+                    z = (x[r] * scale + lo_u) * dr[r]
+                    i = b0 + z * (b1 + z * (b2 + z * b3))
+                    if P.has_gain:
+                        i *= gv[h, c, r]
+                    acc[r] += p * i
+                    ab += abs(i)
+                if want_abs:
+                    vabs += p * ab
+            else:
+                if P.has_tau and lazy:
+                    _decay_cells(age, chip.leak_v, h, c, drow, bits)
+                    _currents(P, cell, x, dtab[age], drow, gv, h, c, w, cur)
+                else:
+                    _currents(P, cell, x, dtab[age], dv[c], gv, h, c, w, cur)
+                for r in range(D):
+                    acc[r] += p * cur[r]
+                if want_abs:
+                    ab = 0.0
+                    for r in range(D):
+                        ab += abs(cur[r])
+                    vabs += p * ab
+        for r in range(D):
+            a = acc[r]
+            if P.has_read:
+                a += n2[g, r]
+            if P.has_off:
+                a -= chip.off2[h, g, r]
+            o = _quant(a / sat2, P.out_lo, P.out_hi, P.out_step)
+            sub[g, r] = o
+            y[r] += o
+            if abs(o) >= P.lim:
+                nsat2 += 1.0
+    stats[0] += kabs
+    stats[1] += vabs
+    stats[2] += nsat1
+    stats[3] += nsat2
+
+
+@njit(cache=True, parallel=True)
+def run_tokens(P, cell, chip, dtab, etab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, keep, want_abs,
+               y, S_out, phi_out, sub_out, stats):  # pragma: no cover - compiled
+    """Write and read tokens ``t0 .. t0 + n - 1`` of every (batch, head), heads in parallel.
+
+    qq (B,H,n,D) pulses; ks, vs (B,H,n,D) stored values; kbuf, vbuf (B,H,W,D) the ring
+    buffer (updated); n1 (n,B,H,W), n2 (n,B,H,G,D) read noise (read only when
+    ``P.has_read``); dtab (W,) decay by age, etab (W, 4) folded coefficients by age.
+    Writes y (B,H,n,D) and, at token index i if ``keep`` else 0, the charges
+    S_out and pulses phi_out (B,H,n|1,W) and the sub-array outputs sub_out (B,H,n|1,G,D);
+    adds to stats (B,H,4).
+    """
+    B, H, n, D = qq.shape
+    W = kbuf.shape[2]
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        acc = np.empty(D)
+        w = np.empty(D)
+        cur = np.empty(D)
+        bits = np.empty(D)
+        # Retention spread: every cell's decay at token t0 directly, then by the recurrence
+        # d(t + 1) = d(t) lam (lam = exp(-leak)), the slot just written restarting at 1.
+        lazy = n == 1
+        m = W if P.has_tau and not lazy else 1
+        drow = np.empty(D)
+        dk = np.ones((m, D))
+        dv = np.ones((m, D))
+        lk = np.ones((m, D))
+        lv = np.ones((m, D))
+        if P.has_tau and not lazy:
+            for s in range(W):
+                age = (t0 - s) % W
+                _decay_cells(age, chip.leak_k, h, s, dk[s], bits)
+                _decay_cells(age, chip.leak_v, h, s, dv[s], bits)
+                _decay_cells(1, chip.leak_k, h, s, lk[s], bits)
+                _decay_cells(1, chip.leak_v, h, s, lv[s], bits)
+        for i in range(n):
+            t = t0 + i
+            slot = t % W
+            for r in range(D):
+                kbuf[b, h, slot, r] = ks[b, h, i, r]
+                vbuf[b, h, slot, r] = vs[b, h, i, r]
+            if P.has_tau and i > 0:
+                _advance(dk, lk, slot)
+                _advance(dv, lv, slot)
+            o = i if keep else 0
+            if P.has_read:
+                _read_head(P, cell, chip, h, dtab, etab, t, qq[b, h, i], kbuf[b, h],
+                           vbuf[b, h], dk, dv, lazy, n1[i, b, h], n2[i, b, h], want_abs,
+                           y[b, h, i], S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc,
+                           w, cur, drow, bits, stats[b, h])
+            else:
+                _read_head(P, cell, chip, h, dtab, etab, t, qq[b, h, i], kbuf[b, h],
+                           vbuf[b, h], dk, dv, lazy, n1[0, 0, 0], n2[0, 0, 0], want_abs,
+                           y[b, h, i], S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc,
+                           w, cur, drow, bits, stats[b, h])
+
+
+@njit(cache=True, fastmath=_FM)
+def _advance(d, lam, slot):  # pragma: no cover - compiled
+    """One token step of the per-cell decay: d *= lam; the slot just written holds age 0."""
+    W, D = d.shape
+    for s in range(W):
+        for r in range(D):
+            d[s, r] *= lam[s, r]
+    for r in range(D):
+        d[slot, r] = 1.0
+
+
+#: Serial twin of :func:`run_tokens` (small work, or one thread).
+run_tokens_serial = njit(cache=True)(run_tokens.py_func)

@@ -1,0 +1,91 @@
+"""The ring buffer of one attention layer and the write path into it (DAC, write noise).
+
+Token j is written into slot ``j mod W`` of every head's K and V arrays. What a slot stores is
+either the DAC code (uint8, one byte per cell: when the DAC has at most 256 levels and there
+is no write noise), or the stored voltage itself, V: float64 for an analog DAC, float32 with
+write noise (a resolution of about 0.05 uV at 0.9 V, far below any write noise worth
+simulating, at half the memory). All decode to the stored voltage ``v = code * step + kv_lo``
+(bit for bit the DAC's output level) or ``v``.
+
+Because the buffer is always filled from token 0 on, slot s holds, after token t was written,
+token ``j = t - ((t - s) mod W)`` (empty when j < 0), of age ``(t - s) mod W`` steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gaincell.device.quantize import dac, quantizer_step
+from gaincell.params import AttentionConfig
+
+__all__ = ["RingBuffer", "Writer", "slot_ages"]
+
+
+@dataclass
+class RingBuffer:
+    """Stored values per slot: k, v (B, H, W, D) uint8 codes or float64 voltages; ``t`` is
+    the number of tokens written (the index of the next one)."""
+
+    k: np.ndarray
+    v: np.ndarray
+    t: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return self.k.nbytes + self.v.nbytes
+
+
+def slot_ages(t_last: int, W: int) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, ages) of the W slots after token ``t_last`` was written: ``ages`` in steps
+    (0 for the slot just written), ``valid`` False for slots never written."""
+    s = np.arange(W)
+    ages = (t_last - s) % W
+    valid = t_last - ages >= 0
+    return valid, np.where(valid, ages, 0)
+
+
+class Writer:
+    """The K/V write path of a design: DAC (to codes or voltages) and write noise."""
+
+    def __init__(self, cfg: AttentionConfig):
+        d = cfg.device
+        self.cfg = cfg
+        self.step = quantizer_step(d.kv_lo, d.kv_hi, d.kv_levels)
+        #: True when slots hold uint8 DAC codes (otherwise float64 voltages).
+        self.codes = bool(d.kv_levels is not None and d.kv_levels <= 256
+                          and d.write_noise_sigma == 0)
+        #: stored value x -> voltage: x * scale + lo
+        self.scale = self.step if self.codes else 1.0
+        self.lo = d.kv_lo if self.codes else 0.0
+        self.dtype = (np.uint8 if self.codes else
+                      np.float32 if d.write_noise_sigma > 0 else np.float64)
+
+    def empty(self, B: int) -> RingBuffer:
+        cfg = self.cfg
+        shape = (B, cfg.n_heads, cfg.window, cfg.head_dim)
+        dt = self.dtype
+        return RingBuffer(np.zeros(shape, dt), np.zeros(shape, dt), 0)
+
+    def store(self, x: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+        """Values to store for voltages ``x`` (V): codes, or DAC levels plus write noise held
+        within the rails [0, VDD] (``noise`` pre-scaled, V, shaped like ``x``)."""
+        d = self.cfg.device
+        if self.codes:
+            return np.rint((np.clip(x, d.kv_lo, d.kv_hi) - d.kv_lo) / self.step
+                           ).astype(np.uint8)
+        vq = dac(x, d)
+        if noise is not None:
+            vq = np.clip(vq + noise, 0.0, d.vdd)
+        return vq.astype(self.dtype, copy=False)
+
+    def voltage(self, stored: np.ndarray) -> np.ndarray:
+        """Stored voltages (V, float64) of stored values."""
+        if self.codes:
+            return stored * self.step + self.cfg.device.kv_lo
+        return np.asarray(stored, dtype=np.float64)
+
+    def voltage_sum(self, *stores: np.ndarray) -> float:
+        """Sum of the stored voltages (V) of stored values."""
+        return float(sum(self.voltage(x).sum() for x in stores))
