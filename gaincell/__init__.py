@@ -11,7 +11,7 @@ The public API is small and re-exported from the layers:
 - :mod:`gaincell.system`: latency, energy and area estimates, GPU baselines, reports.
 """
 
-from gaincell import device, reference, system
+from gaincell import device, explore, reference, system
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
 from gaincell.array.montecarlo import MonteCarloResult, monte_carlo
 from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
@@ -22,5 +22,5 @@ __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
     "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
     "monte_carlo", "MonteCarloResult",
-    "device", "reference", "system", "__version__",
+    "device", "reference", "system", "explore", "__version__",
 ]

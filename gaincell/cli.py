@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "gaincell.commands.design",
     "gaincell.array.cli",
     "gaincell.system.cli",
+    "gaincell.explore.cli",
     "gaincell._bench",
     "gaincell.nn.cli",
     "gaincell.spice.cli",

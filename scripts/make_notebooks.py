@@ -1,7 +1,8 @@
-"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb, 03_energy_area.ipynb and
-04_spice_validation.ipynb from the cell sources below.
+"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb, 03_energy_area.ipynb,
+04_spice_validation.ipynb and 06_explore.ipynb from the cell sources below.
 
-Run: .venv/bin/python scripts/make_notebooks.py  (outputs are left empty; the tests execute them)
+Run: .venv/bin/python scripts/make_notebooks.py [NAME ...]  (default: all; outputs are left
+empty; the tests execute them)
 """
 
 from pathlib import Path
@@ -465,11 +466,110 @@ if kit is not None:
           f"of Q_sat1 (budget {col.budget}): {'pass' if col.passed else 'FAIL'}")""",
 ]
 
+
+EXPLORE = [
+    """md:# 06 - Design-space exploration with accuracy in the loop
+
+`gaincell explore` evaluates a space of designs: for every point the system layer's latency,
+energy and area, and the accuracy of the attention output over a few Monte Carlo chips
+(relative RMS error and correlation against ideal float attention and against the same design
+without noise, saturations). It runs on Dask.distributed, stores each point as it finishes
+(`results.parquet`, `results.csv`, `run.json`), resumes, and draws the Pareto fronts.
+
+Here: a small study on a local cluster of two worker processes.""",
+    """import tempfile
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pyarrow.parquet as pq
+from IPython.display import Markdown, display
+
+import gaincell
+from gaincell.explore import load_study, pareto_front
+from gaincell.explore.runner import local_cluster
+
+work = Path(tempfile.mkdtemp(prefix="gaincell-explore-"))
+(work / "study.toml").write_text('''
+[study]
+name = "DAC levels, read noise and window"
+sample = "grid"
+seed = 0
+chips = 2
+
+[workload]
+kind = "gaussian"   # projection-like activations, per-head affine map into the input ranges
+tokens = 24
+heads = 1
+
+[space]
+"device.kv_levels" = [4, 8, 16]
+"device.sigma_read_noise" = [0.0, 2e-14]   # C, per read
+window = [64, 128]
+''')
+study = load_study(work / "study.toml")
+print(len(study.space), "points:", study.space.keys)""",
+    """md:## Run it on a LocalCluster
+
+`gaincell.explore(study, out, workers=2)` would start its own cluster; here the cluster is
+started first and the study is pointed at its scheduler address, exactly as it would be at a
+remote cluster (`scheduler="tcp://HOST:8786"`). Every random draw of a point is seeded from the
+study seed and the point index, so the results do not depend on the workers.""",
+    """out = work / "study"
+with local_cluster(2) as cluster:
+    res = gaincell.explore(study, out, scheduler=cluster.scheduler_address, progress=False,
+                           figures=False)   # the figure is drawn below
+print(res.n_done, "points,", res.n_failed, "failed,", f"{res.seconds:.1f} s")
+print(sorted(p.name for p in out.iterdir()))""",
+    """md:## The table and the fronts
+
+One row per point: the swept keys, cost (SI units in the column names) and accuracy (mean and
+spread over the chips).""",
+    """t = pq.read_table(out / "results.parquet").sort_by("index").to_pydict()
+cols = ["device.kv_levels", "device.sigma_read_noise", "window", "energy_model_J",
+        "rel_rms_ideal_mean", "rel_rms_clean_mean", "rel_rms_clean_std", "corr_ideal_mean"]
+for i in range(len(t["index"])):
+    print("  ".join(f"{c.split('.')[-1]}={t[c][i]:.3g}" for c in cols))""",
+    """x = np.array(t["energy_model_J"]) * 1e9
+y = np.array(t["rel_rms_ideal_mean"])
+front = pareto_front(x, y)
+fig, ax = plt.subplots(figsize=(6, 4))
+sc = ax.scatter(x, y, c=np.log2(t["device.kv_levels"]), cmap="viridis", s=25)
+ax.plot(x[front], y[front], "r-o", ms=4, label="Pareto front")
+ax.set_xlabel("attention energy per token, model (nJ)")
+ax.set_ylabel("relative RMS error vs ideal (mean of 2 chips)")
+fig.colorbar(sc, label="log2 K/V DAC levels"); ax.legend(); ax.grid(alpha=0.3)
+plt.tight_layout(); plt.show()
+display(Markdown((out / "report.md").read_text().split("## Pareto front: area")[0]))
+# report.md lists the fronts; gaincell.explore(..., figures=True), the default, also writes
+# pareto_energy.png/.svg and pareto_area.png/.svg with the paper's design point marked""",
+    """md:## Resume, and the same study on a cluster
+
+Running the same command again on the same folder skips the finished points (a Ctrl-C leaves
+valid partial tables, and a point that raises is recorded with its error). On a cluster:
+
+```bash
+dask scheduler                                   # on one machine: tcp://HOST:8786
+dask worker tcp://HOST:8786 --nthreads 1         # on each machine (same gaincell installed)
+gaincell explore study.toml --scheduler tcp://HOST:8786 --out study/
+```
+
+Dask's nanny sets `MALLOC_TRIM_THRESHOLD_=65536` in the workers it starts, which slows the
+simulator's NumPy engine several-fold; `gaincell explore --workers N` starts its workers
+without it, and `gaincell/explore/README.md` says how to do the same on a remote cluster.""",
+    """rerun = gaincell.explore(study, out, workers=0, progress=False, report=False)
+print("new points on the second run:", rerun.n_new)
+import shutil
+shutil.rmtree(work)   # the study folder was temporary""",
+]
+
+BOOKS = {"01_device": DEVICE, "02_attention": ATTENTION, "03_energy_area": ENERGY,
+         "04_spice_validation": SPICE, "06_explore": EXPLORE}
+
 if __name__ == "__main__":
+    import sys
+
     ROOT.mkdir(exist_ok=True)
-    nbf.write(nb(DEVICE), ROOT / "01_device.ipynb")
-    nbf.write(nb(ATTENTION), ROOT / "02_attention.ipynb")
-    nbf.write(nb(ENERGY), ROOT / "03_energy_area.ipynb")
-    nbf.write(nb(SPICE), ROOT / "04_spice_validation.ipynb")
-    print("wrote", ROOT / "01_device.ipynb", ROOT / "02_attention.ipynb",
-          ROOT / "03_energy_area.ipynb", ROOT / "04_spice_validation.ipynb")
+    for name in sys.argv[1:] or list(BOOKS):
+        nbf.write(nb(BOOKS[name]), ROOT / f"{name}.ipynb")
+        print("wrote", ROOT / f"{name}.ipynb")

@@ -1,4 +1,4 @@
-"""Issue 11 item 8: a user's own cell at 1.2 V characterizes and validates with nothing left at
+"""A user's own cell at 1.2 V characterizes and validates with nothing left at
 the paper's 0.45 / 0.9 V; validate checks the design file it is given; the report names the
 user's kit."""
 
@@ -10,6 +10,7 @@ from spice_support import require_spice
 
 import gaincell as gc
 from gaincell.cli import main
+from gaincell.commands.design import init_text
 from gaincell.spice.characterize import sweep_iv
 from gaincell.spice.kits import get_kit
 
@@ -19,15 +20,9 @@ LIB = ".model my_n nmos level=1 vto=-0.2 kp=100u\n.model my_p pmos level=1 vto=0
 CELL = (".subckt my_cell wwl wbl rwl rwlb bl sn vss\nmw wbl wwl sn vss my_n w=1u l=1u\n"
         "cs sn vss 20f\nmn rwl sn bl bl my_n w=1u l=8u\nmp rwlb sn bl bl my_p w=1u l=3u\n"
         ".ends my_cell\n")
-DESIGN = """[device]
-vdd = 1.2
-v_weight_zero = 0.6
-v_read = 1.2
-v_read_idle = 0.6
-v_rest = 0.6
-kv_lo = 0.0
-kv_hi = 1.2
-"""
+#: The design a new user writes for a 1.2 V cell: `gaincell init --vdd 1.2` (every voltage
+#: scaled, the cell stretched over the 1.2 V swing until it is characterized).
+DESIGN = init_text(1.2)
 
 
 @pytest.fixture

@@ -161,6 +161,10 @@ def test_a_failed_swap_leaves_the_old_complete_report(est, tmp_path, monkeypatch
             return fn(a, b, *k, **kw)
         return wrapped
 
+    import gaincell._io as gio
+
+    # the portable two-rename swap (where Linux's one-call exchange is not available)
+    monkeypatch.setattr(gio, "_exchange", lambda a, b: False)
     monkeypatch.setattr(os, "rename", flaky(real_rename))
     monkeypatch.setattr(os, "replace", flaky(real_replace))
     e2 = gs.estimate(AttentionConfig.leroux2025(), n_layers=6)

@@ -29,6 +29,7 @@ _EXPORTS = {
     "PipelineSettings": "pipeline", "run_pipeline": "pipeline",
     "evaluate_with_simulator": "sensitivity", "sensitivity_sweeps": "sensitivity",
     "default_sweeps": "sensitivity", "write_report": "report",
+    "record_qkv": "record", "save_qkv": "record",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -103,8 +103,9 @@ def get_kit(kit: str, corner: str | None = None, temp_c: float | None = None,
 def kit_design(name: str) -> AttentionConfig:
     """The design a kit's cell runs at (before characterization).
 
-    ``generic``: the leroux2025 preset (VDD 0.9 V). ``gf180``: VDD 3.3 V, weight zero and idle
-    read level at VDD/2 = 1.65 V, read pulses at VDD, K/V DAC over 0..VDD; the paper's T_max
+    ``generic``: the leroux2025 preset (VDD 0.9 V). ``gf180``: the preset with every voltage
+    scaled to VDD = 3.3 V (weight zero and idle read level at VDD/2 = 1.65 V, read pulses at
+    VDD, K/V DAC over 0..VDD; ``DeviceParams.scaled_to_vdd``); the paper's T_max
     (15 ns) and saturation charges in uA x T_max (the gf180 cell's full-scale current, ~9 uA,
     is close to the paper cell's ~10 uA; assumption).
     """
@@ -113,7 +114,6 @@ def kit_design(name: str) -> AttentionConfig:
         return base
     if name != "gf180":
         raise ValueError(f"kit = {name!r} is invalid: allowed one of {KITS}")
-    h = GF180_VDD / 2
-    return base.replace(device=base.device.replace(
-        vdd=GF180_VDD, v_weight_zero=h, v_read=GF180_VDD, v_read_idle=h, v_rest=h,
-        kv_lo=0.0, kv_hi=GF180_VDD))
+    # every voltage scaled to the supply (the cell model, until characterized, is the paper's
+    # stretched over the 3.3 V swing: DeviceParams.scaled_to_vdd)
+    return base.replace(device=base.device.scaled_to_vdd(GF180_VDD))

@@ -1,4 +1,5 @@
-"""``gaincell report`` and ``gaincell sweep``: the system layer's commands.
+"""``gaincell report``: the system layer's command (``gaincell sweep`` lives in
+:mod:`gaincell.explore.cli`).
 
 Input errors (design file, options) raise ``ValueError`` before anything is written; the main
 program prints them as one line and exits with code 2.
@@ -14,7 +15,7 @@ __all__ = ["register"]
 
 
 def register(sub) -> None:
-    """Add the ``report`` and ``sweep`` sub-commands to ``sub`` (argparse subparsers)."""
+    """Add the ``report`` sub-command to ``sub`` (argparse subparsers)."""
     p = sub.add_parser(
         "report", help="energy, latency and area report of a design (default: leroux2025)",
         description="Write report.md, report.json and figures (PNG and SVG) for a design: "
@@ -39,20 +40,6 @@ def register(sub) -> None:
                         "for the paper's design, with the predicted estimate beside it; "
                         "predicted for any other)")
     p.set_defaults(func=run_report)
-
-    s = sub.add_parser(
-        "sweep", help="evaluate many designs and write one CSV row each",
-        description="Estimate every combination of the --set axes around a base design and "
-                    "write one CSV row per design (atomically).")
-    s.add_argument("--config", metavar="DESIGN.toml",
-                   help="base design file (default: built-in leroux2025)")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
-                   help="an axis: any [attention]/[device] field or n_layers, tokens, "
-                        "technology_nm, overhead_per_layer_s; repeat for more axes")
-    s.add_argument("--out", default="sweep.csv", metavar="FILE.csv",
-                   help="CSV file (default: sweep.csv)")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar")
-    s.set_defaults(func=run_sweep)
 
 
 def _load(config: str | None):
@@ -118,37 +105,4 @@ def run_report(args: argparse.Namespace) -> int:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         for r in rows:
             print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-    return 0
-
-
-def _parse_value(text: str):
-    t = text.strip()
-    if t.lower() in ("none", "null"):
-        return None
-    if t.lower() in ("true", "false"):
-        return t.lower() == "true"
-    for conv in (int, float):
-        try:
-            return conv(t)
-        except ValueError:
-            pass
-    return t
-
-
-def run_sweep(args: argparse.Namespace) -> int:
-    """Parse the axes, estimate every design, write the CSV."""
-    from gaincell.system.sweep import grid, sweep
-
-    cfg, spec = _load(args.config)
-    axes = {}
-    for item in args.set:
-        key, sep, vals = item.partition("=")
-        if not sep or not key.strip() or not vals.strip():
-            raise ValueError(f"--set {item!r} is invalid: allowed KEY=V1,V2,... "
-                             f"(e.g. window=512,1024)")
-        axes[key.strip()] = [_parse_value(v) for v in vals.split(",")]
-    designs = grid(**axes) if axes else [{}]
-    ests = sweep(designs, base=cfg, spec=spec, progress=not args.no_progress,
-                 out_csv=args.out)
-    print(f"gaincell sweep: {len(ests)} designs -> {args.out}")
     return 0
