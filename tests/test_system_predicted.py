@@ -234,3 +234,13 @@ def test_retention_link(pred):
     assert gs.leak_per_step_for(AttentionConfig.leroux2025()) == pytest.approx(1.56e-4)
     assert pred.retention.leak_per_step == pytest.approx(pred.token_period_s / 5e-3)
     assert math.isfinite(pred.retention.leak_per_step)
+
+
+def test_two_level_counter_is_costed_not_divided_by_zero():
+    import math
+
+    from gaincell.params import AttentionConfig
+    from gaincell.system import estimate
+
+    e = estimate(AttentionConfig.leroux2025(out_levels=2, n_heads=1), mode="predicted")
+    assert math.isfinite(e.energy_head_j) and e.energy_head_j > 0

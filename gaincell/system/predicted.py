@@ -141,7 +141,8 @@ class Predictor:
         # clocks and phases
         self.q_steps = levels_of(d.q_levels) - 1
         out_levels = levels_of(d.out_levels)
-        self.fs_counts = int(round((out_levels - 1) / 2))
+        # counts per full scale of the signed counter (at least one: a 2-level counter)
+        self.fs_counts = max(1, int(round((out_levels - 1) / 2)))
         self.counter_bits = int(math.ceil(math.log2(self.fs_counts + 1))) + 1
         self.kv_steps = levels_of(d.kv_levels) - 1
         t_min = ca.cycle_fo4 * t.fo4
