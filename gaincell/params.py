@@ -547,6 +547,12 @@ class DeviceParams:
         """Factor on the read current at ``temperature``, ``1 + tc (T - t_ref)``."""
         return 1.0 + self.read_current_tempco * (self.temperature - self.t_ref)
 
+    def noiseless(self) -> "DeviceParams":
+        """The same device with every noise and mismatch off (the "clean" design that error
+        studies compare against)."""
+        return dataclasses.replace(self, write_noise_ktc=False, **{
+            f.name: 0.0 for f in fields(self) if f.name.startswith("sigma_")})
+
     @property
     def has_noise(self) -> bool:
         """True when any noise or mismatch is on."""

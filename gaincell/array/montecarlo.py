@@ -38,9 +38,6 @@ METRICS = ("rel_rms_vs_ideal", "corr_vs_ideal", "rel_rms_vs_clean", "corr_vs_cle
 #: Largest size of the kept per-chip outputs, bytes (``keep_outputs=None`` keeps them below).
 DEFAULT_MEMORY_LIMIT = 2**30
 
-_SIGMAS = ("sigma_gain_mismatch", "sigma_tau_mismatch", "sigma_read_noise",
-           "sigma_write_noise", "sigma_comparator_offset")
-
 
 @dataclass
 class MonteCarloResult:
@@ -163,8 +160,7 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
         raise ValueError(f"cfg must be an AttentionConfig, got {type(cfg).__name__}")
     from gaincell.reference import hardsigmoid_attention
 
-    clean_sim = GainCellAttention(cfg.replace(**{s: 0.0 for s in _SIGMAS},
-                                              write_noise_ktc=False), seed=seed)
+    clean_sim = GainCellAttention(cfg.replace(device=cfg.device.noiseless()), seed=seed)
     q, k, v = clean_sim._check_inputs(q, k, v, ndim=4)
     need = n_chips * q.size * 8
     if keep_outputs is None:

@@ -29,12 +29,12 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
-from gaincell.params import AttentionConfig, DeviceParams
+from gaincell.params import AttentionConfig
 from gaincell.system.spec import SystemSpec
 from gaincell.system.sweep import apply_overrides, cost_row, one_mode
 
@@ -49,7 +49,6 @@ COST_COLUMNS = ("latency_layer_s", "token_period_s", "energy_head_J", "energy_la
 COST_MODE_COLUMN = "estimate_mode"
 ACCURACY_METRICS = ("rel_rms_ideal", "corr_ideal", "fitted_rel_rms_ideal", "rel_rms_clean",
                     "corr_clean", "sat_stage1", "sat_counter")
-_SIGMAS = tuple(f.name for f in fields(DeviceParams) if f.name.startswith("sigma_"))
 
 
 def accuracy_columns() -> tuple[str, ...]:
@@ -132,7 +131,7 @@ def _accuracy(ctx: PointContext, cfg: AttentionConfig, index: int) -> dict[str, 
              for c in range(n_sim)]
     chips = _simulate_chips(cfg_sim, q, k, v, seeds)
     if noisy:
-        clean_cfg = cfg_sim.replace(**{s: 0.0 for s in _SIGMAS})
+        clean_cfg = cfg_sim.replace(device=cfg_sim.device.noiseless())
         clean = _simulate_chips(clean_cfg, q, k, v, [0])[0][0]
     else:
         clean = chips[0][0]
