@@ -1,6 +1,6 @@
 """An independent NumPy transcription of the paper's attention model (DRAMAttention).
 
-Written from DESIGN.md's reference semantics, in the paper's own units (microamps, T_max),
+Written from docs/design.md's reference semantics, in the paper's own units (microamps, T_max),
 deliberately naive: full T x T matrices, the decay mask in full precision, explicit loops
 over sub-arrays. It shares no code with gaincell.
 """

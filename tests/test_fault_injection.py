@@ -1,4 +1,4 @@
-"""Fault injection (issue 15, "Checked by"): kill -9 ``report``, ``simulate`` and
+"""Fault injection: kill -9 ``report``, ``simulate`` and
 ``characterize`` at several points and check that every output folder is the old complete
 set, the new complete set, or absent, and that no ngspice process or temporary folder
 survives.
@@ -10,12 +10,8 @@ path. ``characterize`` is also killed while its ngspice workers run (``ngspice -
 whose temporary folders are on disk).
 
 A folder holding ``MANIFEST.json`` (written last by :func:`gaincell._io.atomic_folder`) is
-complete: the manifest lists every file and its size. The folder invariant is checked only for
-commands that already write their output folder that way (their first run leaves a
-``MANIFEST.json``); on a branch where one does not yet (the conversions of ``report``,
-``simulate`` and ``characterize`` are done in parallel by the system, array and SPICE
-work), that case is skipped with the reason, while the process and temporary-folder checks
-run regardless. On commit f5ba4a6 no command wrote a manifest and the ngspice workers
+complete: the manifest lists every file, its size and digest. On commit f5ba4a6 no command
+wrote its folder as one set (a kill could leave a mixed old/new set) and the ngspice workers
 outlived a killed ``characterize``.
 """
 
@@ -120,10 +116,7 @@ def test_kill_9_leaves_old_new_or_absent_set(command, tmp_path):
     new = [command, *new_opts, "--out", str(out)]
     r = _run(root, 0, base, tmpdir)
     assert r.returncode == 0, r.stderr[-2000:]
-    if not (out / "MANIFEST.json").is_file():
-        pytest.skip(f"`gaincell {command}` does not write its output folder as one set yet "
-                    f"(no MANIFEST.json); the folder invariant applies once it uses "
-                    f"gaincell._io.atomic_folder")
+    assert (out / "MANIFEST.json").is_file(), f"`gaincell {command}` wrote no manifest"
     old = _snapshot(out)
     # count the filesystem changes of the new run (on a copy of the old set)
     probe = tmp_path / "probe"

@@ -1,4 +1,4 @@
-"""The torch gain-cell attention equals the NumPy simulator and a slow reference of DESIGN.md;
+"""The torch gain-cell attention equals the NumPy simulator and a slow reference of docs/design.md;
 its gradients are the documented straight-through / surrogate ones; bad settings fail fast."""
 
 import numpy as np
@@ -30,7 +30,7 @@ def _qz(x, lo, hi, L):
 
 
 def _slow_reference(cfg, q, k, v):
-    """Loop-by-loop DESIGN.md semantics (independent of both implementations)."""
+    """Loop-by-loop docs/design.md semantics (independent of both implementations)."""
     d = cfg.device
     a = CellTransfer(d).read_poly_ua()
     B, H, T, D = q.shape

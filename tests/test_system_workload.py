@@ -14,7 +14,7 @@ from gaincell.system.workload import Workload
 
 
 def _monte_carlo(cfg, n_queries=200, seed=1):
-    """Direct simulation of one query read per sample (DESIGN.md semantics, i.i.d. levels)."""
+    """Direct simulation of one query read per sample (docs/design.md semantics, i.i.d. levels)."""
     d = cfg.device
     rng = np.random.default_rng(seed)
     D, W, C = cfg.head_dim, cfg.window, cfg.array_cols

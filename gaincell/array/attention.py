@@ -1,6 +1,6 @@
 """Sliding-window gain-cell attention: one layer of heads, batched (prefill) and streaming.
 
-Hardware dataflow per head (DESIGN.md, "reference semantics"):
+Hardware dataflow per head (docs/design.md, "reference semantics"):
 
 1. token j's key and value are written by the DAC into ring-buffer column ``j mod W``
    (with write noise, held within the rails);

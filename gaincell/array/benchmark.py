@@ -31,7 +31,7 @@ import gaincell as gc
 
 H, D, W = 12, 64, 1024
 
-#: Every non-ideality of issue 9's benchmark (magnitudes are assumptions, chosen to be
+#: Every non-ideality of the all-options benchmark (magnitudes are assumptions, chosen to be
 #: visible but moderate: 5 % gain spread, 0.2 spread of ln tau, read noise 10 fC (about 1.7 %
 #: of the second stage's 0.6 pC full scale), 5 mV write noise, 5 fC comparator offsets).
 ALL_NON_IDEALITIES = dict(sigma_gain_mismatch=0.05, sigma_tau_mismatch=0.2,

@@ -1,6 +1,6 @@
 """Quantizers of the periphery: query PWM, K/V write DAC, signed output counter.
 
-Semantics (DESIGN.md, and the paper's code): clip ``x`` to ``[lo, hi]``, then round to the
+Semantics (docs/design.md, and the paper's code): clip ``x`` to ``[lo, hi]``, then round to the
 nearest point ``anchor + k * step`` of the grid with ``step = (hi - lo) / (levels - 1)``, ties
 to even (``numpy.round``). The paper anchors every grid at zero; for the preset's signed
 counter on [-1, 1] with 32 levels this reaches +-16 * 2/31 = +-32/31 (33 values), exactly as

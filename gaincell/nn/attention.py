@@ -1,6 +1,6 @@
 """PyTorch twin of the gain-cell attention head (:class:`gaincell.GainCellAttention`).
 
-Exactly the reference semantics of DESIGN.md (the ``leroux2025`` preset and any overrides of
+Exactly the reference semantics of docs/design.md (the ``leroux2025`` preset and any overrides of
 the same :class:`~gaincell.params.AttentionConfig`), per head, window W, head dim D:
 
 1. ``q = PWM(q)`` (fraction of T_max), ``k, v = DAC(k), DAC(v)`` (V); ``w = V - v_weight_zero``;

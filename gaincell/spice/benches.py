@@ -59,7 +59,8 @@ TILE_MAX_STEP_DIV = 300
 TRAN_OPTIONS = ".options reltol=1e-3 method=gear"
 #: Junction/channel conductance ngspice adds in parallel to every device, S. ngspice's default
 #: (1e-12 S) is a leakage of its own: on a 50 fF storage node it gives tau = C / gmin = 50 ms
-#: (issue 11), and on a GF180 write device 1.65 pA against its 10 fA physical leakage. Every
+#: (measured on the shipped cell), and on a GF180 write device 1.65 pA against its 10 fA
+#: physical leakage. Every
 #: bench sets 1e-18 S (the smallest that converged on every bench of both kits; measured:
 #: 1e-20 S made the generic kit's converter decks fail to converge).
 GMIN = 1e-18

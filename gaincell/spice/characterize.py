@@ -389,7 +389,7 @@ def save_characterization(ch: Characterization, folder: str | os.PathLike,
 
     Returns ``{"npz": path, "toml": path}``.
     """
-    from gaincell._io import atomic_write_text, atomic_write_with
+    from gaincell._io import atomic_folder
     from gaincell.params import dumps_toml
 
     folder = Path(folder)
@@ -408,13 +408,13 @@ def save_characterization(ch: Characterization, folder: str | os.PathLike,
         "c2p_q_sat": np.array(ch.c2p.q_sat), "c2p_q_offset": np.array(ch.c2p.q_offset),
     }
 
-    def write_npz(tmp: str) -> None:
-        with open(tmp, "wb") as f:
+    with atomic_folder(folder) as tmp:   # the data and the design file as one set
+        with open(tmp / "characterization.npz", "wb") as f:
             np.savez_compressed(f, **arrays)
-
-    npz = atomic_write_with(folder / "characterization.npz", write_npz)
-    toml = atomic_write_text(folder / "characterization.toml", _toml_meta(ch) + dumps_toml(cfg))
-    return {"npz": str(npz), "toml": str(toml)}
+        (tmp / "characterization.toml").write_text(_toml_meta(ch) + dumps_toml(cfg),
+                                                   encoding="utf-8")
+    return {"npz": str(folder / "characterization.npz"),
+            "toml": str(folder / "characterization.toml")}
 
 
 def load_characterization(path: str | os.PathLike) -> dict:

@@ -138,7 +138,7 @@ def _design(kc: KitCharacterization, cfg: AttentionConfig) -> AttentionConfig:
 def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike,
                               cfg: AttentionConfig) -> dict:
     """Write ``characterization.npz`` and ``characterization.toml`` into ``folder``."""
-    from gaincell._io import atomic_write_text, atomic_write_with
+    from gaincell._io import atomic_folder
     from gaincell.params import _toml_value, dumps_toml
     from gaincell.spice.characterize import FORMAT_VERSION, _toml_meta
 
@@ -182,10 +182,6 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
         "energy_read_j": kc.energies["read_j"],
     }
 
-    def write_npz(tmp: str) -> None:
-        with open(tmp, "wb") as f:
-            np.savez_compressed(f, **arrays)
-
     meta = _toml_meta(ch).rstrip("\n") + "\n"
     for k, v in _plain(kc.extra_meta).items():
         if v is None or (isinstance(v, float) and not np.isfinite(v)):
@@ -203,10 +199,14 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
     system.append(f"c_store = {_toml_value(float(kc.extra_meta['c_store_f']))}")
     system += ["", "[system.spice_energy]"] + [f"{k} = {_toml_value(v)}"
                                                for k, v in kc.spice_energy.items()]
-    npz = atomic_write_with(folder / "characterization.npz", write_npz)
-    toml = atomic_write_text(folder / "characterization.toml",
-                             meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n")
-    return {"npz": str(npz), "toml": str(toml)}
+    with atomic_folder(folder) as tmp:   # the data and the design file as one set
+        with open(tmp / "characterization.npz", "wb") as f:
+            np.savez_compressed(f, **arrays)
+        (tmp / "characterization.toml").write_text(
+            meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n",
+            encoding="utf-8")
+    return {"npz": str(folder / "characterization.npz"),
+            "toml": str(folder / "characterization.toml")}
 
 
 def _plain(d: dict) -> dict:

@@ -26,7 +26,7 @@ KITS = ("generic", "gf180")
 #: Corners of the gf180 kit and their PDK sections (MOS, MIM capacitor).
 GF180_CORNERS = {"tt": ("typical", "mimcap_typical"), "ss": ("ss", "mimcap_ss"),
                  "ff": ("ff", "mimcap_ff")}
-#: Characterization temperatures, deg C (issue 11).
+#: Characterization temperatures, deg C.
 GF180_TEMPS_C = (27.0, 55.0, 85.0)
 #: Supply of the gf180 cell, V: the 3.3 V devices' nominal rating.
 GF180_VDD = 3.3

@@ -49,7 +49,7 @@ from gaincell.spice.runner import DEFAULT_TIMEOUT_S, simulate, simulate_many
 __all__ = ["Check", "BUDGETS", "cell_points_bench", "validate_cell", "validate_column",
            "validate_c2p", "validate_tile", "tile_config"]
 
-#: Error budgets (issue 5): fractions of the stated full scale, or output LSB for the tile.
+#: Error budgets: fractions of the stated full scale, or output LSB for the tile.
 BUDGETS = {"cell": 0.02, "column": 0.02, "c2p": 0.02, "tile": 1.0}
 
 
