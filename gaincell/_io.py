@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterator
 
 __all__ = [
     "MANIFEST_NAME",
+    "AtomicStream",
     "atomic_folder",
     "atomic_write_bytes",
     "atomic_write_json",
@@ -187,6 +188,35 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) ->
             os.unlink(tmp)
         raise
     return path
+
+
+class AtomicStream:
+    """A text file written piece by piece (rows as they are computed) and renamed onto
+    ``path`` by :meth:`commit` (after an interruption too: what was written so far); removed
+    by :meth:`discard`. ``path`` must be new or a regular file (:func:`check_output_target`);
+    the temporary file carries the writer's pid, so a later writer removes it if this one
+    dies. ``file`` is the open text file (UTF-8)."""
+
+    def __init__(self, path: str | os.PathLike, newline: str | None = ""):
+        self.path = check_output_target(path, "file")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(self.path.parent, self.path.name)
+        self.tmp = self.path.with_name(f"{_temp_prefix(self.path)}stream.part")
+        self.file = open(self.tmp, "w", encoding="utf-8", newline=newline)
+
+    def commit(self) -> Path:
+        """Close the file and rename it onto ``path``; returns ``path``."""
+        self.file.close()
+        os.chmod(self.tmp, 0o666 & ~_umask())
+        check_output_target(self.path, "file")   # nothing special appeared meanwhile
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Close the file and remove it; ``path`` is untouched."""
+        self.file.close()
+        if os.path.lexists(self.tmp):
+            os.unlink(self.tmp)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

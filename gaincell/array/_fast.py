@@ -59,7 +59,8 @@ def _parallel(limit: int | None, work: int) -> bool:
     n = max(1, min(n_threads() if limit is None else limit, numba.config.NUMBA_NUM_THREADS))
     if n == 1 or work < _PARALLEL_MIN_WORK:
         return False
-    numba.set_num_threads(n)
+    if numba.get_num_threads() != n:   # setting it on every call costs a step ~3 %
+        numba.set_num_threads(n)
     return True
 
 

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from tqdm.auto import tqdm
 
-from gaincell._io import _remove_stale, _umask, check_output_target
+from gaincell._io import AtomicStream
 from gaincell.params import AttentionConfig, DeviceParams
 from gaincell.system.estimator import Estimate, build_components, estimate
 from gaincell.system.spec import COMPONENT_ROLES, SystemSpec
@@ -247,16 +247,14 @@ def _design(k: int, d, base: AttentionConfig, spec: SystemSpec):
 
 
 class _CSVStream:
-    """Rows written to ``path`` as they come: a temporary file beside it is renamed onto it
-    by :meth:`close` (also after an interruption: complete rows so far); removed by
-    :meth:`discard`. ``flush_s``: at most that long between flushes to disk."""
+    """Rows written to ``path`` as they come (:class:`gaincell._io.AtomicStream`: renamed
+    onto ``path`` by :meth:`close`, also after an interruption: the complete rows so far;
+    removed by :meth:`discard`). ``flush_s``: at most that long between flushes to disk."""
 
     def __init__(self, path: str | os.PathLike, flush_s: float = 1.0):
-        self.path = check_output_target(path, "file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale(self.path.parent, self.path.name)   # left by killed writers
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.stream.part")
-        self.f = open(self.tmp, "w", encoding="utf-8", newline="")
+        self.stream = AtomicStream(path)
+        self.path = self.stream.path
+        self.f = self.stream.file
         self.writer: csv.DictWriter | None = None
         self.flush_s, self.t_flush, self.n = flush_s, time.monotonic(), 0
 
@@ -276,16 +274,10 @@ class _CSVStream:
             self.t_flush = time.monotonic()
 
     def close(self) -> Path:
-        self.f.close()
-        os.chmod(self.tmp, 0o666 & ~_umask())
-        check_output_target(self.path, "file")   # nothing special appeared meanwhile
-        os.replace(self.tmp, self.path)
-        return self.path
+        return self.stream.commit()
 
     def discard(self) -> None:
-        self.f.close()
-        if self.tmp.exists():
-            self.tmp.unlink()
+        self.stream.discard()
 
 
 def sweep(designs: Iterable[AttentionConfig | Mapping[str, Any]],
