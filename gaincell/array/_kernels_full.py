@@ -36,6 +36,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
+from gaincell.array._kernels import _FM, _quant
+
 __all__ = ["Plan", "Cell", "Chip", "run_tokens"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
@@ -44,7 +46,6 @@ Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "
 Cell = namedtuple("Cell", ["a", "lut", "w0", "dw"])
 Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"])
 
-_FM = {"reassoc", "contract", "nsz", "arcp"}  # no nnan/ninf: inputs are validated finite
 
 
 _LN2_HI = 6.93147180369123816490e-01
@@ -123,14 +124,6 @@ def _currents(P, cell, st, dec, drow, gain, h, s, w, cur):
     if P.has_gain:
         for r in range(D):
             cur[r] *= gain[h, s, r]
-
-
-@njit(cache=True, inline="always")
-def _quant(x, lo, hi, step):  # pragma: no cover - compiled
-    x = min(max(x, lo), hi)
-    if step > 0.0:
-        x = np.rint(x / step) * step
-    return x
 
 
 @njit(cache=True, fastmath=_FM)
