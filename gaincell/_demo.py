@@ -136,11 +136,16 @@ def run(args: argparse.Namespace) -> int:
     text, activity = attention_summary(cfg)
     print(text)
     est = estimate(cfg, spec=spec, activity=activity)
-    print(f"== system ({est.n_layers} layers) ==")
+    print(f"== system ({est.n_layers} layers, {est.mode}) ==")
     print(f"latency {est.latency_layer_s * 1e9:.4g} ns per token per layer; energy "
           f"{est.energy_head_j * 1e9:.4g} nJ per token per head (average case), "
           f"{est.data_energy_head_j * 1e9:.4g} nJ with the simulated activity; area "
           f"{est.area_head_m2 * 1e6:.3g} mm^2 per head")
+    if est.mode == "calibrated":   # the paper's design: its physics-based prediction beside it
+        pred = estimate(cfg, spec=spec, activity=activity, mode="predicted")
+        print(f"predicted from circuit physics (no constant fitted to the paper's totals): "
+              f"{pred.latency_layer_s * 1e9:.4g} ns, {pred.energy_head_j * 1e9:.4g} nJ per "
+              f"token per head, {pred.area_head_m2 * 1e6:.3g} mm^2 per head")
     for g in est.gpu[:2]:
         print(f"vs {g.baseline.name}: x{g.latency_ratio:,.0f} latency, "
               f"x{g.energy_ratio:,.0f} energy")

@@ -22,6 +22,7 @@ def test_demo_prints_device_and_attention_summary(tmp_path):
     assert "a = [0.52136361, 13.61226063, -2.62044562, 46.05483778]" in r.stdout
     assert "rel = rms(y - r) / rms(r)" in r.stdout and "fitted = rms(y - a r - b)" in r.stdout
     assert "65 ns per token per layer" in r.stdout and "6.15 nJ per token per head" in r.stdout
+    assert "predicted from circuit physics" in r.stdout and "30.99 nJ" in r.stdout
     for name in ("report.md", "report.json", "energy_breakdown.png", "gpu_comparison.svg"):
         assert (tmp_path / "r" / name).is_file(), name
 
