@@ -12,11 +12,10 @@ The public API is small and re-exported from the layers:
 """
 
 from gaincell import device, explore, reference, system
+from gaincell._version import __version__
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
 from gaincell.array.montecarlo import MonteCarloResult, monte_carlo
 from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",

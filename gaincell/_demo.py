@@ -6,7 +6,13 @@ import argparse
 
 import numpy as np
 
-from gaincell.device import CellTransfer, decay_factor, design_warnings, fit_cell
+from gaincell.device import (
+    CellTransfer,
+    decay_factor,
+    design_warnings,
+    fit_cell,
+    linear_equivalent_gain_ua_per_v,
+)
 from gaincell.metrics import compare
 from gaincell.params import AttentionConfig, IVTable
 
@@ -47,20 +53,6 @@ def device_summary(cfg: AttentionConfig) -> str:
     return "\n".join(lines)
 
 
-def cell_linear_gain_ua_per_v(cfg: AttentionConfig, n: int = 257) -> float:
-    """The design's cell as a linear one: the least-squares slope through the origin of its
-    read current I(w) at ``v_read`` over the stored range, uA/V (``w = V_store - V0``)."""
-    d = cfg.device
-    v = np.linspace(d.kv_lo, d.kv_hi, n)
-    w = v - d.v_weight_zero
-    i_ua = CellTransfer(d).current(v) * 1e6
-    den = float(np.sum(w * w))
-    if den == 0:
-        raise ValueError("the stored range [kv_lo, kv_hi] gives no signed weight: allowed a "
-                         "range around v_weight_zero")
-    return float(np.sum(i_ua * w) / den)
-
-
 def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int = 0):
     """Simulate one layer of the design on random inputs; errors against ideal variants.
 
@@ -91,7 +83,7 @@ def attention_summary(cfg: AttentionConfig, tokens: int | None = None, seed: int
         "no leakage": cfg.replace(leak_per_step=0.0),
         "linear cell (the paper's intermediate model)": cfg.replace(cell_model="linear"),
     }
-    gain = cell_linear_gain_ua_per_v(cfg)
+    gain = linear_equivalent_gain_ua_per_v(cfg.device)
     lines = [f"== attention: one layer, {cfg.n_heads} heads x {T} tokens, random inputs ==",
              f"simulated in {dt:.2f} s (trace on); output RMS {np.sqrt(np.mean(y**2)):.4f}, "
              f"max |y| {np.abs(y).max():.4f} (units of one counter's full scale)",

@@ -29,7 +29,7 @@ _COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    from gaincell import __version__
+    from gaincell._version import __version__
 
     p = argparse.ArgumentParser(
         prog="gaincell",

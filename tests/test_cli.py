@@ -28,15 +28,15 @@ def test_demo_prints_device_and_attention_summary(tmp_path):
 
 
 def test_demo_ideal_reference_uses_the_designs_own_cell():
-    from gaincell._demo import cell_linear_gain_ua_per_v
+    from gaincell.device import linear_equivalent_gain_ua_per_v as gain
     from gaincell.params import AttentionConfig
 
     cfg = AttentionConfig.leroux2025()
-    assert cell_linear_gain_ua_per_v(cfg.replace(cell_model="linear")) == pytest.approx(19.3)
+    assert gain(cfg.device.replace(cell_model="linear")) == pytest.approx(19.3)
     weak = cfg.replace(cell_model="linear", linear_gain_ua_per_v=4.8)
-    assert cell_linear_gain_ua_per_v(weak) == pytest.approx(4.8)
+    assert gain(weak.device) == pytest.approx(4.8)
     # the paper's cubic, seen as a linear cell over the stored range: close to its 19.3 uA/V
-    assert 18.0 < cell_linear_gain_ua_per_v(cfg) < 20.5
+    assert 18.0 < gain(cfg.device) < 20.5
 
 
 def test_bad_design_file_exits_2_with_one_line(tmp_path, capsys):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import gaincell.system as gs
-from gaincell._demo import cell_linear_gain_ua_per_v
 from gaincell.array.attention import GainCellAttention
+from gaincell.device import linear_equivalent_gain_ua_per_v
 from gaincell.explore import evaluate as ev
 from gaincell.explore.evaluate import PointContext, accuracy_columns, evaluate_point
 from gaincell.explore.workload import Workload
@@ -39,7 +39,8 @@ def test_metrics_equal_a_direct_simulation():
     assert row["status"] == "ok", row["error"]
     cfg = BASE.replace(n_heads=1, sigma_read_noise=1e-14, sigma_gain_mismatch=0.05)
     q, k, v = Workload(tokens=16, heads=1).arrays(cfg, 7)
-    ideal = hardsigmoid_attention(q, k, v, cfg, gain_ua_per_v=cell_linear_gain_ua_per_v(cfg))
+    gain = linear_equivalent_gain_ua_per_v(cfg.device)
+    ideal = hardsigmoid_attention(q, k, v, cfg, gain_ua_per_v=gain)
     clean = GainCellAttention(cfg.replace(sigma_read_noise=0.0, sigma_gain_mismatch=0.0)
                               ).forward(q, k, v)
     rel, cor, relc, fit = [], [], [], []

@@ -27,7 +27,10 @@ import time
 
 import numpy as np
 
-import gaincell as gc
+from gaincell._version import __version__
+from gaincell.array.attention import GainCellAttention
+from gaincell.array.montecarlo import monte_carlo
+from gaincell.params import AttentionConfig
 
 H, D, W = 12, 64, 1024
 
@@ -94,13 +97,13 @@ def main(argv=None) -> None:
     ap.add_argument("--chips", type=int, default=4, help="chips of the Monte Carlo timing")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    preset = gc.AttentionConfig.leroux2025(n_heads=H, head_dim=D, window=W)
+    preset = AttentionConfig.leroux2025(n_heads=H, head_dim=D, window=W)
     noisy = preset.replace(**ALL_NON_IDEALITIES)
     rows = []
 
     # streaming, window full
-    sims = {"preset": gc.GainCellAttention(preset, seed=0),
-            "all": gc.GainCellAttention(noisy, seed=0)}
+    sims = {"preset": GainCellAttention(preset, seed=0),
+            "all": GainCellAttention(noisy, seed=0)}
     ideal = IdealStep(1)
     fill_q = rng.uniform(0, 1, (W, 1, H, D))
     fill_k = rng.uniform(0, 0.9, (W, 1, H, D))
@@ -140,7 +143,7 @@ def main(argv=None) -> None:
     k = rng.uniform(0, 0.9, (1, H, T, D))
     v = rng.uniform(0, 0.9, (1, H, T, D))
     q32, k32, v32 = (x.astype(np.float32) for x in (q, k, v))
-    fwd = {"preset": gc.GainCellAttention(preset, seed=0), "all": gc.GainCellAttention(noisy)}
+    fwd = {"preset": GainCellAttention(preset, seed=0), "all": GainCellAttention(noisy)}
     tf = _alternate({"preset": lambda: fwd["preset"].forward(q, k, v),
                      "all": lambda: fwd["all"].forward(q, k, v),
                      "ideal": lambda: ideal_masked(q32, k32 - 0.45, v32 - 0.45)},
@@ -155,9 +158,9 @@ def main(argv=None) -> None:
          _ratio(tf, "all", "ideal"), None, 2.0)]
 
     # Monte Carlo throughput (per-chip metrics only)
-    gc.monte_carlo(noisy, q[:, :, :8], k[:, :, :8], v[:, :, :8], 1, progress=False)  # compile
+    monte_carlo(noisy, q[:, :, :8], k[:, :, :8], v[:, :, :8], 1, progress=False)  # compile
     t0 = time.perf_counter()
-    gc.monte_carlo(noisy, q, k, v, args.chips, seed=0, keep_outputs=False, progress=False)
+    monte_carlo(noisy, q, k, v, args.chips, seed=0, keep_outputs=False, progress=False)
     t_mc = time.perf_counter() - t0
     chips_s = args.chips / t_mc
 
@@ -168,7 +171,7 @@ def main(argv=None) -> None:
             ("state memory: all non-idealities / f32 KV", sims["all"].state_nbytes)]
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"gaincell {gc.__version__}: bench_attention (GPT-2 layer: {H} heads, head_dim {D}, "
+    print(f"gaincell {__version__}: bench_attention (GPT-2 layer: {H} heads, head_dim {D}, "
           f"window {W}; median of {args.repeats} repeats; {os.cpu_count()} CPUs, load "
           f"average {load:.2f})")
     print("ratio: median over repeats of per-repeat ratios, cases timed alternately")
@@ -191,7 +194,7 @@ def main(argv=None) -> None:
 
 
 def _state(cfg) -> int:
-    sim = gc.GainCellAttention(cfg)
+    sim = GainCellAttention(cfg)
     x = np.full((1, H, D), 0.5)
     sim.step(x, x, x)
     return sim.state_nbytes

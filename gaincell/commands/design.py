@@ -15,7 +15,7 @@ import sys
 import textwrap
 from dataclasses import fields
 
-from gaincell import __version__
+from gaincell._version import __version__
 from gaincell.device.coherence import design_usage, design_warnings
 from gaincell.params import (
     ALLOWED,

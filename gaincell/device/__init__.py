@@ -12,7 +12,13 @@ from gaincell.device.noise import (
 )
 from gaincell.device.quantize import counter, dac, pwm, quantize, quantize_codes, quantizer_step
 from gaincell.device.readout import hardsigmoid, pulse_width, signed_readout
-from gaincell.device.transfer import CellTransfer, eval_poly, interp_lut, poly_read_coeffs_ua
+from gaincell.device.transfer import (
+    CellTransfer,
+    eval_poly,
+    interp_lut,
+    linear_equivalent_gain_ua_per_v,
+    poly_read_coeffs_ua,
+)
 
 __all__ = [
     "CellFit", "fit_cell", "fit_poly",
@@ -21,5 +27,6 @@ __all__ = [
     "counter", "dac", "pwm", "quantize", "quantize_codes", "quantizer_step",
     "hardsigmoid", "pulse_width", "signed_readout",
     "CellTransfer", "eval_poly", "interp_lut", "poly_read_coeffs_ua",
+    "linear_equivalent_gain_ua_per_v",
     "DesignUsage", "design_usage", "design_warnings",
 ]

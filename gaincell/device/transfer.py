@@ -30,7 +30,8 @@ from numba import njit
 from gaincell._checks import as_finite
 from gaincell.params import DeviceParams
 
-__all__ = ["CellTransfer", "poly_read_coeffs_ua", "eval_poly", "interp_lut"]
+__all__ = ["CellTransfer", "poly_read_coeffs_ua", "eval_poly", "interp_lut",
+           "linear_equivalent_gain_ua_per_v"]
 
 _UA = 1e-6  # A per microamp
 #: Points of the dense V_store lookup table that stands in for the spline inside kernels.
@@ -226,3 +227,20 @@ class CellTransfer:
         vi_c = np.clip(vi, gi[0], gi[-1])
         return np.asarray(sp(vs_c.ravel(), vi_c.ravel(), grid=False)).reshape(vs.shape)
 
+
+
+def linear_equivalent_gain_ua_per_v(device: DeviceParams, n: int = 257) -> float:
+    """The cell as a linear one: the least-squares slope through the origin of its read
+    current ``I_read(w)`` (:meth:`CellTransfer.read_current`) over the stored range
+    ``[kv_lo, kv_hi]``, uA/V (``w = V_store - v_weight_zero``); the gain of the ideal
+    reference attention built from a design's own cell."""
+    if not isinstance(device, DeviceParams):
+        raise ValueError(f"device must be a DeviceParams, got {type(device).__name__}")
+    v = np.linspace(device.kv_lo, device.kv_hi, int(n))
+    w = v - device.v_weight_zero
+    i_ua = CellTransfer(device).read_current(v) / _UA
+    den = float(np.sum(w * w))
+    if den == 0:
+        raise ValueError("the stored range [kv_lo, kv_hi] gives no signed weight: allowed a "
+                         "range around v_weight_zero")
+    return float(np.sum(i_ua * w) / den)

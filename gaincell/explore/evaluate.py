@@ -116,7 +116,7 @@ def _ratio(n: int, d: int) -> float:
 
 
 def _accuracy(ctx: PointContext, cfg: AttentionConfig, index: int) -> dict[str, Any]:
-    from gaincell._demo import cell_linear_gain_ua_per_v
+    from gaincell.device import linear_equivalent_gain_ua_per_v
     from gaincell.metrics import compare
     from gaincell.reference import hardsigmoid_attention
 
@@ -124,7 +124,7 @@ def _accuracy(ctx: PointContext, cfg: AttentionConfig, index: int) -> dict[str, 
     cfg_sim = wl.sim_config(cfg)
     q, k, v = wl.arrays(cfg_sim, ctx.seed)
     ideal = hardsigmoid_attention(q, k, v, cfg_sim,
-                                  gain_ua_per_v=cell_linear_gain_ua_per_v(cfg_sim))
+                                  gain_ua_per_v=linear_equivalent_gain_ua_per_v(cfg_sim.device))
     noisy = cfg_sim.device.has_noise
     n_sim = ctx.chips if noisy else 1
     seeds = [np.random.SeedSequence(ctx.seed, spawn_key=(_CHIP_DOMAIN, int(index), c))

@@ -82,9 +82,9 @@ def _versions() -> dict[str, str | None]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
-    import gaincell
+    from gaincell._version import __version__
 
-    out["gaincell"] = out["gaincell"] or gaincell.__version__
+    out["gaincell"] = out["gaincell"] or __version__
     return out
 
 

@@ -56,7 +56,7 @@ def _sha256_file(path: str) -> str:
 def provenance(netlists: list[Netlist], kit: CircuitKit, backend: str) -> dict:
     """Where a result comes from: netlist hashes, model cards (path, SHA-256), ngspice version,
     gaincell version, UTC date, backend."""
-    from gaincell import __version__
+    from gaincell._version import __version__
     from gaincell.spice.runner import ngspice_version
 
     return {

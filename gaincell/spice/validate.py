@@ -319,7 +319,7 @@ def validate_tile(device: DeviceParams, seed: int = 0, n_cases: int = 8, n: int 
     Inputs are drawn on the converters' grids (16-level query PWM, 8-level K/V DAC), so the
     behavioural quantizers are exact and the comparison measures the analog path only.
     """
-    from gaincell import GainCellAttention
+    from gaincell.array import GainCellAttention
 
     cfg = tile_config(device, n)
     rng = np.random.default_rng(seed)
@@ -489,7 +489,7 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
     Keys, values and queries are projection-like Gaussians on the design's grids; the error is
     the output code difference in output LSB, over every output of every read.
     """
-    from gaincell import GainCellAttention
+    from gaincell.array import GainCellAttention
 
     cfg = tile_design(device, n)
     d = cfg.device
