@@ -39,6 +39,7 @@ __all__ = [
     "atomic_write_with",
     "check_output_target",
     "pid_alive",
+    "remove_stale",
     "folder_is_complete",
     "save_figure",
     "to_jsonable",
@@ -143,15 +144,17 @@ def _zombie(pid: int) -> bool:
     return st[st.rindex(")") + 2:][:1] in ("Z", "X")
 
 
-def _remove_stale(parent: Path, name: str) -> None:
-    """Remove ``.name.PID.*.part|old`` leftovers in ``parent`` whose writer is dead."""
+def remove_stale(parent: str | os.PathLike, name: str | None = None) -> None:
+    """Remove the ``.NAME.PID.*.part|old`` leftovers in ``parent`` whose writer is dead (of
+    the output ``name`` only, or of any output when ``name`` is None)."""
+    parent = Path(parent)
     try:
         entries = list(parent.iterdir())
     except OSError:
         return
     for p in entries:
         m = _STALE.match(p.name)
-        if not m or m["name"] != name or pid_alive(int(m["pid"])):
+        if not m or (name is not None and m["name"] != name) or pid_alive(int(m["pid"])):
             continue
         try:
             if p.is_dir() and not p.is_symlink():
@@ -175,7 +178,7 @@ def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None]) ->
     """
     path = check_output_target(path, "file")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent, path.name)
+    remove_stale(path.parent, path.name)
     fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".part", dir=path.parent)
     os.close(fd)
     try:
@@ -200,7 +203,7 @@ class AtomicStream:
     def __init__(self, path: str | os.PathLike, newline: str | None = ""):
         self.path = check_output_target(path, "file")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale(self.path.parent, self.path.name)
+        remove_stale(self.path.parent, self.path.name)
         self.tmp = self.path.with_name(f"{_temp_prefix(self.path)}stream.part")
         self.file = open(self.tmp, "w", encoding="utf-8", newline=newline)
 
@@ -338,7 +341,7 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = check_output_target(path, "folder")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(path.parent, path.name)
+    remove_stale(path.parent, path.name)
     tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".part", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; outputs are ordinary folders
     old: Path | None = None

@@ -66,12 +66,12 @@ def design_usage(cfg: AttentionConfig, n_reads: int = 4096, seed: int = 0) -> De
     rng = np.random.default_rng(seed)
     tr = CellTransfer(d)
     q = rng.uniform(d.q_lo, d.q_hi, (n_reads, cfg.head_dim))
-    i_k = tr.current(rng.uniform(d.kv_lo, d.kv_hi, (n_reads, cfg.head_dim)))
+    i_k = tr.read_current(rng.uniform(d.kv_lo, d.kv_hi, (n_reads, cfg.head_dim)))
     s1 = (q * i_k).sum(axis=1) * d.t_max                      # C
     phi = np.clip(s1 / d.stage1_q_sat, 0.0, 1.0)
     n2 = max(256, n_reads // 8)
     cols = rng.integers(0, n_reads, (n2, cfg.array_cols))
-    i_v = tr.current(rng.uniform(d.kv_lo, d.kv_hi, (n2, cfg.array_cols)))
+    i_v = tr.read_current(rng.uniform(d.kv_lo, d.kv_hi, (n2, cfg.array_cols)))
     a = (phi[cols] * i_v).sum(axis=1) * d.t_max / d.stage2_q_sat   # units of full scale
     used = None
     if d.out_levels is not None:

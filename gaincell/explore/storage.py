@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from gaincell._io import _STALE, atomic_write_with, pid_alive
+from gaincell._io import atomic_write_with, remove_stale
 
 __all__ = ["ResultStore", "schema_for", "BITMAP_MAX_POINTS"]
 
@@ -142,10 +142,7 @@ class ResultStore:
         self.parts.mkdir(parents=True, exist_ok=True)
         self.schema, self.n_points, self.flush_s = schema, n_points, float(flush_s)
         for folder in (self.parts, self.out):   # temporaries of killed writers
-            for p in folder.iterdir():
-                m = _STALE.match(p.name)
-                if m and p.is_file() and not pid_alive(int(m["pid"])):
-                    p.unlink(missing_ok=True)
+            remove_stale(folder)
         self.done = _Done(n_points)
         self.n_failed = 0
         self._seq = 0
