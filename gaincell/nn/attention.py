@@ -1,31 +1,54 @@
 """PyTorch twin of the gain-cell attention head (:class:`gaincell.GainCellAttention`).
 
-Exactly the reference semantics of docs/design.md (the ``leroux2025`` preset and any overrides of
-the same :class:`~gaincell.params.AttentionConfig`), per head, window W, head dim D:
+Exactly the reference semantics of docs/design.md and of the simulator's reference engine
+(:mod:`gaincell.array._reference`), per head h, window W, head dim D, for the same
+:class:`~gaincell.params.AttentionConfig` and the same seed:
 
-1. ``q = PWM(q)`` (fraction of T_max), ``k, v = DAC(k), DAC(v)`` (V); ``w = V - v_weight_zero``;
-2. ``d[t, j] = exp(-(t - j) * leak_per_step)`` for ``t - W < j <= t``, nothing stored outside;
-3. ``S[t, j] = sum_i a_i d^i (q_t . w_k[j]^i)`` with the cubic ``a_i`` (uA) of
-   ``CellTransfer(device).read_poly_ua()``: charge in uA x T_max;
-4. ``phi = clip(S / stage1_sat_ua_tmax, 0, 1)`` (HardSigmoid pulse, fraction of T_max);
-5. per 64-column sub-array g (ring buffer: g = (j mod W) // array_cols):
-   ``A_g[t] = sum_{j in g} sum_i a_i phi[t, j] d^i w_v[j]^i``, counter
-   ``quantize(A_g / stage2_sat_ua_tmax, out_lo, out_hi, out_levels)``;
+1. ``q = PWM(q)`` (fraction of T_max); ``k, v = DAC(k), DAC(v)`` (V), plus write noise, held
+   in ``[0, vdd]`` (float32, as the simulator stores it when there is write noise);
+2. key/value token j lives in ring-buffer slot ``s = j mod W``; the cell in row r of slot s
+   of head h holds, after ``age = t - j`` steps (``0 <= age < W``, nothing stored outside),
+   ``V_node = v_rest + (V_stored - v_rest) exp(-age * leak[h, s, r])`` and reads
+   ``w = V_node - v_weight_zero``; ``leak`` is ``leak_per_step``, or the per-cell
+   ``ChipDraws.leak_k/leak_v`` (retention spread) of the simulator's seed;
+3. ``S[t, j] = sum_r q_t,r gain[h, s, r] I(w)`` with the read current's cubic ``a_i`` (uA) of
+   ``CellTransfer(device).read_poly_ua()`` (read disturb and the read current's temperature
+   factor are inside it), in uA x T_max, plus first-stage read noise of slot s at query t;
+4. ``phi = clip((S - off1[h, s]) / stage1_sat_ua_tmax, 0, 1)`` inside the window, else 0;
+5. per 64-column sub-array g = s // array_cols:
+   ``A_g[t] = sum_{j in g} phi[t, j] gain_v I(w_v)`` plus second-stage read noise, counter
+   ``quantize((A_g - off2[h, g]) / stage2_sat_ua_tmax, out_lo, out_hi, out_levels)``;
 6. output = digital sum over the sub-arrays (units of one counter's full scale).
 
-Gradients: quantizers are straight-through (zero where clipped); HardSigmoid passes the
-gradient where it is not saturated; the ``poly`` (nonlinear) cell's two dot products use the
-paper's surrogate, the gradient of the linear fit ``I = g w`` with ``g =
-device.linear_gain_ua_per_v`` (19.3 uA/V, CODE: DRAM_MAC_temporal_encoding_surrogate_*); the
-``linear`` cell model is differentiated exactly. Noise and mismatch are not modelled here: a
-config with a non-zero ``sigma_*`` is refused; evaluate those with the NumPy simulator
-(:func:`gaincell.nn.evaluate_with_simulator`).
+The static draws (gain mismatch, retention spread, comparator offsets) are the simulator's
+(:func:`gaincell.array._draws.draw_chip` of the seed), held as fixed per-cell tensors. Noise
+per forward (write noise, read noise of both stages) is, by default, the simulator's per-token
+noise of the same seed (:func:`gaincell.array._draws.token_noise`), so that the twin's forward
+equals the simulator's; with ``noise_aware = True`` a module in training mode samples fresh
+noise at every forward from ``generator`` (noise-aware fine-tuning), and in eval mode uses the
+simulator's again.
+
+Gradients: quantizers are straight-through (zero where clipped); the write clip and
+HardSigmoid pass the gradient where they do not clip; the ``poly`` (nonlinear) cell's two dot
+products use the paper's surrogate, the gradient of the linear fit ``I = g gain w`` with ``g =
+device.linear_gain_ua_per_v`` (19.3 uA/V, CODE: DRAM_MAC_temporal_encoding_surrogate_*) and
+``w = v_rest - v_weight_zero + (V_stored - v_rest) d`` at the nominal decay
+``d = exp(-age * leak_per_step)``; the ``linear`` cell model is differentiated exactly. The
+``table`` cell is refused (use the NumPy simulator).
+
+Cost: with uniform retention the dot products are matrix products over (T, T); with the
+per-cell retention spread the decay differs per cell, and the twin evaluates it on
+(B, H, T, T, D) blocks of queries (exact, no gradient stored for the ``poly`` cell).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
+
+from gaincell.array._draws import ChipDraws, draw_chip, seed_entropy, token_noise
 from gaincell.device.transfer import CellTransfer
 from gaincell.nn._torch import torch
 from gaincell.nn.quant import quantize_ste
@@ -34,6 +57,10 @@ from gaincell.params import AttentionConfig
 nn = torch.nn
 
 __all__ = ["GainCellAttention", "softmax_attention", "window_decay", "check_hw_inputs"]
+
+_UA = 1e-6
+#: elements of one (B, H, queries, T, D) block of the per-cell retention path
+_BLOCK_ELEMS = 2**23
 
 
 def window_decay(T: int, window: int, leak_per_step: float, dtype=torch.float64,
@@ -61,65 +88,115 @@ def _group_masks(T: int, window: int, array_cols: int, dtype, device) -> torch.T
     return m.view(G, 1, T)
 
 
-class _CellQK(torch.autograd.Function):
-    """First dot product with the cubic cell; backward: linear surrogate ``g q.w d``."""
-
-    @staticmethod
-    def forward(ctx, q, w, dpow, a, gain):
-        ctx.save_for_backward(q, w, dpow[1])
-        ctx.gain = gain
-        return _qk_forward(q, w, dpow, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        q, w, d1 = ctx.saved_tensors
-        gd = ctx.gain * grad * d1
-        return gd @ w, gd.transpose(-1, -2) @ q, None, None, None
+def _fold(a, c):
+    """Coefficients ``b_m`` of ``I(c + x) = sum_m b_m x^m`` for the cubic ``a`` (uA / V^i);
+    ``c`` (V) a float or a per-cell tensor. ``c == 0`` returns ``a`` exactly."""
+    if not torch.is_tensor(c) and c == 0.0:
+        return list(a)
+    return [sum(a[i] * math.comb(i, m) * c ** (i - m) for i in range(m, 4)) for m in range(4)]
 
 
-class _CellAV(torch.autograd.Function):
-    """Second dot product (per sub-array) with the cubic cell; backward: linear surrogate."""
-
-    @staticmethod
-    def forward(ctx, phi, w, dpow_g, a, gain):
-        ctx.save_for_backward(phi, w, dpow_g[1])
-        ctx.gain = gain
-        return _av_forward(phi, w, dpow_g, a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        phi, w, p1 = ctx.saved_tensors  # grad: (B, H, G, T, D); p1: (G, T, Tk)
-        gain = ctx.gain
-        g_phi = gain * ((grad @ w.unsqueeze(2).transpose(-1, -2)) * p1).sum(2)
-        pp = phi.unsqueeze(2) * p1
-        g_w = gain * (pp.transpose(-1, -2) @ grad).sum(2)
-        return g_phi, g_w, None, None, None
+def _zero(b) -> bool:
+    return not torch.is_tensor(b) and b == 0.0
 
 
-def _qk_forward(q, w, dpow, a):
+@dataclass
+class _Cells:
+    """Per-key view of one array's cells, gathered by slot ``j mod W``: ``gain`` (H, T, D) or
+    None, ``c`` (V) the constant part of w (``v_rest - v_weight_zero``), ``b`` the folded
+    read coefficients (floats), ``leak`` (H, T, D) per-cell leak or None (uniform)."""
+
+    gain: torch.Tensor | None
+    c: float
+    b: list
+    leak: torch.Tensor | None
+
+
+@dataclass
+class _Noise:
+    write_k: torch.Tensor | None = None   # (B, H, T, D) V
+    write_v: torch.Tensor | None = None
+    read1: torch.Tensor | None = None     # (B, H, T, T) uA x T_max, 0 outside the window
+    read2: torch.Tensor | None = None     # (B, H, G, T, D) uA x T_max
+
+
+def _stage1_uniform(q, u, cl: _Cells, dpow):
+    """``S[t, j] = sum_m b_m d^m sum_r q_t,r gain u_j,r^m`` (uniform leak)."""
     S = None
-    for i, ai in enumerate(a):
-        if ai == 0.0:
+    for m, bm in enumerate(cl.b):
+        if _zero(bm):
             continue
-        if i == 0:
+        if m == 0 and cl.gain is None:
             term = q.sum(-1, keepdim=True) * dpow[0]
         else:
-            term = (q @ (w**i).transpose(-1, -2)) * dpow[i]
-        S = ai * term if S is None else S + ai * term
-    return S if S is not None else torch.zeros_like(q @ w.transpose(-1, -2))
+            key = u**m if m > 0 else torch.ones_like(u)
+            if cl.gain is not None:
+                key = key * cl.gain
+            term = (q @ key.transpose(-1, -2)) * dpow[m]
+        S = bm * term if S is None else S + bm * term
+    return S if S is not None else torch.zeros_like(q @ u.transpose(-1, -2))
 
 
-def _av_forward(phi, w, dpow_g, a):
+def _stage2_uniform(phi, u, cl: _Cells, dpow_g):
+    """``A_g[t] = sum_m b_m sum_{j in g} phi_t,j d^m gain u_j^m`` (uniform leak),
+    (B, H, G, T, D)."""
     A = None
-    wg = w.unsqueeze(2)  # (B, H, 1, Tk, D)
-    for i, ai in enumerate(a):
-        if ai == 0.0:
+    for m, bm in enumerate(cl.b):
+        if _zero(bm):
             continue
-        term = (phi.unsqueeze(2) * dpow_g[i]) @ (wg**i)  # (B, H, G, T, D)
-        A = ai * term if A is None else A + ai * term
+        val = u**m if m > 0 else torch.ones_like(u)
+        if cl.gain is not None:
+            val = val * cl.gain
+        term = (phi.unsqueeze(2) * dpow_g[m]) @ val.unsqueeze(2)
+        A = bm * term if A is None else A + bm * term
     if A is None:
-        A = (phi.unsqueeze(2) * dpow_g[0]) @ (wg * 0)
+        A = (phi.unsqueeze(2) * dpow_g[0]) @ (u.unsqueeze(2) * 0)
     return A
+
+
+def _cell_current_block(u, cl: _Cells, age, valid, t0, t1):
+    """Per-cell currents (uA) of every key for queries t0..t1 (per-cell leak):
+    ``gain I(c + u exp(-age leak))``, (B, H, t1 - t0, T, D), 0 outside the window."""
+    dec = torch.exp(-age[t0:t1].unsqueeze(-1) * cl.leak.unsqueeze(1)).to(u.dtype)  # (H,n,T,D)
+    x = u.unsqueeze(2) * dec                                       # (B, H, n, T, D)
+    cur = None
+    for bm in reversed(cl.b):   # Horner in x = u d
+        cur = bm if cur is None else cur * x + bm
+    if not torch.is_tensor(cur):
+        cur = torch.full_like(x, cur)
+    cur = cur * valid[t0:t1].to(u.dtype).unsqueeze(-1)
+    if cl.gain is not None:
+        cur = cur * cl.gain.unsqueeze(1)
+    return cur
+
+
+def _blocks(B, H, T, D):
+    n = max(1, _BLOCK_ELEMS // max(1, B * H * T * D))
+    return [(t0, min(T, t0 + n)) for t0 in range(0, T, n)]
+
+
+def _stage1_cells(q, u, cl: _Cells, age, valid):
+    B, H, T, D = q.shape
+    out = []
+    for t0, t1 in _blocks(B, H, T, D):
+        cur = _cell_current_block(u, cl, age, valid, t0, t1)     # (B, H, n, T, D)
+        out.append(torch.einsum("bhtr,bhtjr->bhtj", q[:, :, t0:t1], cur))
+    return torch.cat(out, dim=2)
+
+
+def _stage2_cells(phi, u, cl: _Cells, age, valid, groups):
+    B, H, T, D = u.shape
+    gm = groups[:, 0, :]                                            # (G, T)
+    out = []
+    for t0, t1 in _blocks(B, H, T, D):
+        cur = _cell_current_block(u, cl, age, valid, t0, t1)
+        out.append(torch.einsum("bhtj,gj,bhtjd->bhgtd", phi[:, :, t0:t1], gm, cur))
+    return torch.cat(out, dim=3)
+
+
+def _with_surrogate(exact, lin):
+    """Forward value ``exact`` (bit for bit), gradient that of ``lin``."""
+    return exact.detach() + (lin - lin.detach())
 
 
 def check_hw_inputs(cfg: AttentionConfig, q, k, v) -> None:
@@ -142,6 +219,10 @@ def check_hw_inputs(cfg: AttentionConfig, q, k, v) -> None:
             raise ValueError(f"{name} contains NaN or infinite values: allowed finite values")
 
 
+def _t64(x) -> torch.Tensor | None:
+    return None if x is None else torch.from_numpy(np.asarray(x, dtype=np.float64))
+
+
 class GainCellAttention(nn.Module):
     """Gain-cell attention heads in PyTorch, equal to the NumPy simulator's ``forward``.
 
@@ -150,40 +231,52 @@ class GainCellAttention(nn.Module):
     cfg : AttentionConfig
         The design (e.g. ``AttentionConfig.leroux2025(n_heads=4, window=128)``). The
         ``poly`` cell model is the nonlinear gain cell (surrogate gradient), ``linear`` the
-        paper's intermediate linear model (exact gradient). ``table`` and noise are refused.
+        paper's intermediate linear model (exact gradient); ``table`` is refused.
+    seed : int, tuple of int or numpy.random.SeedSequence
+        The simulator's seed (:class:`gaincell.GainCellAttention`): the chip's static draws
+        and the per-token noise streams are the simulator's for this seed.
+
+    Attributes
+    ----------
+    noise_aware : bool
+        In training mode, sample write and read noise afresh at every forward from
+        ``generator`` (a ``torch.Generator``, or torch's default one when None) instead of
+        the simulator's noise of the seed. Default False.
 
     ``forward(q, k, v)`` takes hardware units, shape (B, H, T, D): ``q`` pulse widths as a
     fraction of T_max, ``k`` and ``v`` stored voltages in V; it returns the digital head
     outputs (units of one sub-array counter's full scale), shape (B, H, T, D).
     """
 
-    def __init__(self, cfg: AttentionConfig):
+    def __init__(self, cfg: AttentionConfig, seed=0):
         super().__init__()
         if not isinstance(cfg, AttentionConfig):
             raise ValueError(f"cfg must be an AttentionConfig, got {type(cfg).__name__}")
         dev = cfg.device
-        if dev.v_rest != dev.v_weight_zero or dev.q_lo != 0.0 or dev.kv_lo != 0.0:
-            raise ValueError(
-                f"v_rest = {dev.v_rest}, q_lo = {dev.q_lo}, kv_lo = {dev.kv_lo} are not "
-                f"modelled by the torch twin: allowed v_rest == v_weight_zero "
-                f"({dev.v_weight_zero} V) and q_lo == kv_lo == 0; use the NumPy simulator")
         if dev.cell_model == "table":
             raise ValueError("cell_model = 'table' is not available in the torch twin: "
                              "allowed 'poly' or 'linear' (use gaincell.GainCellAttention)")
-        if dev.has_noise:
-            raise ValueError("noise/mismatch (sigma_*) is not modelled by the torch twin: "
-                             "allowed all sigma_* = 0; evaluate noise with the NumPy simulator "
-                             "(gaincell.nn.evaluate_with_simulator)")
         self.cfg = cfg
+        self.seed = seed
+        self.entropy = seed_entropy(seed)
         self.a_ua = tuple(float(x) for x in CellTransfer(dev).read_poly_ua())
         self.surrogate = dev.cell_model == "poly"
+        self.noise_aware = False
+        self.generator: torch.Generator | None = None
+        chip = draw_chip(cfg, self.entropy) if dev.has_noise else ChipDraws()
+        for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"):
+            t = _t64(getattr(chip, name))
+            # not persistent: the draws follow from (cfg, seed), checkpoints stay portable
+            self.register_buffer(name, t, persistent=False)
         self._tables: dict = {}
+        self._sim_noise: dict = {}
 
     @property
     def variant(self) -> str:
         """``"nonlinear"`` (poly cell) or ``"linear"``."""
         return "nonlinear" if self.surrogate else "linear"
 
+    # -- constant tables --------------------------------------------------------------------
     def _decay_tables(self, T: int, dtype, device):
         key = (T, dtype, device)
         if key not in self._tables:
@@ -191,28 +284,128 @@ class GainCellAttention(nn.Module):
             dpow = window_decay(T, c.window, c.leak_per_step, dtype, device)
             groups = _group_masks(T, c.window, c.array_cols, dtype, device)
             dpow_g = dpow.unsqueeze(1) * groups.unsqueeze(0)  # (4, G, T, T)
-            self._tables = {key: (dpow, dpow_g)}
+            t = torch.arange(T, device=device).view(T, 1)
+            j = torch.arange(T, device=device).view(1, T)
+            age = (t - j).clamp(min=0).to(torch.float64)
+            valid = (t >= j) & (t - j < c.window)
+            slots = torch.arange(T, device=device) % c.window
+            self._tables = {key: (dpow, dpow_g, groups, age, valid, slots)}
         return self._tables[key]
+
+    def _cells(self, which: str, slots, dtype) -> _Cells:
+        d = self.cfg.device
+        gain = getattr(self, f"gain_{which}")
+        leak = getattr(self, f"leak_{which}")
+        c0 = d.v_rest - d.v_weight_zero
+        return _Cells(
+            gain=None if gain is None else gain[:, slots, :].to(dtype),
+            c=c0, b=_fold(self.a_ua, c0),
+            leak=None if leak is None else leak[:, slots, :].to(torch.float64))
+
+    # -- noise --------------------------------------------------------------------------------
+    def _noise(self, B: int, T: int, dtype, device, valid, slots) -> _Noise:
+        cfg, d = self.cfg, self.cfg.device
+        sw = d.write_noise_sigma
+        sr = d.sigma_read_noise / (_UA * d.t_max)
+        if sw == 0 and sr == 0:
+            return _Noise()
+        H, D, G = cfg.n_heads, cfg.head_dim, cfg.n_subarrays
+        if self.noise_aware and self.training:
+            def randn(*shape):
+                return torch.randn(shape, generator=self.generator, dtype=dtype,
+                                   device=device)
+            n = _Noise()
+            if sw > 0:
+                n.write_k, n.write_v = sw * randn(B, H, T, D), sw * randn(B, H, T, D)
+            if sr > 0:
+                n.read1 = sr * randn(B, H, T, T) * valid.to(dtype)
+                n.read2 = sr * randn(B, H, G, T, D)
+            return n
+        key = (B, T, dtype, device)
+        if key not in self._sim_noise:
+            tn = token_noise(cfg, self.entropy, 0, T, B)
+            n = _Noise()
+            if tn.write_k is not None:
+                n.write_k = _t64(tn.write_k).permute(1, 2, 0, 3).to(device, dtype)
+                n.write_v = _t64(tn.write_v).permute(1, 2, 0, 3).to(device, dtype)
+            if tn.read1 is not None:
+                r1 = _t64(tn.read1).permute(1, 2, 0, 3).to(device)       # (B, H, T, W)
+                n.read1 = (r1[..., slots] * valid.to(r1.dtype)).to(dtype)
+                n.read2 = _t64(tn.read2).permute(1, 2, 3, 0, 4).to(device, dtype)
+            self._sim_noise = {key: n}
+        return self._sim_noise[key]
+
+    # -- write path ---------------------------------------------------------------------------
+    def _store(self, x, noise):
+        """Stored voltages (V): DAC level, plus write noise held in [0, vdd] (rounded to
+        float32 like the simulator's store when there is write noise)."""
+        d = self.cfg.device
+        v = quantize_ste(x, d.kv_lo, d.kv_hi, d.kv_levels, anchor=d.kv_lo)
+        if noise is not None:
+            v = torch.clamp(v + noise, 0.0, d.vdd)
+            if v.dtype == torch.float64:
+                v = v + (v.float().double() - v).detach()
+        return v
+
+    # -- the two dot products -----------------------------------------------------------------
+    def _dot1(self, q, u, cl: _Cells, dpow, age, valid):
+        g = self.cfg.device.linear_gain_ua_per_v
+        if cl.leak is None and not self.surrogate:
+            return _stage1_uniform(q, u, cl, dpow)
+        with torch.no_grad():
+            exact = (_stage1_uniform(q, u, cl, dpow) if cl.leak is None
+                     else _stage1_cells(q, u, cl, age, valid))
+        if not self.surrogate:   # linear cell with per-cell leak: exact gradient
+            return _stage1_cells(q, u, cl, age, valid)
+        key = u if cl.gain is None else u * cl.gain
+        lin = (q @ key.transpose(-1, -2)) * dpow[1]
+        if cl.c != 0.0:
+            one = (q.sum(-1, keepdim=True) if cl.gain is None
+                   else q @ cl.gain.expand_as(u).transpose(-1, -2))
+            lin = lin + cl.c * one * dpow[0]
+        return _with_surrogate(exact, g * lin)
+
+    def _dot2(self, phi, u, cl: _Cells, dpow_g, age, valid, groups):
+        g = self.cfg.device.linear_gain_ua_per_v
+        if cl.leak is None and not self.surrogate:
+            return _stage2_uniform(phi, u, cl, dpow_g)
+        with torch.no_grad():
+            exact = (_stage2_uniform(phi, u, cl, dpow_g) if cl.leak is None
+                     else _stage2_cells(phi, u, cl, age, valid, groups))
+        if not self.surrogate:
+            return _stage2_cells(phi, u, cl, age, valid, groups)
+        val = u if cl.gain is None else u * cl.gain
+        lin = (phi.unsqueeze(2) * dpow_g[1]) @ val.unsqueeze(2)
+        if cl.c != 0.0:
+            one = torch.ones_like(u) if cl.gain is None else cl.gain.expand_as(u)
+            lin = lin + cl.c * ((phi.unsqueeze(2) * dpow_g[0]) @ one.unsqueeze(2))
+        return _with_surrogate(exact, g * lin)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 return_phi: bool = False):
         c, dev = self.cfg, self.cfg.device
         check_hw_inputs(c, q, k, v)
-        T = q.shape[2]
-        dpow, dpow_g = self._decay_tables(T, q.dtype, q.device)
-        qh = quantize_ste(q, dev.q_lo, dev.q_hi, dev.q_levels)
-        wk = quantize_ste(k, dev.kv_lo, dev.kv_hi, dev.kv_levels) - dev.v_weight_zero
-        wv = quantize_ste(v, dev.kv_lo, dev.kv_hi, dev.kv_levels) - dev.v_weight_zero
-        a = self.a_ua
-        if self.surrogate:
-            S = _CellQK.apply(qh, wk, dpow, a, dev.linear_gain_ua_per_v)
+        B, H, T, D = q.shape
+        dt = q.dtype
+        dpow, dpow_g, groups, age, valid, slots = self._decay_tables(T, dt, q.device)
+        noise = self._noise(B, T, dt, q.device, valid, slots)
+        qh = quantize_ste(q, dev.q_lo, dev.q_hi, dev.q_levels, anchor=dev.q_lo)
+        uk = self._store(k, noise.write_k) - dev.v_rest
+        uv = self._store(v, noise.write_v) - dev.v_rest
+        S = self._dot1(qh, uk, self._cells("k", slots, dt), dpow, age, valid)
+        if noise.read1 is not None:
+            S = S + noise.read1
+        if self.off1 is not None:
+            off1 = self.off1[:, slots].to(dt).view(1, H, 1, T)
+            phi = torch.where(valid, torch.clamp((S - off1) / dev.stage1_sat_ua_tmax, 0.0, 1.0),
+                              torch.zeros_like(S))
         else:
-            S = _qk_forward(qh, wk, dpow, a)
-        phi = torch.clamp(S / dev.stage1_sat_ua_tmax, 0.0, 1.0)
-        if self.surrogate:
-            A = _CellAV.apply(phi, wv, dpow_g, a, dev.linear_gain_ua_per_v)
-        else:
-            A = _av_forward(phi, wv, dpow_g, a)
+            phi = torch.clamp(S / dev.stage1_sat_ua_tmax, 0.0, 1.0)
+        A = self._dot2(phi, uv, self._cells("v", slots, dt), dpow_g, age, valid, groups)
+        if noise.read2 is not None:
+            A = A + noise.read2
+        if self.off2 is not None:
+            A = A - self.off2.to(dt).view(1, H, -1, 1, D)
         out = quantize_ste(A / dev.stage2_sat_ua_tmax, dev.out_lo, dev.out_hi, dev.out_levels)
         y = out.sum(2)
         return (y, phi) if return_phi else y
