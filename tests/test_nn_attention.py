@@ -11,8 +11,7 @@ import gaincell  # noqa: E402
 from gaincell.device.transfer import CellTransfer  # noqa: E402
 from gaincell.nn.attention import (  # noqa: E402
     GainCellAttention,
-    _CellAV,
-    _CellQK,
+    _Cells,
     softmax_attention,
     window_decay,
 )
@@ -131,28 +130,30 @@ def test_quantizer_matches_numpy_and_is_straight_through():
 
 def test_surrogate_gradients_are_the_linear_fit():
     """The nonlinear cell's backward is the gradient of g * q.w * d (g = 19.3 uA/V)."""
-    cfg = AttentionConfig.leroux2025(n_heads=1, head_dim=64, window=64, leak_per_step=0.01)
+    cfg = AttentionConfig.leroux2025(n_heads=1, head_dim=64, window=64, array_cols=32,
+                                     leak_per_step=0.01)
     g = cfg.device.linear_gain_ua_per_v
     assert g == 19.3
+    att = GainCellAttention(cfg)
     a = tuple(CellTransfer(cfg.device).read_poly_ua())
+    cells = _Cells(gain=None, c=0.0, b=list(a), leak=None)
     rng = np.random.default_rng(4)
     T, D = 70, 64
-    dpow = window_decay(T, 64, 0.01)
+    dpow, dpow_g, groups, age, valid, _ = att._decay_tables(T, torch.float64, None)
+    assert torch.equal(dpow, window_decay(T, 64, 0.01))
     q = torch.tensor(rng.uniform(0, 1, (1, 1, T, D)), requires_grad=True)
     w = torch.tensor(rng.uniform(-0.45, 0.45, (1, 1, T, D)), requires_grad=True)
     up = torch.tensor(rng.standard_normal((1, 1, T, T)))
-    (_CellQK.apply(q, w, dpow, a, g) * up).sum().backward()
+    (att._dot1(q, w, cells, dpow, age, valid) * up).sum().backward()
     q2, w2 = q.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
     ((g * (q2 @ w2.transpose(-1, -2)) * dpow[1]) * up).sum().backward()
     torch.testing.assert_close(q.grad, q2.grad)
     torch.testing.assert_close(w.grad, w2.grad)
     # second dot product, two sub-arrays
-    groups = torch.zeros(2, 1, T, dtype=torch.float64)
-    groups[0, 0, :64], groups[1, 0, 64:] = 1, 1
-    dpow_g = dpow.unsqueeze(1) * groups.unsqueeze(0)
+    assert groups.shape == (2, 1, T)
     phi = torch.tensor(rng.uniform(0, 1, (1, 1, T, T)), requires_grad=True)
     up = torch.tensor(rng.standard_normal((1, 1, 2, T, D)))
-    (_CellAV.apply(phi, w, dpow_g, a, g) * up).sum().backward()
+    (att._dot2(phi, w, cells, dpow_g, age, valid, groups) * up).sum().backward()
     p2, w3 = phi.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
     ((g * (p2.unsqueeze(2) * dpow_g[1]) @ w3.unsqueeze(2)) * up).sum().backward()
     torch.testing.assert_close(phi.grad, p2.grad)
@@ -215,8 +216,6 @@ def test_bad_settings_fail_fast():
     z = torch.zeros(1, 3, 8, 64)
     with pytest.raises(ValueError, match="n_heads = 2"):
         att(z, z, z)
-    with pytest.raises(ValueError, match="noise"):
-        GainCellAttention(cfg.replace(sigma_read_noise=1e-15))
     with pytest.raises(ValueError, match="table"):
         GainCellAttention(cfg.replace(cell_model="table", iv_table=gaincell.IVTable.leroux2025()))
     m = GPT(ModelConfig(vocab_size=5, block_size=64, n_layer=1, n_head=1, n_embd=64))
@@ -227,9 +226,8 @@ def test_bad_settings_fail_fast():
 def test_refuses_what_it_does_not_model_and_nan_inputs():
     from gaincell.nn import GainCellAttention as TorchAttention
 
-    with pytest.raises(ValueError, match="v_rest"):
-        TorchAttention(AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=64,
-                                                     v_rest=0.0))
+    with pytest.raises(ValueError, match="AttentionConfig"):
+        TorchAttention({"window": 64})
     att = TorchAttention(AttentionConfig.leroux2025(n_heads=1, head_dim=4, window=64))
     x = torch.full((1, 1, 3, 4), 0.5, dtype=torch.float64)
     bad = x.clone()

@@ -1,0 +1,149 @@
+"""The torch twin with the device's static effects and noise equals the NumPy simulator.
+
+With the same seed the twin holds the simulator's static draws (gain mismatch, retention
+spread, comparator offsets) as fixed per-cell tensors of ring-buffer slot ``j mod W`` and uses
+the simulator's per-token noise streams; its forward equals the reference engine's to 1e-9
+(float64) for hypothesis-drawn designs. Noise-aware training samples fresh noise instead.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # small tensors: one thread is fastest on a shared 2-core machine
+
+import gaincell as gc  # noqa: E402
+from gaincell.array._draws import draw_chip, seed_entropy  # noqa: E402
+from gaincell.nn.attention import GainCellAttention  # noqa: E402
+
+SAT1 = gc.DeviceParams().stage1_q_sat
+
+
+def _inputs(rng, B, H, T, D):
+    return (rng.uniform(-0.1, 1.1, (B, H, T, D)), rng.uniform(-0.05, 0.95, (B, H, T, D)),
+            rng.uniform(0.0, 0.9, (B, H, T, D)))
+
+
+def _assert_equal_but_ties(y, r, cfg):
+    """Equal to 1e-9, except rare counter rounding ties (one output step apart)."""
+    diff = np.abs(y - r)
+    bad = diff > 1e-9
+    if cfg.device.out_levels is None:
+        assert not bad.any(), diff.max()
+        return
+    step = (cfg.device.out_hi - cfg.device.out_lo) / (cfg.device.out_levels - 1)
+    assert bad.mean() < 2e-3
+    np.testing.assert_allclose(diff[bad], step, atol=1e-9)
+
+
+@st.composite
+def designs(draw):
+    cols = draw(st.sampled_from([4, 8]))
+    n_sub = draw(st.integers(1, 3))
+    D = draw(st.integers(1, 8))
+    o = dict(n_heads=draw(st.integers(1, 2)), head_dim=D, window=cols * n_sub,
+             array_cols=cols, array_rows=D, cell_model=draw(st.sampled_from(["poly", "linear"])),
+             leak_per_step=draw(st.sampled_from([0.0, 1.6e-4, 3e-2])),
+             v_rest=draw(st.sampled_from([0.45, 0.02, 0.3, 0.8])))
+    if not draw(st.booleans()):
+        o.update(q_levels=None, kv_levels=None, out_levels=None)
+    if draw(st.booleans()):
+        o["sigma_gain_mismatch"] = draw(st.sampled_from([0.02, 0.2]))
+    if draw(st.booleans()):
+        o["sigma_tau_mismatch"] = draw(st.sampled_from([0.2, 1.0]))
+    if draw(st.booleans()):
+        o["sigma_read_noise"] = draw(st.sampled_from([1e-15, 3e-14]))
+    if draw(st.booleans()):
+        o["sigma_write_noise"] = draw(st.sampled_from([1e-3, 0.05]))
+    if draw(st.booleans()):
+        o["sigma_comparator_offset"] = draw(st.sampled_from([1e-15, 3e-14]))
+    if draw(st.booleans()):
+        o.update(read_disturb_coupling=-0.04, read_current_tempco=0.003, temperature=330.0)
+    return gc.AttentionConfig.leroux2025(**o)
+
+
+@settings(max_examples=25)
+@given(cfg=designs(), seed=st.integers(0, 10**6), B=st.integers(1, 2),
+       t_factor=st.floats(0.3, 2.6))
+def test_twin_equals_simulator_with_static_effects_and_noise(cfg, seed, B, t_factor):
+    T = max(1, int(cfg.window * t_factor))
+    q, k, v = _inputs(np.random.default_rng(seed), B, cfg.n_heads, T, cfg.head_dim)
+    twin = GainCellAttention(cfg, seed=seed).eval()
+    y = twin(*(torch.from_numpy(x) for x in (q, k, v))).numpy()
+    r = gc.GainCellAttention(cfg, seed=seed, engine="reference").forward(q, k, v)
+    _assert_equal_but_ties(y, r, cfg)
+
+
+def test_twin_equals_simulator_on_a_larger_noisy_design():
+    """Every effect at once, T > W (ring buffer wraps), two sub-arrays, the fast engine."""
+    cfg = gc.AttentionConfig.leroux2025(
+        n_heads=2, head_dim=16, window=128, v_rest=0.05, sigma_gain_mismatch=0.05,
+        sigma_tau_mismatch=0.3, leak_per_step=2e-3, sigma_read_noise=0.01 * SAT1,
+        sigma_write_noise=0.005, write_noise_ktc=True, sigma_comparator_offset=0.01 * SAT1,
+        read_disturb_coupling=-0.03)
+    q, k, v = _inputs(np.random.default_rng(7), 2, 2, 300, 16)
+    y = GainCellAttention(cfg, seed=11)(*(torch.from_numpy(x) for x in (q, k, v))).numpy()
+    r = gc.GainCellAttention(cfg, seed=11).forward(q, k, v)
+    assert np.abs(r).max() > 0.1
+    _assert_equal_but_ties(y, r, cfg)
+    # another seed is another chip
+    r2 = gc.GainCellAttention(cfg, seed=12).forward(q, k, v)
+    assert np.abs(r2 - y).max() > 0.05
+
+
+def test_static_draws_are_the_simulators_and_follow_the_slot():
+    cfg = gc.AttentionConfig.leroux2025(n_heads=2, head_dim=4, window=8, array_cols=4,
+                                        sigma_gain_mismatch=0.1, sigma_tau_mismatch=0.5,
+                                        sigma_comparator_offset=1e-14)
+    twin = GainCellAttention(cfg, seed=(5, 2))
+    chip = draw_chip(cfg, seed_entropy((5, 2)))
+    for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"):
+        np.testing.assert_array_equal(getattr(twin, name).numpy(), getattr(chip, name))
+    # key token j uses the cells of slot j mod W
+    cells = twin._cells("k", torch.arange(20) % 8, torch.float64)
+    np.testing.assert_array_equal(cells.gain[:, 13].numpy(), chip.gain_k[:, 5])
+    np.testing.assert_array_equal(cells.leak[:, 19].numpy(), chip.leak_k[:, 3])
+    assert "gain_k" not in twin.state_dict()   # derived from (cfg, seed), not checkpointed
+
+
+def test_noise_aware_training_samples_fresh_noise_eval_uses_the_simulators():
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=8, window=16, array_cols=8,
+                                        sigma_read_noise=0.02 * SAT1, sigma_write_noise=0.01,
+                                        out_levels=None)
+    q, k, v = (torch.from_numpy(x) for x in _inputs(np.random.default_rng(3), 2, 1, 20, 8))
+    twin = GainCellAttention(cfg, seed=4)
+    twin.noise_aware = True
+    twin.generator = torch.Generator().manual_seed(0)
+    twin.train()
+    y1, y2 = twin(q, k, v), twin(q, k, v)
+    assert (y1 - y2).abs().max() > 1e-3                      # fresh noise per forward
+    twin.generator = torch.Generator().manual_seed(0)
+    torch.testing.assert_close(twin(q, k, v), y1, rtol=0, atol=0)   # reproducible
+    twin.eval()
+    r = gc.GainCellAttention(cfg, seed=4).forward(q.numpy(), k.numpy(), v.numpy())
+    np.testing.assert_allclose(twin(q, k, v).numpy(), r, atol=1e-9, rtol=0)
+    # not noise-aware: training mode uses the simulator's noise too
+    twin.noise_aware = False
+    twin.train()
+    np.testing.assert_allclose(twin(q, k, v).numpy(), r, atol=1e-9, rtol=0)
+
+
+def test_gradients_flow_with_every_static_effect():
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=8, window=16, array_cols=8,
+                                        v_rest=0.05, sigma_gain_mismatch=0.1,
+                                        sigma_tau_mismatch=0.5, leak_per_step=0.01,
+                                        sigma_comparator_offset=1e-14)
+    rng = np.random.default_rng(2)
+    q = torch.tensor(rng.uniform(0.05, 0.3, (1, 1, 20, 8)), requires_grad=True)
+    k = torch.tensor(rng.uniform(0.5, 0.7, (1, 1, 20, 8)), requires_grad=True)
+    v = torch.tensor(rng.uniform(0.1, 0.8, (1, 1, 20, 8)), requires_grad=True)
+    GainCellAttention(cfg)(q, k, v).sum().backward()
+    for x in (q, k, v):
+        assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    # the linear cell with per-cell retention is differentiated exactly
+    lin = GainCellAttention(cfg.replace(cell_model="linear", q_levels=None, kv_levels=None,
+                                        out_levels=None))
+    qs, ks, vs = (x.detach()[:, :, :10].clone().requires_grad_() for x in (q, k, v))
+    assert torch.autograd.gradcheck(lambda *x: lin(*x), (qs, ks, vs), eps=1e-6, atol=1e-5)
