@@ -28,27 +28,45 @@ def corpus(tmp_path_factory):
 
 def _settings(corpus, **kw):
     base = dict(data_path=corpus, softmax_iters=20, linear_iters=6, nonlinear_iters=6,
-                ckpt_every=5, eval_every=5)
+                ckpt_every=5, eval_every=5, seeds=1)
     base.update(kw)
     return PipelineSettings.tiny(**base)
 
 
 def test_pipeline_end_to_end(corpus, tmp_path):
-    st = run_pipeline(_settings(corpus), tmp_path / "run", progress=False)
+    sweeps = ["retention", "read_noise", "temperature", "token_period"]
+    st = run_pipeline(_settings(corpus, seeds=2, noise_aware=True, sweeps=sweeps),
+                      tmp_path / "run", progress=False)
     stages = st["stages"]
     for k in ("softmax", "linear_init", "linear", "nonlinear_unadapted",
-              "nonlinear_adapted", "nonlinear", "softmax_long"):
+              "nonlinear_adapted", "nonlinear", "softmax_long", "nonlinear_noisy",
+              "nonlinear_noise_aware"):
         assert 0 < stages[k]["val_loss"] < 10, k
     assert st["adaptation"]["history"]
     sens = st["sensitivity"]
     assert abs(sens["torch_loss"] - sens["simulator_loss"]) < 5e-3
-    assert set(sens["sweeps"]) >= {"retention", "kv_levels", "read_noise", "gain_mismatch"}
+    assert list(sens["sweeps"]) == sweeps
+    # the losses under noise are the simulator's (the twin uses its draws and noise)
+    nz = sens["noise"]
+    for k in ("nonlinear_noisy", "nonlinear_noise_aware"):
+        assert nz[k]["simulator"] == pytest.approx(nz[k]["torch"], abs=5e-3), k
+    assert nz["nonlinear_noisy"]["simulator"] != sens["simulator_loss"]   # noise matters
+    # attention error: ~0 at the design's own point, grows with temperature and token period
+    for name in ("temperature", "token_period"):
+        err = sens["sweeps"][name]["attn_err"]
+        assert err[0] < 1e-3 and err[-1] > max(err[0], 1e-3), (name, err)
+    # seeds: the spread of the headline
+    sd = st["seeds"]
+    assert sd["seeds"] == [0, 1] and sd["gap_pct"]["n"] == 2
+    assert sd["stages"]["nonlinear"]["values"][0] == stages["nonlinear"]["val_loss"]
+    assert (tmp_path / "run" / "seeds" / "seed1" / "state.json").exists()
     for f in ("report/report.md", "report/report.json", "report/stages.png",
-              "report/adaptation.png", "report/sensitivity.png",
-              "softmax.pt", "nonlinear.pt"):
+              "report/adaptation.png", "report/sensitivity.png", "report/environment.png",
+              "softmax.pt", "nonlinear.pt", "nonlinear_noise_aware.pt"):
         assert (tmp_path / "run" / f).exists(), f
     md = (tmp_path / "run" / "report" / "report.md").read_text()
     assert "nonlinear_adapted" in md and "Generated text" in md
+    assert "Over 2 seeds" in md and "Equal-steps gap" in md and "noise-aware" in md
     json.loads((tmp_path / "run" / "report" / "report.json").read_text())
     assert (tmp_path / "run" / "report" / "MANIFEST.json").exists()   # one atomic set
     assert not list((tmp_path / "run").glob("*.ckpt.pt"))  # cleaned after each stage
@@ -93,9 +111,11 @@ def test_cli_model_demo_tiny(corpus, tmp_path):
     from gaincell.cli import main
 
     rc = main(["model-demo", "--tiny", "--data", corpus, "--out", str(tmp_path),
-               "--no-sensitivity", "--softmax-iters", "4"])
+               "--no-sensitivity", "--softmax-iters", "4", "--seeds", "1"])
     assert rc == 0
     assert (tmp_path / "report" / "report.md").exists()
+    assert main(["model-demo", "--tiny", "--data", corpus, "--out", str(tmp_path / "y"),
+                 "--seeds", "0"]) == 2
     assert main(["model-demo", "--tiny", "--data", str(tmp_path / "missing.txt"),
                  "--out", str(tmp_path / "x")]) == 2
 
@@ -103,6 +123,27 @@ def test_cli_model_demo_tiny(corpus, tmp_path):
 def test_bad_window_fails_fast_in_pipeline(corpus, tmp_path):
     with pytest.raises(ValueError, match="larger than the context"):
         run_pipeline(_settings(corpus, window=128), tmp_path, progress=False)
+    with pytest.raises(ValueError, match="seeds"):
+        run_pipeline(_settings(corpus, seeds=0), tmp_path / "a", progress=False)
+    with pytest.raises(ValueError, match="sweeps"):
+        run_pipeline(_settings(corpus, sweeps=["humidity"]), tmp_path / "b", progress=False)
+    with pytest.raises(ValueError, match="no read or write noise"):
+        run_pipeline(_settings(corpus, noise_aware=True,
+                               noise_overrides={"sigma_gain_mismatch": 0.1}),
+                     tmp_path / "c", progress=False)
+    assert not (tmp_path / "a").exists()   # refused before any file is written
+
+
+def test_seed_summary_mean_and_sample_std():
+    from gaincell.nn.pipeline import seed_summary
+
+    runs = {s: {"nonlinear": {"val_loss": nl}, "softmax_long": {"val_loss": c}}
+            for s, nl, c in ((0, 1.1, 1.0), (1, 1.3, 1.0), (2, 1.2, 1.0))}
+    sd = seed_summary(runs)
+    assert sd["stages"]["nonlinear"]["mean"] == pytest.approx(1.2)
+    assert sd["stages"]["nonlinear"]["std"] == pytest.approx(0.1)   # n - 1
+    assert sd["gap_pct"]["mean"] == pytest.approx(20.0)
+    assert sd["gap_pct"]["values"] == pytest.approx([10.0, 30.0, 20.0])
 
 
 _BLOCK_TORCH = "import sys; sys.modules['torch'] = None; "

@@ -147,3 +147,42 @@ def test_gradients_flow_with_every_static_effect():
                                         out_levels=None))
     qs, ks, vs = (x.detach()[:, :, :10].clone().requires_grad_() for x in (q, k, v))
     assert torch.autograd.gradcheck(lambda *x: lin(*x), (qs, ks, vs), eps=1e-6, atol=1e-5)
+
+
+def test_noise_aware_training_runs_resumes_and_needs_noise(tmp_path):
+    from gaincell.nn.data import CharData
+    from gaincell.nn.model import GPT, ModelConfig
+    from gaincell.nn.sensitivity import evaluate_with_simulator
+    from gaincell.nn.train import TrainSettings, evaluate, train
+
+    rng = np.random.default_rng(0)
+    data = CharData("".join(rng.choice(list("abcd efg\n"), size=4000)))
+    noise = {"sigma_read_noise": 0.05 * SAT1, "sigma_write_noise": 0.02,
+             "sigma_gain_mismatch": 0.05}
+    cfg = ModelConfig(vocab_size=data.vocab_size, block_size=64, n_layer=1, n_head=1,
+                      n_embd=64, window=64, attention="nonlinear", hw_overrides=noise,
+                      hw_seed=3)
+    val = data.fixed_batches("val", 1, 2, 64, 0)
+    st = TrainSettings(iters=4, lr=1e-3, min_lr=1e-4, warmup=1, batch_size=2, eval_every=2,
+                       ckpt_every=2)
+    ref = GPT(cfg)
+    h = train(ref, data, st, val, tmp_path / "a.pt", progress=False, noise_aware=True)
+    assert all(np.isfinite(v) for _, v in h["train"])
+    assert "noise_generator" in torch.load(tmp_path / "a.pt", weights_only=False)
+    assert not ref.attentions()[0].core.noise_aware   # switched off after training
+
+    def stop(desc, it):
+        if it == 3:
+            raise KeyboardInterrupt
+    m = GPT(cfg)
+    with pytest.raises(KeyboardInterrupt):
+        train(m, data, st, val, tmp_path / "b.pt", progress=False, noise_aware=True,
+              callback=stop)
+    h2 = train(m, data, st, val, tmp_path / "b.pt", progress=False, noise_aware=True)
+    # resumed: the same batches and the same sampled noise as the uninterrupted run
+    assert [v for _, v in h2["train"]] == pytest.approx([v for _, v in h["train"]], abs=1e-6)
+    # its loss under the simulator's noise and draws (chips hw_seed + layer) is the twin's
+    assert evaluate_with_simulator(ref, val) == pytest.approx(evaluate(ref, val), abs=2e-3)
+    quiet = GPT(cfg.replace(hw_overrides={"sigma_gain_mismatch": 0.05}))
+    with pytest.raises(ValueError, match="no read or write noise"):
+        train(quiet, data, st, val, tmp_path / "c.pt", progress=False, noise_aware=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 _INT_OPTS = ("softmax_iters", "linear_iters", "nonlinear_iters", "n_layer", "n_head", "n_embd",
-             "block_size", "window", "batch_size", "eval_batches", "seed")
+             "block_size", "window", "batch_size", "eval_batches", "seed", "seeds")
 
 
 def register(sub) -> None:
@@ -28,6 +28,10 @@ def register(sub) -> None:
                    help="discard checkpoints in --out instead of resuming")
     p.add_argument("--tiny", action="store_true", help="a few-second smoke run")
     p.add_argument("--no-sensitivity", action="store_true", help="skip the simulator sweeps")
+    p.add_argument("--noise-aware", action="store_true",
+                   help="also fine-tune with read and write noise sampled at every step and "
+                   "report the losses under the simulator's noise (default noise: "
+                   "gaincell.nn.pipeline.DEFAULT_NOISE)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     for name in _INT_OPTS:
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None,
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         raise ValueError("model-demo needs PyTorch: pip install 'gaincell[torch]'") from None
     from gaincell.nn.pipeline import PipelineSettings, run_pipeline
-    from gaincell.nn.report import stage_table
+    from gaincell.nn.report import headline, stage_table
 
     if args.threads is not None:
         if args.threads < 1:
@@ -51,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
     ov["data_path"] = args.data
     if args.no_sensitivity:
         ov["sensitivity"] = False
+    if args.noise_aware:
+        ov["noise_aware"] = True
     settings = PipelineSettings.tiny(**ov) if args.tiny else PipelineSettings(**ov)
     state = run_pipeline(settings, args.out, resume=not args.restart)
     print(stage_table(state))
+    print("\n".join(headline(state)).rstrip())
     print(f"report: {args.out}/report/report.md")
     return 0

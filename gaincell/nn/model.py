@@ -61,8 +61,11 @@ class ModelConfig:
         Dropout probability on residual branches (0 keeps training deterministic).
     hw_overrides : dict
         Keyword overrides of ``AttentionConfig.leroux2025`` (device or attention fields,
-        e.g. ``{"kv_levels": 16}``); ``n_heads``, ``head_dim``, ``window`` and
-        ``cell_model`` come from this config.
+        e.g. ``{"kv_levels": 16}``, or mismatch and noise ``{"sigma_gain_mismatch": 0.05}``);
+        ``n_heads``, ``head_dim``, ``window`` and ``cell_model`` come from this config.
+    hw_seed : int
+        Seed of the simulated chips: layer ``l``'s torch twin holds the static draws and the
+        noise streams of ``gaincell.GainCellAttention(cfg, seed=hw_seed + l)``. Default 0.
     """
 
     vocab_size: int = 65
@@ -74,8 +77,12 @@ class ModelConfig:
     attention: str = "softmax"
     dropout: float = 0.0
     hw_overrides: dict = field(default_factory=dict)
+    hw_seed: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.hw_seed, bool) or not isinstance(self.hw_seed, int) or \
+                self.hw_seed < 0:
+            raise ValueError(f"ModelConfig.hw_seed = {self.hw_seed!r}: allowed an integer >= 0")
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd", "window"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -137,7 +144,7 @@ def _paper_scaler_init(variant: str) -> dict[str, tuple[float, float]]:
 class SelfAttention(nn.Module):
     """Causal sliding-window multi-head self-attention of one layer (any variant)."""
 
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, layer: int = 0):
         super().__init__()
         self.cfg = cfg
         self.c_attn = nn.Linear(cfg.n_embd, 3 * cfg.n_embd)
@@ -147,7 +154,7 @@ class SelfAttention(nn.Module):
         self.scalers = nn.ModuleDict({
             n: AffineScaler(cfg.n_head, *init[n], trainable=trainable) for n in SCALER_NAMES})
         self.core = (None if cfg.attention == "softmax"
-                     else GainCellAttention(cfg.attention_config()))
+                     else GainCellAttention(cfg.attention_config(), seed=cfg.hw_seed + layer))
         #: optional NumPy simulator (``gaincell.GainCellAttention``) used instead of ``core``
         #: for inference (see :mod:`gaincell.nn.sensitivity`).
         self.simulator = None
@@ -180,10 +187,10 @@ def _simulate(sim, q, k, v) -> torch.Tensor:
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, layer: int = 0):
         super().__init__()
         self.ln_1 = nn.LayerNorm(cfg.n_embd)
-        self.attn = SelfAttention(cfg)
+        self.attn = SelfAttention(cfg, layer)
         self.ln_2 = nn.LayerNorm(cfg.n_embd)
         self.mlp = nn.Sequential(nn.Linear(cfg.n_embd, 4 * cfg.n_embd), nn.GELU(),
                                  nn.Linear(4 * cfg.n_embd, cfg.n_embd))
@@ -208,7 +215,7 @@ class GPT(nn.Module):
     def _build(self, cfg: ModelConfig) -> None:
         self.wte = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.wpe = nn.Embedding(cfg.block_size, cfg.n_embd)
-        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
+        self.blocks = nn.ModuleList([Block(cfg, li) for li in range(cfg.n_layer)])
         self.ln_f = nn.LayerNorm(cfg.n_embd)
         self.head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
         self.head.weight = self.wte.weight
@@ -259,6 +266,36 @@ class GPT(nn.Module):
         else:
             new.load_state_dict(sd)
         return new
+
+    def with_hardware(self, overrides: dict, hw_seed: int | None = None) -> "GPT":
+        """A copy of this hardware model (same weights) whose attention design has the extra
+        ``overrides`` (e.g. mismatch and noise) and, optionally, other chips (``hw_seed``)."""
+        if self.cfg.attention == "softmax":
+            raise ValueError("with_hardware needs a hardware model: attention = 'softmax'")
+        hw = dict(self.cfg.hw_overrides)
+        hw.update(overrides)
+        cfg = self.cfg.replace(hw_overrides=hw,
+                               hw_seed=self.cfg.hw_seed if hw_seed is None else hw_seed)
+        new = GPT(cfg)
+        new.load_state_dict(self.state_dict())
+        return new
+
+    def noise_aware(self, on: bool, generator=None) -> None:
+        """Noise-aware training on or off for every attention layer's twin: in training mode
+        it then samples write and read noise at every forward from ``generator``."""
+        for att in self.attentions():
+            if att.core is not None:
+                att.core.noise_aware = bool(on)
+                att.core.generator = generator if on else None
+
+    @property
+    def has_sampled_noise(self) -> bool:
+        """True when the hardware design has read or write noise (what noise-aware training
+        samples)."""
+        if self.cfg.attention == "softmax":
+            return False
+        d = self.attentions()[0].core.cfg.device
+        return d.sigma_read_noise > 0 or d.write_noise_sigma > 0
 
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, n_new: int, temperature: float = 0.8,

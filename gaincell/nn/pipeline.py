@@ -12,7 +12,17 @@ Stages (each checkpointed; a re-run with the same settings and folder resumes):
 5. ``nonlinear``: fine-tune the nonlinear model (surrogate gradient); ``softmax_long``
    (control, ``control=True``): the softmax model trained for as many more steps as the two
    hardware stages together, so that the comparison is at equal total training;
+5c. noise (``noise_aware=True``): the design with ``noise_overrides`` (read noise, kT/C write
+   noise, mismatch; the chips of ``ModelConfig.hw_seed``): ``nonlinear_noisy`` is the
+   fine-tuned nonlinear model evaluated under that noise; ``nonlinear_noise_aware`` the
+   adapted model fine-tuned as many steps as ``nonlinear`` but with the noise sampled afresh at
+   every training forward (noise-aware fine-tuning), evaluated under the same noise. The torch
+   twin in eval mode uses the simulator's noise and draws, so these are the simulator's
+   numbers (checked against it on the sensitivity batches);
 6. sensitivity sweeps of the fine-tuned nonlinear model with the NumPy simulator;
+6b. seeds (``seeds`` > 1): the training stages again for seeds ``seed + 1, ...`` (sub-runs in
+   ``seeds/seed<N>/``), for the spread of the headline over seeds (mean and sample standard
+   deviation of the validation losses and of the equal-steps gap);
 7. the report (``report.md``, ``report.json``, figures, generated text samples), written as
    one set into the ``report/`` folder of the run folder.
 
@@ -35,13 +45,18 @@ from gaincell.nn._torch import torch
 from gaincell.nn.adapt import adapt, init_from_float, record_targets
 from gaincell.nn.data import CharData
 from gaincell.nn.model import GPT, ModelConfig
-from gaincell.nn.sensitivity import evaluate_with_simulator, sensitivity_sweeps
+from gaincell.nn.sensitivity import default_sweeps, evaluate_with_simulator, sensitivity_sweeps
 from gaincell.nn.train import TrainSettings, evaluate, load_torch, save_torch, train
 
-__all__ = ["PipelineSettings", "run_pipeline", "STAGES"]
+__all__ = ["PipelineSettings", "run_pipeline", "STAGES", "DEFAULT_NOISE", "seed_summary"]
 
 STAGES = ("softmax", "linear_init", "linear", "nonlinear_unadapted", "nonlinear_adapted",
-          "nonlinear", "softmax_long")
+          "nonlinear", "softmax_long", "nonlinear_noisy", "nonlinear_noise_aware")
+#: Default noise of the noise-aware stage: read noise 2 % of the first stage's saturation charge
+#: (24 fC of 1.2 pC), kT/C write noise at the storage capacitance, 5 % cell gain mismatch
+#: (assumptions: a plausible analog front end, not measured figures).
+DEFAULT_NOISE = {"sigma_read_noise": 0.02 * 1.2e-12, "write_noise_ktc": True,
+                 "sigma_gain_mismatch": 0.05}
 _SEED_VAL, _SEED_CALIB, _SEED_SENS, _SEED_SAMPLE = 1234, 4321, 777, 99
 
 
@@ -90,6 +105,10 @@ class PipelineSettings:
     sample_chars: int = 300
     control: bool = True
     seed: int = 0
+    seeds: int = 3
+    noise_aware: bool = False
+    noise_overrides: dict = field(default_factory=lambda: dict(DEFAULT_NOISE))
+    sweeps: tuple | None = None
 
     @classmethod
     def tiny(cls, **overrides) -> "PipelineSettings":
@@ -111,6 +130,8 @@ class PipelineSettings:
     def train_settings(self, stage: str) -> TrainSettings:
         if stage == "softmax_long":  # control: as many extra steps as the hardware stages
             iters, lr = self.linear_iters + self.nonlinear_iters, self.linear_lr
+        elif stage == "nonlinear_noise_aware":
+            iters, lr = self.nonlinear_iters, self.nonlinear_lr
         else:
             iters = getattr(self, f"{stage}_iters")
             lr = getattr(self, f"{stage}_lr")
@@ -118,10 +139,11 @@ class PipelineSettings:
                              batch_size=self.batch_size, eval_every=self.eval_every,
                              ckpt_every=self.ckpt_every, seed=self.seed + {
                                  "softmax": 0, "linear": 1, "nonlinear": 2,
-                                 "softmax_long": 3}[stage])
+                                 "softmax_long": 3, "nonlinear_noise_aware": 4}[stage])
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Plain JSON data (tuples as lists, as ``state.json`` holds them)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 class _State:
@@ -180,6 +202,44 @@ def _log(progress, msg):
         tqdm.write(msg)
 
 
+def _chosen_sweeps_names(names) -> None:
+    allsw = default_sweeps()
+    bad = sorted(set(names) - set(allsw))
+    if bad or isinstance(names, str):
+        raise ValueError(f"PipelineSettings.sweeps = {names!r}: allowed a list of names from "
+                         f"{sorted(allsw)}")
+
+
+def _chosen_sweeps(model: GPT, names) -> dict:
+    allsw = default_sweeps(model.attentions()[0].core.cfg.device.stage1_q_sat)
+    return allsw if names is None else {k: allsw[k] for k in names}
+
+
+def _mean_std(xs: list[float]) -> dict:
+    n = len(xs)
+    m = sum(xs) / n
+    sd = (sum((x - m) ** 2 for x in xs) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return {"mean": m, "std": sd, "n": n, "values": list(xs)}
+
+
+def seed_summary(runs: dict) -> dict:
+    """Spread over seeds: ``runs`` maps seed -> stages (``{stage: {"val_loss": ...}}``);
+    returns per stage the mean, sample standard deviation (n - 1) and values of the
+    validation loss, and the same for the equal-steps gap ``100 (nonlinear / softmax_long -
+    1)`` in %."""
+    seeds = sorted(runs)
+    out = {"seeds": seeds, "stages": {}}
+    for name in STAGES:
+        vals = [runs[k][name]["val_loss"] for k in seeds if name in runs[k]]
+        if len(vals) == len(seeds):
+            out["stages"][name] = _mean_std(vals)
+    if all("softmax_long" in runs[k] and "nonlinear" in runs[k] for k in seeds):
+        out["gap_pct"] = _mean_std([100 * (runs[k]["nonlinear"]["val_loss"] /
+                                           runs[k]["softmax_long"]["val_loss"] - 1)
+                                    for k in seeds])
+    return out
+
+
 def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-demo",
                  resume: bool = True, progress: bool = True,
                  callback: Callable[[str, int], None] | None = None,
@@ -194,8 +254,20 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
     if not isinstance(s, PipelineSettings):
         raise ValueError(f"settings is a {type(s).__name__}: allowed a PipelineSettings")
     s.model_config(vocab_size=1)  # fail fast on bad geometry, before any file is touched
-    for name in ("softmax", "linear", "nonlinear", "softmax_long"):
+    for name in ("softmax", "linear", "nonlinear", "softmax_long", "nonlinear_noise_aware"):
         s.train_settings(name)
+    if s.sweeps is not None:
+        _chosen_sweeps_names(s.sweeps)
+    if isinstance(s.seeds, bool) or not isinstance(s.seeds, int) or s.seeds < 1:
+        raise ValueError(f"PipelineSettings.seeds = {s.seeds!r}: allowed an integer >= 1")
+    if s.noise_aware:
+        noisy_cfg = s.model_config(vocab_size=1).replace(
+            attention="nonlinear", hw_overrides={**s.hw_overrides, **s.noise_overrides})
+        d = noisy_cfg.attention_config().device
+        if not (d.sigma_read_noise > 0 or d.write_noise_sigma > 0):
+            raise ValueError(f"PipelineSettings.noise_overrides = {s.noise_overrides!r} has no "
+                             f"read or write noise to sample: allowed sigma_read_noise > 0, "
+                             f"sigma_write_noise > 0 or write_noise_ktc = True")
     out = Path(out_dir)
     _check_run_folder(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -212,7 +284,7 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
     curve = val[:max(1, s.curve_batches)]
     calib = data.fixed_batches("train", 1, s.adapt_batch_size, bs, _SEED_CALIB)[0]
 
-    def trained(name: str, model: GPT, before=None) -> GPT:
+    def trained(name: str, model: GPT, noise_aware: bool = False) -> GPT:
         final = out / f"{name}.pt"
         if st.stage(name) is not None and final.exists():
             model.load_state_dict(load_torch(final)["model"])
@@ -220,7 +292,7 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
             return model
         t0 = time.time()
         hist = train(model, data, s.train_settings(name), curve, out / f"{name}.ckpt.pt",
-                     desc=name, progress=progress, callback=callback)
+                     desc=name, progress=progress, callback=callback, noise_aware=noise_aware)
         v = evaluate(model, val)
         save_torch({"model": model.state_dict(), "model_cfg": model.cfg.to_dict()}, final)
         st.data["histories"][name] = hist
@@ -261,8 +333,18 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
     measured("nonlinear_adapted", nl, t0, adapt_iterations=rep.iterations,
              adapt_converged=rep.converged)
 
-    # 5. nonlinear fine-tuning
+    # 5. nonlinear fine-tuning (the adapted weights are kept for the noise-aware stage)
+    adapted_sd = {k: v.clone() for k, v in nl.state_dict().items()} if s.noise_aware else None
     nl = trained("nonlinear", nl)
+
+    # 5c. noise: the fine-tuned model under noise, and noise-aware fine-tuning
+    if s.noise_aware:
+        t0 = time.time()
+        noisy = nl.with_hardware(s.noise_overrides)
+        measured("nonlinear_noisy", noisy, t0)
+        na = nl.with_hardware(s.noise_overrides)
+        na.load_state_dict(adapted_sd)
+        na = trained("nonlinear_noise_aware", na, noise_aware=True)
 
     # 5b. control: the softmax model trained for as many extra steps as the hardware stages
     soft_long = None
@@ -276,14 +358,34 @@ def run_pipeline(settings: PipelineSettings | None = None, out_dir="runs/model-d
         t0 = time.time()
         sens_b = data.fixed_batches("val", s.sens_batches, s.sens_batch_size, bs, _SEED_SENS)
         torch_loss = evaluate(nl, sens_b)
-        sim_loss = evaluate_with_simulator(nl, sens_b, seed=s.seed)
-        sweeps = sensitivity_sweeps(nl, sens_b, seed=s.seed, progress=progress)
+        sim_loss = evaluate_with_simulator(nl, sens_b)
+        sweeps = sensitivity_sweeps(nl, sens_b, _chosen_sweeps(nl, s.sweeps), progress=progress)
         st.data["sensitivity"] = {"torch_loss": torch_loss, "simulator_loss": sim_loss,
                                   "sweeps": sweeps, "wall_s": time.time() - t0,
                                   "tokens": s.sens_batches * s.sens_batch_size * bs}
+        if s.noise_aware:
+            st.data["sensitivity"]["noise"] = {
+                "overrides": dict(s.noise_overrides),
+                "nonlinear_noisy": {"torch": evaluate(noisy, sens_b),
+                                    "simulator": evaluate_with_simulator(noisy, sens_b)},
+                "nonlinear_noise_aware": {"torch": evaluate(na, sens_b),
+                                          "simulator": evaluate_with_simulator(na, sens_b)}}
         st.save()
         _log(progress, f"[sensitivity] preset loss torch {torch_loss:.4f}, simulator "
                        f"{sim_loss:.4f} ({time.time() - t0:.0f} s)")
+
+    # 6b. more seeds for the headline's spread
+    if s.seeds > 1:
+        runs = {s.seed: st.data["stages"]}
+        for i in range(1, s.seeds):
+            sub = dataclasses.replace(s, seed=s.seed + i, seeds=1, sensitivity=False,
+                                      noise_aware=False, sample_chars=1)
+            _log(progress, f"[seeds] seed {sub.seed} ({i + 1}/{s.seeds})")
+            r = run_pipeline(sub, out / "seeds" / f"seed{sub.seed}", resume=resume,
+                             progress=progress, callback=callback, write_report=False)
+            runs[sub.seed] = r["stages"]
+        st.data["seeds"] = seed_summary(runs)
+        st.save()
 
     # 7. samples and report
     if not st.data["samples"]:

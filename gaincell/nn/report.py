@@ -4,7 +4,8 @@ Figures (PNG): ``stages.png`` validation loss per stage; ``curves.png`` validati
 curves of the trained stages; ``adaptation.png`` the adaptation's convergence (largest
 statistic errors and calibration loss per iteration); ``sensitivity.png`` validation loss
 against each swept device parameter (NumPy simulator; dashed: the preset design on the same
-validation subset). The files are written as one set (:func:`gaincell._io.atomic_folder`:
+validation subset); ``environment.png`` loss and attention error against temperature and
+token period. The files are written as one set (:func:`gaincell._io.atomic_folder`:
 the folder is the old complete report, the new one, or absent, whatever interrupts the run;
 ``MANIFEST.json`` lists the files).
 """
@@ -26,7 +27,11 @@ _LABELS = {
     "nonlinear_adapted": "nonlinear HW, adapted (no fine-tuning)",
     "nonlinear": "nonlinear HW, adapted and fine-tuned",
     "softmax_long": "control: softmax trained as many more steps as the HW stages",
+    "nonlinear_noisy": "nonlinear HW, fine-tuned without noise, evaluated under noise",
+    "nonlinear_noise_aware": "nonlinear HW, adapted, noise-aware fine-tuning, under noise",
 }
+#: the sweeps drawn in ``environment.png`` (loss and attention error)
+_ENV = ("temperature", "token_period")
 
 
 def _num(x):
@@ -142,7 +147,53 @@ def _figures(state: dict, out: Path) -> list[str]:
         save_figure(fig, out / "sensitivity.png", dpi=110)
         plt.close(fig)
         made.append("sensitivity.png")
+        env = [k for k in _ENV if k in sw and "attn_err" in sw[k]]
+        if env:
+            fig, axs = plt.subplots(1, len(env), figsize=(5 * len(env), 3.4), squeeze=False)
+            for ax, name in zip(axs[0], env):
+                d = sw[name]
+                xs = [_num(x) * (1e6 if name == "token_period" else 1) for x in d["x"]]
+                ax.plot(xs, [_num(v) for v in d["loss"]], "o-", color="C0")
+                ax.set_ylabel("val loss (nats/char)", color="C0")
+                ax.set_xlabel("token period, us" if name == "token_period"
+                              else "temperature, C")
+                if name == "token_period":
+                    ax.set_xscale("log")
+                ax2 = ax.twinx()
+                ax2.plot(xs, [100 * _num(v) for v in d["attn_err"]], "s--", color="C3")
+                ax2.set_ylabel("attention error, % (rel. RMS)", color="C3")
+                ax.set_title(d["label"], fontsize=8)
+            fig.tight_layout()
+            save_figure(fig, out / "environment.png", dpi=110)
+            plt.close(fig)
+            made.append("environment.png")
     return made
+
+
+def headline(state: dict) -> list[str]:
+    """The headline lines: the equal-steps comparison first, then its spread over seeds."""
+    st = state["stages"]
+    lines = []
+    if "softmax_long" in st and "nonlinear" in st:
+        c, n = _num(st["softmax_long"]["val_loss"]), _num(st["nonlinear"]["val_loss"])
+        lines += [f"At equal total training steps, the fine-tuned nonlinear hardware model's "
+                  f"loss is {100 * (n / c - 1):+.1f} % from the softmax control's ({n:.4f} vs "
+                  f"{c:.4f} nats/char, seed {state['settings']['seed']}).", ""]
+    sd = state.get("seeds")
+    if sd and len(sd["seeds"]) > 1:
+        g = sd["stages"]
+        parts = [f"{k} {g[k]['mean']:.4f} +- {g[k]['std']:.4f}"
+                 for k in ("softmax_long", "nonlinear", "softmax", "linear") if k in g]
+        lines += [f"Over {len(sd['seeds'])} seeds ({', '.join(map(str, sd['seeds']))}; mean "
+                  f"+- sample std of the validation loss, nats/char): " + "; ".join(parts) +
+                  "."]
+        if "gap_pct" in sd:
+            gp = sd["gap_pct"]
+            lines += [f"Equal-steps gap, nonlinear HW vs softmax control: "
+                      f"{gp['mean']:+.1f} +- {gp['std']:.1f} % (per seed: " +
+                      ", ".join(f"{x:+.1f}" for x in gp["values"]) + " %)."]
+        lines += [""]
+    return lines
 
 
 def write_report(state: dict, out_dir) -> Path:
@@ -167,11 +218,7 @@ def _write(state: dict, out: Path) -> None:
              f"Fixed validation set: {s['eval_batches']} x {s['eval_batch_size']} sequences "
              f"of {s['block_size']} characters.", "", stage_table(state), ""]
     st = state["stages"]
-    if "softmax_long" in st and "nonlinear" in st:
-        c, n = _num(st["softmax_long"]["val_loss"]), _num(st["nonlinear"]["val_loss"])
-        lines += [f"At equal total training steps, the fine-tuned nonlinear hardware model's "
-                  f"loss is {100 * (n / c - 1):+.1f} % from the softmax control's ({n:.4f} vs "
-                  f"{c:.4f}).", ""]
+    lines[4:4] = ["## Headline", ""] + headline(state)
     if "nonlinear_unadapted" in st and "nonlinear_adapted" in st:
         u, a = _num(st["nonlinear_unadapted"]["val_loss"]), _num(st["nonlinear_adapted"]
                                                                   ["val_loss"])
@@ -199,11 +246,22 @@ def _write(state: dict, out: Path) -> None:
                   f"Fine-tuned nonlinear model on {sens['tokens']} validation characters. "
                   f"Preset: torch twin {sens['torch_loss']:.4f}, simulator "
                   f"{sens['simulator_loss']:.4f} nats/char.", ""]
+        nz = sens.get("noise")
+        if nz:
+            a, b = nz["nonlinear_noisy"], nz["nonlinear_noise_aware"]
+            lines += [f"Under noise {nz['overrides']} (the simulator's draws and noise): "
+                      f"fine-tuned without noise {a['simulator']:.4f} (torch twin "
+                      f"{a['torch']:.4f}), noise-aware fine-tuning {b['simulator']:.4f} "
+                      f"(torch twin {b['torch']:.4f}) nats/char.", ""]
+        lines += ["Attention error: relative RMS difference of every layer's attention "
+                  "outputs from the design's own on the same layer inputs.", ""]
         for name, d in sens["sweeps"].items():
-            lines += [f"**{name}**:", "", f"| {d['param']} | {d['label']} | val loss |",
-                      "|---|---|---|"]
-            lines += [f"| {_fmt(v)} | {_num(x):.4g} | {_num(lv):.4f} |"
-                      for v, x, lv in zip(d["values"], d["x"], d["loss"])]
+            errs = d.get("attn_err", [math.nan] * len(d["loss"]))
+            lines += [f"**{name}**:", "",
+                      f"| {d['param']} | {d['label']} | val loss | attention error |",
+                      "|---|---|---|---|"]
+            lines += [f"| {_fmt(v)} | {_num(x):.4g} | {_num(lv):.4f} | {_num(e):.3g} |"
+                      for v, x, lv, e in zip(d["values"], d["x"], d["loss"], errs)]
             lines += [""]
     if state.get("samples"):
         lines += ["## Generated text (temperature 0.8)", ""]

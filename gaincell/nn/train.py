@@ -1,7 +1,7 @@
 """Training loop with resumable checkpoints, and loss evaluation.
 
 A checkpoint holds the model and optimizer states, the iteration, the batch generator's state
-and the loss history, written atomically (temporary file, then ``os.replace``) every
+(and, for noise-aware training, the noise generator's) and the loss history, written atomically (temporary file, then ``os.replace``) every
 ``ckpt_every`` iterations. Re-running :func:`train` with the same ``ckpt_path`` resumes from it;
 because batches come from a saved ``torch.Generator`` and dropout defaults to 0, a resumed run
 reproduces the uninterrupted one.
@@ -98,12 +98,21 @@ class TrainSettings:
 
 def train(model: GPT, data: CharData, st: TrainSettings, eval_batches, ckpt_path,
           desc: str = "train", progress: bool = True,
-          callback: Callable[[str, int], None] | None = None) -> dict:
+          callback: Callable[[str, int], None] | None = None,
+          noise_aware: bool = False) -> dict:
     """Train ``model`` in place for ``st.iters`` steps, resuming from ``ckpt_path`` if present.
 
     Returns the history ``{"train": [(iter, loss)], "val": [(iter, val_loss)]}``.
     ``callback(desc, it)`` runs after every step (after any checkpoint of that step).
+    ``noise_aware``: every training forward samples the design's write and read noise afresh
+    (a ``torch.Generator`` seeded from ``st.seed``); validation losses use the simulator's
+    noise of the model's chips (eval mode), so they are the simulator's numbers. Needs a
+    design with read or write noise (``ModelConfig.hw_overrides``).
     """
+    if noise_aware and not model.has_sampled_noise:
+        raise ValueError("noise_aware = True but the model's design has no read or write "
+                         "noise to sample: allowed a design with sigma_read_noise > 0, "
+                         "sigma_write_noise > 0 or write_noise_ktc (ModelConfig.hw_overrides)")
     ckpt_path = Path(ckpt_path)
     decay, no_decay = [], []
     for p in model.parameters():
@@ -113,6 +122,7 @@ def train(model: GPT, data: CharData, st: TrainSettings, eval_batches, ckpt_path
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=st.lr, betas=(0.9, 0.99))
     gen = torch.Generator().manual_seed(int(st.seed))
+    noise_gen = torch.Generator().manual_seed(int(st.seed) + 10_007) if noise_aware else None
     hist = {"train": [], "val": []}
     start = 0
     if ckpt_path.exists():
@@ -120,6 +130,8 @@ def train(model: GPT, data: CharData, st: TrainSettings, eval_batches, ckpt_path
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         gen.set_state(ck["generator"])
+        if noise_gen is not None and "noise_generator" in ck:
+            noise_gen.set_state(ck["noise_generator"])
         hist = ck["history"]
         start = int(ck["iter"])
     bar = None
@@ -127,6 +139,17 @@ def train(model: GPT, data: CharData, st: TrainSettings, eval_batches, ckpt_path
         from tqdm.auto import tqdm
         bar = tqdm(total=st.iters, initial=start, desc=desc, leave=True)
     model.train()
+    model.noise_aware(noise_aware, noise_gen)
+    try:
+        hist = _loop(model, data, st, eval_batches, ckpt_path, desc, callback, opt, gen,
+                     noise_gen, hist, start, bar)
+    finally:
+        model.noise_aware(False)
+    return hist
+
+
+def _loop(model, data, st, eval_batches, ckpt_path, desc, callback, opt, gen, noise_gen,
+          hist, start, bar):
     ema = None
     for it in range(start, st.iters):
         for g in opt.param_groups:
@@ -147,9 +170,12 @@ def train(model: GPT, data: CharData, st: TrainSettings, eval_batches, ckpt_path
         if done % st.eval_every == 0 or done == st.iters:
             hist["val"].append((done, evaluate(model, eval_batches)))
         if done % st.ckpt_every == 0 or done == st.iters:
-            save_torch({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "generator": gen.get_state(), "history": hist, "iter": done,
-                        "model_cfg": model.cfg.to_dict()}, ckpt_path)
+            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                  "generator": gen.get_state(), "history": hist, "iter": done,
+                  "model_cfg": model.cfg.to_dict()}
+            if noise_gen is not None:
+                ck["noise_generator"] = noise_gen.get_state()
+            save_torch(ck, ckpt_path)
         if bar is not None:
             bar.update(1)
             post = {"loss": f"{ema:.3f}"}
