@@ -85,6 +85,77 @@ for off in (0.0, 0.1e-12):
 ax.set_xlabel("bit-line charge (pC)"); ax.set_ylabel("output pulse width (ns)"); ax.legend()
 ax.set_title("first stage: saturation at 1.2 pC = 80 uA x 15 ns")
 plt.show()""",
+    """md:## Sensitivity: temperature and token period
+
+Retention follows the design: `leak_per_step = token_period / tau(T)` with
+`tau(T) = tau_ref exp(E_a / k (1/T - 1/T_ref))` (`DeviceParams.leak_activation_energy`, 0.6 eV by
+default, an assumption). The token period is the time between two writes of the same layer:
+`n_layers x (attention latency + per-layer time outside attention)` (the system layer's
+composition; 12 x 65 ns of attention in the paper's design, and the digital projections and MLP
+outside it). Below: tau and the leak per step from 27 to 85 C, then the *attention error* (relative
+RMS difference of the head outputs from the design at 27 C and 800 ns, same inputs) with the NumPy
+simulator, and, with `gaincell[torch]`, the validation loss of a tiny trained model (the sweeps of
+`gaincell model-demo`).""",
+    """from gaincell.params import tau_at
+from gaincell.nn.sensitivity import default_sweeps  # plain Python: no torch needed for the sweeps
+
+sweeps = default_sweeps()
+temps, periods = sweeps["temperature"], sweeps["token_period"]
+base = gc.AttentionConfig.leroux2025(n_heads=2, window=128)
+fig, ax = plt.subplots(1, 2, figsize=(11, 3.5))
+ax[0].semilogy(temps["x"], [tau_at(base.device.replace(temperature=T)) * 1e3 for T in temps["values"]], "o-")
+ax[0].set_xlabel("temperature (C)"); ax[0].set_ylabel("tau (ms)"); ax[0].set_title("retention (Arrhenius)")
+ax[1].loglog([p * 1e6 for p in periods["values"]],
+             [base.replace(token_period=p).leak_per_step for p in periods["values"]], "o-", label="27 C")
+ax[1].loglog([p * 1e6 for p in periods["values"]],
+             [base.replace(token_period=p, temperature=358.15).leak_per_step for p in periods["values"]],
+             "s--", label="85 C")
+ax[1].set_xlabel("token period (us)"); ax[1].set_ylabel("leak per step"); ax[1].legend()
+plt.tight_layout(); plt.show()
+for o, p in zip(periods["overhead_per_layer_s"], periods["values"]):
+    print(f"time outside attention {o * 1e9:8.1f} ns/layer -> token period {p * 1e6:7.2f} us, "
+          f"leak {base.replace(token_period=p).leak_per_step:.3g} per step")""",
+    """rng = np.random.default_rng(0)
+B, H, T, D = 2, base.n_heads, 256, base.head_dim
+q, k, v = rng.uniform(0, 1, (B, H, T, D)), rng.uniform(0.1, 0.8, (B, H, T, D)), rng.uniform(0, 0.9, (B, H, T, D))
+y0 = gc.GainCellAttention(base).forward(q, k, v)
+
+def attn_err(cfg):
+    y = gc.GainCellAttention(cfg).forward(q, k, v)
+    return float(np.sqrt(((y - y0) ** 2).sum() / (y0 ** 2).sum()))
+
+err_T = [attn_err(base.replace(temperature=T)) for T in temps["values"]]
+err_P = [attn_err(base.replace(token_period=p)) for p in periods["values"]]
+fig, ax = plt.subplots(1, 2, figsize=(11, 3.2))
+ax[0].plot(temps["x"], np.array(err_T) * 100, "o-"); ax[0].set_xlabel("temperature (C)")
+ax[1].semilogx(np.array(periods["values"]) * 1e6, np.array(err_P) * 100, "o-")
+ax[1].set_xlabel("token period (us)")
+for a in ax:
+    a.set_ylabel("attention error (%)")
+plt.tight_layout(); plt.show()""",
+    """import importlib.util, tempfile
+from pathlib import Path
+
+if importlib.util.find_spec("torch") is None:
+    print("gaincell[torch] is not installed: the loss sweeps need it (pip install 'gaincell[torch]')")
+else:
+    from gaincell.nn.pipeline import PipelineSettings, run_pipeline
+    with tempfile.TemporaryDirectory() as tmp:
+        run = run_pipeline(PipelineSettings.tiny(seeds=1, control=False, sweeps=("temperature", "token_period")),
+                           Path(tmp) / "run", progress=False, write_report=False)
+    sw = run["sensitivity"]["sweeps"]
+    fig, ax = plt.subplots(1, 2, figsize=(11, 3.4))
+    for a, name, scale, label in ((ax[0], "temperature", 1, "temperature (C)"),
+                                  (ax[1], "token_period", 1e6, "token period (us)")):
+        d = sw[name]
+        xs = np.array(d["x"]) * scale
+        a.plot(xs, d["loss"], "o-", color="C0"); a.set_xlabel(label); a.set_ylabel("val loss (nats/char)", color="C0")
+        b = a.twinx(); b.plot(xs, np.array(d["attn_err"]) * 100, "s--", color="C3")
+        b.set_ylabel("attention error (%)", color="C3")
+        if name == "token_period":
+            a.set_xscale("log")
+    ax[0].set_title("tiny model (a few seconds of training), NumPy simulator in the loop", fontsize=9)
+    plt.tight_layout(); plt.show()""",
 ]
 
 ATTENTION = [
