@@ -41,14 +41,15 @@ from gaincell.array import GainCellAttention
 from gaincell.nn._torch import torch
 from gaincell.nn.model import GPT
 from gaincell.nn.train import evaluate
+from gaincell.params import LEROUX2025_TOKEN_PERIOD_S
 
 __all__ = ["evaluate_with_simulator", "default_sweeps", "sensitivity_sweeps",
            "PRESET_TOKEN_PERIOD_S", "LAYERS_PER_TOKEN", "ATTENTION_LAYER_S"]
 
-#: Token period implied by the preset: leak 1.6e-4 per step with tau = 5 ms gives
-#: dt = 0.8 us (derived from shared/reference/paper_numbers.md; tau is unconfirmed there),
-#: close to GPT-2's 12 layers x 65 ns = 0.78 us of gaincell.system's retention link.
-PRESET_TOKEN_PERIOD_S = 1.6e-4 * 5e-3
+#: Token period of the preset, s: leak 1.6e-4 per step with tau = 5 ms gives dt = 0.8 us
+#: (``gaincell.params.LEROUX2025_TOKEN_PERIOD_S``), close to GPT-2's 12 layers x 65 ns =
+#: 0.78 us of gaincell.system's retention link.
+PRESET_TOKEN_PERIOD_S = LEROUX2025_TOKEN_PERIOD_S
 #: Layers evaluated one after another per token: GPT-2's 12 (``gaincell.system``'s default
 #: ``SystemSpec.n_layers``).
 LAYERS_PER_TOKEN = 12
