@@ -329,3 +329,36 @@ def test_table_replaces_the_exponential_and_keeps_the_pedestal_and_vth():
     y_hold = gc.GainCellAttention(no_leak).forward(q, k, v)
     np.testing.assert_allclose(y_flat, y_hold, rtol=1e-12, atol=1e-12)
     assert not np.allclose(gc.GainCellAttention(cfg).forward(q, k, v), y_hold)
+
+
+# -- the shipped gf180 design ------------------------------------------------------------------
+
+def test_gf180_design_carries_the_measured_effects():
+    """The pedestal polynomial, the retention table and the read device's A_VT of the shipped
+    gf180 design file follow from its NPZ fit data (tt, 27 C) and the PDK's mismatch model."""
+    from gaincell.spice.presets import gf180_preset_path, load_gf180
+
+    d = load_gf180().device
+    with np.load(gf180_preset_path().with_name("characterization.npz")) as f:
+        tt = [i for i, (c, t) in enumerate(zip(f["cond_corner"], f["cond_temp_c"]))
+              if c == "tt" and t == 27.0][0]
+        v0, ped = f["cond_v0_v"], f["cond_pedestal_v"][tt]
+        written, table = f["cond_v_written_v"][tt], f["retention_table_v"][tt]
+        t_s = f["retention_table_t_s"]
+    # pedestal: within 5 mV of every measured level (a DAC step is 470 mV)
+    assert len(d.write_pedestal_coef_v) == 2
+    assert np.abs(write_pedestal(v0, d) - ped).max() < 5e-3
+    # the table is the measured one, indexed by the written voltage, at 27 C
+    rt = d.retention_table
+    np.testing.assert_array_equal(rt.v0, written)
+    np.testing.assert_array_equal(rt.t_s, t_s)
+    np.testing.assert_array_equal(np.asarray(rt.v), table)
+    assert rt.t_ref == pytest.approx(300.15) and "retention_tt_27C.cir" in rt.source
+    # Pelgrom: pmos_3p3 single device, 0.7071 x 6.66 mV um over the effective 0.5 x 0.35 um
+    assert d.pelgrom_avt == pytest.approx(0.7071 * 6.66e-9)
+    assert (d.read_device_w, d.read_device_l) == pytest.approx((0.5e-6, 0.35e-6))
+    assert d.vth_sigma == pytest.approx(11.26e-3, rel=1e-3)
+    # the design file is a complete set (its manifest matches)
+    from gaincell._io import folder_is_complete
+
+    assert folder_is_complete(gf180_preset_path().parent)
