@@ -362,3 +362,22 @@ def test_gf180_design_carries_the_measured_effects():
     from gaincell._io import folder_is_complete
 
     assert folder_is_complete(gf180_preset_path().parent)
+
+
+def test_structural_tiles_model_the_pedestal_and_the_table_like_the_engine():
+    """The cell-by-cell tiles (gaincell.array.TiledHead) against the reference engine, with a
+    write pedestal and a non-exponential retention table."""
+    from gaincell.array import TiledHead
+
+    t = np.concatenate([[0.0], np.geomspace(1e-6, 1.0, 30)])
+    v0 = np.linspace(0.0, 0.9, 5)
+    v = v0[:, None] - 0.3 * np.sqrt(t)[None, :] * (v0[:, None] - 0.1)   # not an exponential
+    table = RetentionTable.from_arrays(t, v0, v, source="test")
+    cfg = small(write_pedestal_coef_v=(-0.02, 0.03), retention_table=table, out_levels=None,
+                leak_per_step=None, token_period=3e-4, tau=1e-3)
+    q, k, vv = inputs(cfg, 30, seed=9)
+    y = gc.GainCellAttention(cfg).forward(q, k, vv)[0, 0]
+    head = TiledHead(cfg)
+    ys = np.array([head.step(q[0, 0, i], k[0, 0, i], vv[0, 0, i]) for i in range(30)])
+    np.testing.assert_allclose(ys, y, rtol=0, atol=1e-9)
+    assert np.abs(y).max() > 0.03
