@@ -207,7 +207,7 @@ ALLOWED: dict[str, str] = {
     "read_device_w": "(0, 1e-3] m",
     "read_device_l": "(0, 1e-3] m",
     "retention_table": "a [device.retention_table] with t_s (s, from 0), v0 (V), v (V, "
-                       "len(v0) x len(t_s)), t_ref (K), source",
+                       "len(v0) x len(t_s)), t_ref (K, default 300.15), source",
 }
 
 

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gaincell as gc
 from gaincell.array._draws import draw_chip, seed_entropy
@@ -381,3 +383,48 @@ def test_structural_tiles_model_the_pedestal_and_the_table_like_the_engine():
     ys = np.array([head.step(q[0, 0, i], k[0, 0, i], vv[0, 0, i]) for i in range(30)])
     np.testing.assert_allclose(ys, y, rtol=0, atol=1e-9)
     assert np.abs(y).max() > 0.03
+
+
+def _interp_scalar(table, vw, t):
+    """One point, written out loop by loop (the oracle of RetentionInterp)."""
+    ts, v0, v = list(table.t_s), list(table.v0), [list(r) for r in table.v]
+    x = [math.log1p(s / ts[1]) for s in ts]
+    xq = math.log1p(t / ts[1])
+    if xq >= x[-1]:
+        j, fx = len(x) - 2, 1.0
+    else:
+        j = max(n for n in range(len(x) - 1) if x[n] <= xq)
+        fx = (xq - x[j]) / (x[j + 1] - x[j])
+
+    def drop(m):
+        return (1 - fx) * (v[m][j] - v[m][0]) + fx * (v[m][j + 1] - v[m][0])
+
+    if len(v0) == 1:
+        return vw + drop(0)
+    if vw <= v0[0]:
+        return vw + drop(0)
+    if vw >= v0[-1]:
+        return vw + drop(len(v0) - 1)
+    i = max(m for m in range(len(v0) - 1) if v0[m] <= vw)
+    fv = (vw - v0[i]) / (v0[i + 1] - v0[i])
+    return vw + (1 - fv) * drop(i) + fv * drop(i + 1)
+
+
+@st.composite
+def tables(draw):
+    n_t = draw(st.integers(2, 6))
+    n_v = draw(st.integers(1, 4))
+    steps = draw(st.lists(st.floats(1e-6, 10.0), min_size=n_t - 1, max_size=n_t - 1))
+    t = np.concatenate([[0.0], np.cumsum(steps)])
+    v0 = np.cumsum(draw(st.lists(st.floats(0.05, 1.0), min_size=n_v, max_size=n_v))) - 0.1
+    v = np.array(draw(st.lists(st.lists(st.floats(-1.0, 2.0), min_size=n_t, max_size=n_t),
+                               min_size=n_v, max_size=n_v)))
+    return RetentionTable.from_arrays(t, v0, v)
+
+
+@settings(max_examples=60, deadline=None)
+@given(table=tables(), vw=st.floats(-0.5, 3.0), tq=st.floats(0.0, 100.0))
+def test_retention_interpolation_equals_its_scalar_oracle(table, vw, tq):
+    got = float(RetentionInterp(table)(vw, tq))
+    assert got == pytest.approx(_interp_scalar(table, vw, tq), rel=1e-9, abs=1e-12)
+    assert float(RetentionInterp(table)(vw, 0.0)) == vw
