@@ -428,3 +428,21 @@ def test_retention_interpolation_equals_its_scalar_oracle(table, vw, tq):
     got = float(RetentionInterp(table)(vw, tq))
     assert got == pytest.approx(_interp_scalar(table, vw, tq), rel=1e-9, abs=1e-12)
     assert float(RetentionInterp(table)(vw, 0.0)) == vw
+
+
+def test_device_effects_from_fit_data():
+    from gaincell.spice.design import device_effects
+
+    v0 = np.linspace(0, 0.9, 5)
+    cond = {"v0_v": v0, "pedestal_v": -0.03 + 0.01 * v0, "v_written_v": v0 - 0.03 + 0.01 * v0,
+            "table_t_s": np.array([0.0, 1e-3, 1e-2]), "temp_c": 55.0}
+    cond["table_v"] = cond["v_written_v"][:, None] * np.array([1.0, 0.99, 0.9])[None, :]
+    ch = device_effects(cond, "generic", {}, "synthetic")
+    np.testing.assert_allclose(ch["write_pedestal_coef_v"], (-0.03, 0.01), atol=1e-12)
+    assert ch["retention_table"].t_ref == pytest.approx(328.15)
+    assert "pelgrom_avt" not in ch
+    # a bench that floated for less than two table times keeps the exponential model
+    short = dict(cond, table_t_s=np.array([0.0]), table_v=cond["table_v"][:, :1])
+    assert "retention_table" not in device_effects(short, "generic", {}, "")
+    g = device_effects(cond, "gf180", {"w_rp": 1.0e-6}, "")
+    assert g["read_device_w"] == pytest.approx(1.1e-6) and g["pelgrom_avt"] > 0

@@ -168,19 +168,25 @@ def device_effects(cond: dict, kit_name: str, cell_params: dict, source: str) ->
     ``v0_v``, ``pedestal_v``, ``v_written_v``, ``table_t_s``, ``table_v``, ``temp_c``): the
     write pedestal polynomial (:data:`PEDESTAL_DEGREE`, fitted to the pedestal against the
     DAC level), the retention table (indexed by the written voltage, its temperature the
-    condition's) and, for the gf180 kit, Pelgrom's A_VT of the read device with the
+    condition's; left out when the bench floated for less than two of its times) and, for
+    the gf180 kit, Pelgrom's A_VT of the read device with the
     effective W x L of the PDK's mismatch model (:data:`GF180_READ_DEVICE`)."""
     from gaincell.device.pedestal import fit_write_pedestal
     from gaincell.params import RetentionTable
 
     t = np.asarray(cond["table_t_s"], float)
-    out = {
-        "write_pedestal_coef_v": fit_write_pedestal(cond["v0_v"], cond["pedestal_v"],
-                                                    PEDESTAL_DEGREE),
-        "retention_table": RetentionTable.from_arrays(
-            t, cond["v_written_v"], np.asarray(cond["table_v"], float)[:, :t.size],
-            t_ref=float(cond["temp_c"]) + 273.15, source=source),
-    }
+    vw = np.asarray(cond["v_written_v"], float)
+    ped = np.asarray(cond["pedestal_v"], float)
+    out = {}
+    if ped.size > PEDESTAL_DEGREE and np.all(np.isfinite(ped)):
+        out["write_pedestal_coef_v"] = fit_write_pedestal(cond["v0_v"], ped, PEDESTAL_DEGREE)
+    # a table needs two times or more within the bench's floating time and distinct levels;
+    # a short characterization (tests, t_float of a few us) keeps the exponential model
+    tv = np.asarray(cond["table_v"], float)[:, :t.size]
+    if (t.size >= 2 and np.all(np.isfinite(vw)) and np.all(np.diff(vw) > 0)
+            and np.all(np.isfinite(tv))):
+        out["retention_table"] = RetentionTable.from_arrays(
+            t, vw, tv, t_ref=float(cond["temp_c"]) + 273.15, source=source)
     if kit_name == "gf180":
         dev, wn, w, ln, l_ = GF180_READ_DEVICE
         w = float(cell_params.get(wn, w))
