@@ -49,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gaincell.array._draws import ChipDraws, draw_chip, seed_entropy, token_noise
+from gaincell.device.retention_table import RetentionInterp, seconds_per_leak
 from gaincell.device.transfer import CellTransfer
 from gaincell.nn._torch import torch
 from gaincell.nn.quant import quantize_ste
@@ -60,7 +61,7 @@ __all__ = ["GainCellAttention", "softmax_attention", "window_decay", "check_hw_i
 
 _UA = 1e-6
 #: elements of one (B, H, queries, T, D) block of the per-cell retention path
-_BLOCK_ELEMS = 2**23
+_BLOCK_ELEMS = 2**21
 
 
 def window_decay(T: int, window: int, leak_per_step: float, dtype=torch.float64,
@@ -103,13 +104,51 @@ def _zero(b) -> bool:
 @dataclass
 class _Cells:
     """Per-key view of one array's cells, gathered by slot ``j mod W``: ``gain`` (H, T, D) or
-    None, ``c`` (V) the constant part of w (``v_rest - v_weight_zero``), ``b`` the folded
-    read coefficients (floats), ``leak`` (H, T, D) per-cell leak or None (uniform)."""
+    None; ``c`` (V) the constant part of w, ``v_rest - v_weight_zero`` plus the threshold
+    offsets ``vth`` (H, T, D) when there are any; ``b`` the read coefficients folded around
+    ``c`` (floats or (H, T, D) tensors); ``leak`` (H, T, D) per-cell leak or None (uniform);
+    ``vth`` (H, T, D) or None; ``table`` the retention table's tensors or None."""
 
     gain: torch.Tensor | None
-    c: float
+    c: float | torch.Tensor
     b: list
     leak: torch.Tensor | None
+    vth: torch.Tensor | None = None
+    table: "_Table | None" = None
+
+    @property
+    def per_cell_decay(self) -> bool:
+        """True when the decay differs per cell (retention spread) or is not exponential
+        (retention table): the dot products then run on (B, H, T, T, D) blocks."""
+        return self.leak is not None or self.table is not None
+
+
+class _Table:
+    """:class:`gaincell.device.retention_table.RetentionInterp` in torch (float64): the
+    stored voltage ``V_w + drop(V_w, t)``, linear in V_w and in ``log(1 + t / t_s[1])``."""
+
+    def __init__(self, interp: RetentionInterp, s_per_leak: float, leak: float, device):
+        self.x = torch.from_numpy(interp.x).to(device)
+        self.t1 = interp.t1
+        self.v0 = torch.from_numpy(interp.v0).to(device)
+        self.drop = torch.from_numpy(interp.drop).to(device)
+        self.s_per_leak = float(s_per_leak)
+        self.leak = float(leak)
+
+    def __call__(self, vw, t):
+        xt, D = self.x, self.drop
+        x = torch.log1p(t / self.t1)
+        j = torch.clamp(torch.searchsorted(xt, x.contiguous(), right=True) - 1, 0, xt.numel() - 2)
+        fx = torch.clamp((x - xt[j]) / (xt[j + 1] - xt[j]), 0.0, 1.0)
+        if self.v0.numel() == 1:
+            return vw + ((1.0 - fx) * D[0, j] + fx * D[0, j + 1])
+        v0 = self.v0
+        i = torch.clamp(torch.searchsorted(v0, vw.detach().contiguous(), right=True) - 1, 0,
+                        v0.numel() - 2)
+        fv = torch.clamp((vw - v0[i]) / (v0[i + 1] - v0[i]), 0.0, 1.0)
+        lo = (1.0 - fx) * D[i, j] + fx * D[i, j + 1]
+        hi = (1.0 - fx) * D[i + 1, j] + fx * D[i + 1, j + 1]
+        return vw + ((1.0 - fv) * lo + fv * hi)
 
 
 @dataclass
@@ -126,14 +165,19 @@ def _stage1_uniform(q, u, cl: _Cells, dpow):
     for m, bm in enumerate(cl.b):
         if _zero(bm):
             continue
-        if m == 0 and cl.gain is None:
+        inner = torch.is_tensor(bm)   # per-cell coefficient: inside the dot product
+        if m == 0 and cl.gain is None and not inner:
             term = q.sum(-1, keepdim=True) * dpow[0]
         else:
             key = u**m if m > 0 else torch.ones_like(u)
             if cl.gain is not None:
                 key = key * cl.gain
+            if inner:
+                key = key * bm
             term = (q @ key.transpose(-1, -2)) * dpow[m]
-        S = bm * term if S is None else S + bm * term
+        if not inner:
+            term = bm * term
+        S = term if S is None else S + term
     return S if S is not None else torch.zeros_like(q @ u.transpose(-1, -2))
 
 
@@ -144,27 +188,43 @@ def _stage2_uniform(phi, u, cl: _Cells, dpow_g):
     for m, bm in enumerate(cl.b):
         if _zero(bm):
             continue
+        inner = torch.is_tensor(bm)
         val = u**m if m > 0 else torch.ones_like(u)
         if cl.gain is not None:
             val = val * cl.gain
+        if inner:
+            val = val * bm
         term = (phi.unsqueeze(2) * dpow_g[m]) @ val.unsqueeze(2)
-        A = bm * term if A is None else A + bm * term
+        if not inner:
+            term = bm * term
+        A = term if A is None else A + term
     if A is None:
         A = (phi.unsqueeze(2) * dpow_g[0]) @ (u.unsqueeze(2) * 0)
     return A
 
 
-def _cell_current_block(u, cl: _Cells, age, valid, t0, t1):
-    """Per-cell currents (uA) of every key for queries t0..t1 (per-cell leak):
-    ``gain I(c + u exp(-age leak))``, (B, H, t1 - t0, T, D), 0 outside the window."""
-    dec = torch.exp(-age[t0:t1].unsqueeze(-1) * cl.leak.unsqueeze(1)).to(u.dtype)  # (H,n,T,D)
-    x = u.unsqueeze(2) * dec                                       # (B, H, n, T, D)
-    cur = None
-    for bm in reversed(cl.b):   # Horner in x = u d
-        cur = bm if cur is None else cur * x + bm
-    if not torch.is_tensor(cur):
-        cur = torch.full_like(x, cur)
-    cur = cur * valid[t0:t1].to(u.dtype).unsqueeze(-1)
+def _cell_current_block(vs, cl: _Cells, a_ua, dev, age, valid, t0, t1):
+    """Currents (uA) of every key's cells for queries t0..t1, evaluated cell by cell as the
+    reference engine does: the node voltage after ``age`` steps (exponential toward v_rest
+    with the cell's leak, or the retention table at ``age x leak x s_per_leak`` s), plus the
+    threshold offset, ``w = V_node + vth - v_weight_zero``, ``gain I(w)``;
+    (B, H, t1 - t0, T, D), 0 outside the window. ``vs``: stored voltages (B, H, T, D), V."""
+    a = age[t0:t1].unsqueeze(-1)                                     # (n, T, 1)
+    vw = vs.unsqueeze(2)                                             # (B, H, 1, T, D)
+    if cl.table is None:
+        dec = torch.exp(-a * cl.leak.unsqueeze(1)).to(vs.dtype)       # (H, n, T, D)
+        w = (dev.v_rest - dev.v_weight_zero) + (vw - dev.v_rest) * dec
+    else:
+        tb = cl.table
+        leak = cl.leak.unsqueeze(1) if cl.leak is not None else tb.leak
+        tsec = a * (leak * tb.s_per_leak)
+        w = tb(vw.to(torch.float64), tsec).to(vs.dtype) - dev.v_weight_zero
+    if cl.vth is not None:
+        w = w + cl.vth.unsqueeze(1)
+    cur = a_ua[3]
+    for ai in (a_ua[2], a_ua[1], a_ua[0]):   # Horner, as the reference engine
+        cur = ai + w * cur
+    cur = cur * valid[t0:t1].to(vs.dtype).unsqueeze(-1)
     if cl.gain is not None:
         cur = cur * cl.gain.unsqueeze(1)
     return cur
@@ -175,21 +235,21 @@ def _blocks(B, H, T, D):
     return [(t0, min(T, t0 + n)) for t0 in range(0, T, n)]
 
 
-def _stage1_cells(q, u, cl: _Cells, age, valid):
+def _stage1_cells(q, vs, cl: _Cells, a_ua, dev, age, valid):
     B, H, T, D = q.shape
     out = []
     for t0, t1 in _blocks(B, H, T, D):
-        cur = _cell_current_block(u, cl, age, valid, t0, t1)     # (B, H, n, T, D)
+        cur = _cell_current_block(vs, cl, a_ua, dev, age, valid, t0, t1)   # (B, H, n, T, D)
         out.append(torch.einsum("bhtr,bhtjr->bhtj", q[:, :, t0:t1], cur))
     return torch.cat(out, dim=2)
 
 
-def _stage2_cells(phi, u, cl: _Cells, age, valid, groups):
-    B, H, T, D = u.shape
+def _stage2_cells(phi, vs, cl: _Cells, a_ua, dev, age, valid, groups):
+    B, H, T, D = vs.shape
     gm = groups[:, 0, :]                                            # (G, T)
     out = []
     for t0, t1 in _blocks(B, H, T, D):
-        cur = _cell_current_block(u, cl, age, valid, t0, t1)
+        cur = _cell_current_block(vs, cl, a_ua, dev, age, valid, t0, t1)
         out.append(torch.einsum("bhtj,gj,bhtjd->bhgtd", phi[:, :, t0:t1], gm, cur))
     return torch.cat(out, dim=3)
 
@@ -264,10 +324,12 @@ class GainCellAttention(nn.Module):
         self.noise_aware = False
         self.generator: torch.Generator | None = None
         chip = draw_chip(cfg, self.entropy) if dev.has_noise else ChipDraws()
-        for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"):
+        for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k", "vth_v"):
             t = _t64(getattr(chip, name))
             # not persistent: the draws follow from (cfg, seed), checkpoints stay portable
             self.register_buffer(name, t, persistent=False)
+        self._retention = (None if dev.retention_table is None else
+                           (RetentionInterp(dev.retention_table), seconds_per_leak(dev)))
         self._tables: dict = {}
         self._sim_noise: dict = {}
 
@@ -296,11 +358,19 @@ class GainCellAttention(nn.Module):
         d = self.cfg.device
         gain = getattr(self, f"gain_{which}")
         leak = getattr(self, f"leak_{which}")
-        c0 = d.v_rest - d.v_weight_zero
+        vth = getattr(self, f"vth_{which}")
+        c = d.v_rest - d.v_weight_zero
+        if vth is not None:
+            vth = vth[:, slots, :].to(dtype)
+            c = c + vth
+        table = None
+        if self._retention is not None:
+            table = _Table(*self._retention, self.cfg.leak_per_step, slots.device)
         return _Cells(
             gain=None if gain is None else gain[:, slots, :].to(dtype),
-            c=c0, b=_fold(self.a_ua, c0),
-            leak=None if leak is None else leak[:, slots, :].to(torch.float64))
+            c=c, b=_fold(self.a_ua, c),
+            leak=None if leak is None else leak[:, slots, :].to(torch.float64),
+            vth=vth, table=table)
 
     # -- noise --------------------------------------------------------------------------------
     def _noise(self, B: int, T: int, dtype, device, valid, slots) -> _Noise:
@@ -337,49 +407,69 @@ class GainCellAttention(nn.Module):
 
     # -- write path ---------------------------------------------------------------------------
     def _store(self, x, noise):
-        """Stored voltages (V): DAC level, plus write noise held in [0, vdd] (rounded to
-        float32 like the simulator's store when there is write noise)."""
+        """Stored voltages (V): DAC level ``v``, plus the write pedestal ``p(v)`` and the
+        write noise, held in [0, vdd] (rounded to float32 like the simulator's store when
+        there is write noise). The pedestal's gradient is exact, ``1 + p'(v)``."""
         d = self.cfg.device
         v = quantize_ste(x, d.kv_lo, d.kv_hi, d.kv_levels, anchor=d.kv_lo)
-        if noise is not None:
+        if d.has_pedestal:
+            c = [float(ci) for ci in d.write_pedestal_coef_v]
+            p = torch.full_like(v, c[-1])
+            for ci in reversed(c[:-1]):   # Horner, as gaincell.device.pedestal
+                p = p * v + ci
+            v = v + p
+            if noise is not None:
+                v = v + noise
+            v = torch.clamp(v, 0.0, d.vdd)
+        elif noise is not None:
             v = torch.clamp(v + noise, 0.0, d.vdd)
-            if v.dtype == torch.float64:
-                v = v + (v.float().double() - v).detach()
+        if noise is not None and v.dtype == torch.float64:
+            v = v + (v.float().double() - v).detach()
         return v
 
     # -- the two dot products -----------------------------------------------------------------
-    def _dot1(self, q, u, cl: _Cells, dpow, age, valid):
-        g = self.cfg.device.linear_gain_ua_per_v
-        if cl.leak is None and not self.surrogate:
+    def _lin_const(self, cl: _Cells, like):
+        """``gain c`` of the linear surrogate's constant part (None when 0), (H, T, D)."""
+        if not torch.is_tensor(cl.c) and cl.c == 0.0:
+            return None
+        g = torch.ones_like(like) if cl.gain is None else cl.gain.expand_as(like)
+        return g * cl.c
+
+    def _dot1(self, q, vs, cl: _Cells, dpow, age, valid):
+        """First dot product S (B, H, T, T), uA x T_max, from stored voltages ``vs`` (V)."""
+        dev = self.cfg.device
+        u = vs - dev.v_rest
+        if not cl.per_cell_decay and not self.surrogate:
             return _stage1_uniform(q, u, cl, dpow)
+        if not self.surrogate:   # linear cell, per-cell decay: exact gradient
+            return _stage1_cells(q, vs, cl, self.a_ua, dev, age, valid)
         with torch.no_grad():
-            exact = (_stage1_uniform(q, u, cl, dpow) if cl.leak is None
-                     else _stage1_cells(q, u, cl, age, valid))
-        if not self.surrogate:   # linear cell with per-cell leak: exact gradient
-            return _stage1_cells(q, u, cl, age, valid)
+            exact = (_stage1_cells(q, vs, cl, self.a_ua, dev, age, valid) if cl.per_cell_decay
+                     else _stage1_uniform(q, u, cl, dpow))
         key = u if cl.gain is None else u * cl.gain
         lin = (q @ key.transpose(-1, -2)) * dpow[1]
-        if cl.c != 0.0:
-            one = (q.sum(-1, keepdim=True) if cl.gain is None
-                   else q @ cl.gain.expand_as(u).transpose(-1, -2))
-            lin = lin + cl.c * one * dpow[0]
-        return _with_surrogate(exact, g * lin)
+        const = self._lin_const(cl, u)
+        if const is not None:
+            lin = lin + (q @ const.transpose(-1, -2)) * dpow[0]
+        return _with_surrogate(exact, dev.linear_gain_ua_per_v * lin)
 
-    def _dot2(self, phi, u, cl: _Cells, dpow_g, age, valid, groups):
-        g = self.cfg.device.linear_gain_ua_per_v
-        if cl.leak is None and not self.surrogate:
+    def _dot2(self, phi, vs, cl: _Cells, dpow_g, age, valid, groups):
+        """Second dot product per sub-array A (B, H, G, T, D), uA x T_max."""
+        dev = self.cfg.device
+        u = vs - dev.v_rest
+        if not cl.per_cell_decay and not self.surrogate:
             return _stage2_uniform(phi, u, cl, dpow_g)
-        with torch.no_grad():
-            exact = (_stage2_uniform(phi, u, cl, dpow_g) if cl.leak is None
-                     else _stage2_cells(phi, u, cl, age, valid, groups))
         if not self.surrogate:
-            return _stage2_cells(phi, u, cl, age, valid, groups)
+            return _stage2_cells(phi, vs, cl, self.a_ua, dev, age, valid, groups)
+        with torch.no_grad():
+            exact = (_stage2_cells(phi, vs, cl, self.a_ua, dev, age, valid, groups)
+                     if cl.per_cell_decay else _stage2_uniform(phi, u, cl, dpow_g))
         val = u if cl.gain is None else u * cl.gain
         lin = (phi.unsqueeze(2) * dpow_g[1]) @ val.unsqueeze(2)
-        if cl.c != 0.0:
-            one = torch.ones_like(u) if cl.gain is None else cl.gain.expand_as(u)
-            lin = lin + cl.c * ((phi.unsqueeze(2) * dpow_g[0]) @ one.unsqueeze(2))
-        return _with_surrogate(exact, g * lin)
+        const = self._lin_const(cl, u)
+        if const is not None:
+            lin = lin + (phi.unsqueeze(2) * dpow_g[0]) @ const.unsqueeze(2)
+        return _with_surrogate(exact, dev.linear_gain_ua_per_v * lin)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 return_phi: bool = False):
@@ -390,9 +480,9 @@ class GainCellAttention(nn.Module):
         dpow, dpow_g, groups, age, valid, slots = self._decay_tables(T, dt, q.device)
         noise = self._noise(B, T, dt, q.device, valid, slots)
         qh = quantize_ste(q, dev.q_lo, dev.q_hi, dev.q_levels, anchor=dev.q_lo)
-        uk = self._store(k, noise.write_k) - dev.v_rest
-        uv = self._store(v, noise.write_v) - dev.v_rest
-        S = self._dot1(qh, uk, self._cells("k", slots, dt), dpow, age, valid)
+        vk = self._store(k, noise.write_k)
+        vv = self._store(v, noise.write_v)
+        S = self._dot1(qh, vk, self._cells("k", slots, dt), dpow, age, valid)
         if noise.read1 is not None:
             S = S + noise.read1
         if self.off1 is not None:
@@ -401,7 +491,7 @@ class GainCellAttention(nn.Module):
                               torch.zeros_like(S))
         else:
             phi = torch.clamp(S / dev.stage1_sat_ua_tmax, 0.0, 1.0)
-        A = self._dot2(phi, uv, self._cells("v", slots, dt), dpow_g, age, valid, groups)
+        A = self._dot2(phi, vv, self._cells("v", slots, dt), dpow_g, age, valid, groups)
         if noise.read2 is not None:
             A = A + noise.read2
         if self.off2 is not None:
