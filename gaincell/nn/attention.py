@@ -33,8 +33,10 @@ HardSigmoid pass the gradient where they do not clip; the ``poly`` (nonlinear) c
 products use the paper's surrogate, the gradient of the linear fit ``I = g gain w`` with ``g =
 device.linear_gain_ua_per_v`` (19.3 uA/V, CODE: DRAM_MAC_temporal_encoding_surrogate_*) and
 ``w = v_rest - v_weight_zero + (V_stored - v_rest) d`` at the nominal decay
-``d = exp(-age * leak_per_step)``; the ``linear`` cell model is differentiated exactly. The
-``table`` cell is refused (use the NumPy simulator).
+``d = exp(-age * leak_per_step)``; the ``linear`` cell model is differentiated exactly; the
+``table`` cell (the simulator's dense read table, :meth:`CellTransfer.read_lut`) uses the same
+surrogate with its least-squares slope (:func:`gaincell.device.linear_equivalent_gain_ua_per_v`). With a retention table the
+surrogate's decay is the nominal exponential one.
 
 Cost: with uniform retention the dot products are matrix products over (T, T); with the
 per-cell retention spread the decay differs per cell, and the twin evaluates it on
@@ -50,7 +52,7 @@ import numpy as np
 
 from gaincell.array._draws import ChipDraws, draw_chip, seed_entropy, token_noise
 from gaincell.device.retention_table import RetentionInterp, seconds_per_leak
-from gaincell.device.transfer import CellTransfer
+from gaincell.device.transfer import CellTransfer, linear_equivalent_gain_ua_per_v
 from gaincell.nn._torch import torch
 from gaincell.nn.quant import quantize_ste
 from gaincell.params import AttentionConfig
@@ -107,7 +109,8 @@ class _Cells:
     None; ``c`` (V) the constant part of w, ``v_rest - v_weight_zero`` plus the threshold
     offsets ``vth`` (H, T, D) when there are any; ``b`` the read coefficients folded around
     ``c`` (floats or (H, T, D) tensors); ``leak`` (H, T, D) per-cell leak or None (uniform);
-    ``vth`` (H, T, D) or None; ``table`` the retention table's tensors or None."""
+    ``vth`` (H, T, D) or None; ``table`` the retention table's tensors or None; ``lut``
+    True for the table cell (not a polynomial)."""
 
     gain: torch.Tensor | None
     c: float | torch.Tensor
@@ -115,12 +118,34 @@ class _Cells:
     leak: torch.Tensor | None
     vth: torch.Tensor | None = None
     table: "_Table | None" = None
+    lut: bool = False
+    leak_per_step: float = 0.0
 
     @property
     def per_cell_decay(self) -> bool:
-        """True when the decay differs per cell (retention spread) or is not exponential
-        (retention table): the dot products then run on (B, H, T, T, D) blocks."""
-        return self.leak is not None or self.table is not None
+        """True when the decay differs per cell (retention spread), is not exponential
+        (retention table), or the cell is not a polynomial (table cell): the dot products
+        then run cell by cell on (B, H, T, T, D) blocks."""
+        return self.leak is not None or self.table is not None or self.lut
+
+
+class _LUT:
+    """The table cell's dense read-current table (:meth:`CellTransfer.read_lut`) in torch:
+    linear interpolation on ``w0 + k dw``, end values held, as
+    :func:`gaincell.device.transfer.interp_lut`."""
+
+    def __init__(self, lut):
+        self.w0, self.dw = float(lut.w0), float(lut.dw)
+        self.i_ua = torch.from_numpy(np.asarray(lut.i_ua, dtype=np.float64))
+
+    def __call__(self, w):
+        lut = self.i_ua.to(device=w.device, dtype=w.dtype)
+        n = lut.numel()
+        u = (w - self.w0) / self.dw
+        k = torch.clamp(torch.floor(u.detach()), 0, n - 2).long()
+        f = u - k.to(u.dtype)
+        mid = lut[k] + f * (lut[k + 1] - lut[k])
+        return torch.where(u <= 0.0, lut[0], torch.where(u >= n - 1, lut[n - 1], mid))
 
 
 class _Table:
@@ -212,7 +237,8 @@ def _cell_current_block(vs, cl: _Cells, a_ua, dev, age, valid, t0, t1):
     a = age[t0:t1].unsqueeze(-1)                                     # (n, T, 1)
     vw = vs.unsqueeze(2)                                             # (B, H, 1, T, D)
     if cl.table is None:
-        dec = torch.exp(-a * cl.leak.unsqueeze(1)).to(vs.dtype)       # (H, n, T, D)
+        leak = cl.leak.unsqueeze(1) if cl.leak is not None else cl.leak_per_step
+        dec = torch.exp(-a * leak).to(vs.dtype)                        # (H, n, T, D)
         w = (dev.v_rest - dev.v_weight_zero) + (vw - dev.v_rest) * dec
     else:
         tb = cl.table
@@ -221,9 +247,12 @@ def _cell_current_block(vs, cl: _Cells, a_ua, dev, age, valid, t0, t1):
         w = tb(vw.to(torch.float64), tsec).to(vs.dtype) - dev.v_weight_zero
     if cl.vth is not None:
         w = w + cl.vth.unsqueeze(1)
-    cur = a_ua[3]
-    for ai in (a_ua[2], a_ua[1], a_ua[0]):   # Horner, as the reference engine
-        cur = ai + w * cur
+    if isinstance(a_ua, _LUT):
+        cur = a_ua(w)
+    else:
+        cur = a_ua[3]
+        for ai in (a_ua[2], a_ua[1], a_ua[0]):   # Horner, as the reference engine
+            cur = ai + w * cur
     cur = cur * valid[t0:t1].to(vs.dtype).unsqueeze(-1)
     if cl.gain is not None:
         cur = cur * cl.gain.unsqueeze(1)
@@ -291,7 +320,8 @@ class GainCellAttention(nn.Module):
     cfg : AttentionConfig
         The design (e.g. ``AttentionConfig.leroux2025(n_heads=4, window=128)``). The
         ``poly`` cell model is the nonlinear gain cell (surrogate gradient), ``linear`` the
-        paper's intermediate linear model (exact gradient); ``table`` is refused.
+        paper's intermediate linear model (exact gradient), ``table`` the interpolated I-V sweep
+        (evaluated cell by cell; surrogate gradient with the cell's least-squares slope).
     seed : int, tuple of int or numpy.random.SeedSequence
         The simulator's seed (:class:`gaincell.GainCellAttention`): the chip's static draws
         and the per-token noise streams are the simulator's for this seed.
@@ -313,14 +343,21 @@ class GainCellAttention(nn.Module):
         if not isinstance(cfg, AttentionConfig):
             raise ValueError(f"cfg must be an AttentionConfig, got {type(cfg).__name__}")
         dev = cfg.device
-        if dev.cell_model == "table":
-            raise ValueError("cell_model = 'table' is not available in the torch twin: "
-                             "allowed 'poly' or 'linear' (use gaincell.GainCellAttention)")
         self.cfg = cfg
         self.seed = seed
         self.entropy = seed_entropy(seed)
-        self.a_ua = tuple(float(x) for x in CellTransfer(dev).read_poly_ua())
-        self.surrogate = dev.cell_model == "poly"
+        tr = CellTransfer(dev)
+        if tr.is_polynomial:
+            self.a_ua = tuple(float(x) for x in tr.read_poly_ua())
+            self.cell = self.a_ua
+        else:   # the table cell: its dense read table, cell by cell
+            self.a_ua = (0.0, 0.0, 0.0, 0.0)
+            self.cell = _LUT(tr.read_lut())
+        #: poly and table cells: the linear surrogate's gradient, gain ``surrogate_gain``
+        self.surrogate = dev.cell_model != "linear"
+        #: uA/V: the paper's 19.3 for the poly cell, the table cell's least-squares slope
+        self.surrogate_gain = (linear_equivalent_gain_ua_per_v(dev) if dev.cell_model == "table"
+                               else dev.linear_gain_ua_per_v)
         self.noise_aware = False
         self.generator: torch.Generator | None = None
         chip = draw_chip(cfg, self.entropy) if dev.has_noise else ChipDraws()
@@ -335,7 +372,7 @@ class GainCellAttention(nn.Module):
 
     @property
     def variant(self) -> str:
-        """``"nonlinear"`` (poly cell) or ``"linear"``."""
+        """``"nonlinear"`` (poly or table cell) or ``"linear"``."""
         return "nonlinear" if self.surrogate else "linear"
 
     # -- constant tables --------------------------------------------------------------------
@@ -370,7 +407,8 @@ class GainCellAttention(nn.Module):
             gain=None if gain is None else gain[:, slots, :].to(dtype),
             c=c, b=_fold(self.a_ua, c),
             leak=None if leak is None else leak[:, slots, :].to(torch.float64),
-            vth=vth, table=table)
+            vth=vth, table=table, lut=isinstance(self.cell, _LUT),
+            leak_per_step=self.cfg.leak_per_step)
 
     # -- noise --------------------------------------------------------------------------------
     def _noise(self, B: int, T: int, dtype, device, valid, slots) -> _Noise:
@@ -442,16 +480,16 @@ class GainCellAttention(nn.Module):
         if not cl.per_cell_decay and not self.surrogate:
             return _stage1_uniform(q, u, cl, dpow)
         if not self.surrogate:   # linear cell, per-cell decay: exact gradient
-            return _stage1_cells(q, vs, cl, self.a_ua, dev, age, valid)
+            return _stage1_cells(q, vs, cl, self.cell, dev, age, valid)
         with torch.no_grad():
-            exact = (_stage1_cells(q, vs, cl, self.a_ua, dev, age, valid) if cl.per_cell_decay
+            exact = (_stage1_cells(q, vs, cl, self.cell, dev, age, valid) if cl.per_cell_decay
                      else _stage1_uniform(q, u, cl, dpow))
         key = u if cl.gain is None else u * cl.gain
         lin = (q @ key.transpose(-1, -2)) * dpow[1]
         const = self._lin_const(cl, u)
         if const is not None:
             lin = lin + (q @ const.transpose(-1, -2)) * dpow[0]
-        return _with_surrogate(exact, dev.linear_gain_ua_per_v * lin)
+        return _with_surrogate(exact, self.surrogate_gain * lin)
 
     def _dot2(self, phi, vs, cl: _Cells, dpow_g, age, valid, groups):
         """Second dot product per sub-array A (B, H, G, T, D), uA x T_max."""
@@ -460,16 +498,16 @@ class GainCellAttention(nn.Module):
         if not cl.per_cell_decay and not self.surrogate:
             return _stage2_uniform(phi, u, cl, dpow_g)
         if not self.surrogate:
-            return _stage2_cells(phi, vs, cl, self.a_ua, dev, age, valid, groups)
+            return _stage2_cells(phi, vs, cl, self.cell, dev, age, valid, groups)
         with torch.no_grad():
-            exact = (_stage2_cells(phi, vs, cl, self.a_ua, dev, age, valid, groups)
+            exact = (_stage2_cells(phi, vs, cl, self.cell, dev, age, valid, groups)
                      if cl.per_cell_decay else _stage2_uniform(phi, u, cl, dpow_g))
         val = u if cl.gain is None else u * cl.gain
         lin = (phi.unsqueeze(2) * dpow_g[1]) @ val.unsqueeze(2)
         const = self._lin_const(cl, u)
         if const is not None:
             lin = lin + (phi.unsqueeze(2) * dpow_g[0]) @ const.unsqueeze(2)
-        return _with_surrogate(exact, dev.linear_gain_ua_per_v * lin)
+        return _with_surrogate(exact, self.surrogate_gain * lin)
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 return_phi: bool = False):
