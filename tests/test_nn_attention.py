@@ -144,7 +144,7 @@ def test_surrogate_gradients_are_the_linear_fit():
     q = torch.tensor(rng.uniform(0, 1, (1, 1, T, D)), requires_grad=True)
     w = torch.tensor(rng.uniform(-0.45, 0.45, (1, 1, T, D)), requires_grad=True)
     up = torch.tensor(rng.standard_normal((1, 1, T, T)))
-    (att._dot1(q, w, cells, dpow, age, valid) * up).sum().backward()
+    (att._dot1(q, w + 0.45, cells, dpow, age, valid) * up).sum().backward()  # V = w + v_rest
     q2, w2 = q.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
     ((g * (q2 @ w2.transpose(-1, -2)) * dpow[1]) * up).sum().backward()
     torch.testing.assert_close(q.grad, q2.grad)
@@ -153,7 +153,7 @@ def test_surrogate_gradients_are_the_linear_fit():
     assert groups.shape == (2, 1, T)
     phi = torch.tensor(rng.uniform(0, 1, (1, 1, T, T)), requires_grad=True)
     up = torch.tensor(rng.standard_normal((1, 1, 2, T, D)))
-    (att._dot2(phi, w, cells, dpow_g, age, valid, groups) * up).sum().backward()
+    (att._dot2(phi, w + 0.45, cells, dpow_g, age, valid, groups) * up).sum().backward()
     p2, w3 = phi.detach().clone().requires_grad_(), w.detach().clone().requires_grad_()
     ((g * (p2.unsqueeze(2) * dpow_g[1]) @ w3.unsqueeze(2)) * up).sum().backward()
     torch.testing.assert_close(phi.grad, p2.grad)
@@ -216,8 +216,6 @@ def test_bad_settings_fail_fast():
     z = torch.zeros(1, 3, 8, 64)
     with pytest.raises(ValueError, match="n_heads = 2"):
         att(z, z, z)
-    with pytest.raises(ValueError, match="table"):
-        GainCellAttention(cfg.replace(cell_model="table", iv_table=gaincell.IVTable.leroux2025()))
     m = GPT(ModelConfig(vocab_size=5, block_size=64, n_layer=1, n_head=1, n_embd=64))
     with pytest.raises(ValueError, match="block_size"):
         m(torch.zeros(1, 65, dtype=torch.long))

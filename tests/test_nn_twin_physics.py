@@ -19,6 +19,16 @@ from gaincell.array._draws import draw_chip, seed_entropy  # noqa: E402
 from gaincell.nn.attention import GainCellAttention  # noqa: E402
 
 SAT1 = gc.DeviceParams().stage1_q_sat
+IV = gc.IVTable.leroux2025()
+
+
+def _table(v_rest=0.1, tau=2e-5):
+    """A non-exponential retention table (level-dependent speed), 4 levels x 6 times."""
+    t_s = (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+    v0 = (0.0, 0.3, 0.6, 0.9)
+    v = tuple(tuple(x - (x - v_rest) * (1 - np.exp(-t / tau)) * (0.5 + 0.5 * x) for t in t_s)
+              for x in v0)
+    return gc.RetentionTable(t_s=t_s, v0=v0, v=v, t_ref=300.15, source="test: synthetic")
 
 
 def _inputs(rng, B, H, T, D):
@@ -44,11 +54,20 @@ def designs(draw):
     n_sub = draw(st.integers(1, 3))
     D = draw(st.integers(1, 8))
     o = dict(n_heads=draw(st.integers(1, 2)), head_dim=D, window=cols * n_sub,
-             array_cols=cols, array_rows=D, cell_model=draw(st.sampled_from(["poly", "linear"])),
+             array_cols=cols, array_rows=D,
+             cell_model=draw(st.sampled_from(["poly", "linear", "table"])),
              leak_per_step=draw(st.sampled_from([0.0, 1.6e-4, 3e-2])),
              v_rest=draw(st.sampled_from([0.45, 0.02, 0.3, 0.8])))
+    if o["cell_model"] == "table":
+        o["iv_table"] = IV
     if not draw(st.booleans()):
         o.update(q_levels=None, kv_levels=None, out_levels=None)
+    if draw(st.booleans()):
+        o["write_pedestal_coef_v"] = draw(st.sampled_from([(-0.03,), (-0.025, 0.02, 0.01)]))
+    if draw(st.booleans()):
+        o["sigma_vth_mismatch"] = draw(st.sampled_from([0.005, 0.03]))
+    if draw(st.booleans()):
+        o["retention_table"] = _table()
     if draw(st.booleans()):
         o["sigma_gain_mismatch"] = draw(st.sampled_from([0.02, 0.2]))
     if draw(st.booleans()):
@@ -64,7 +83,7 @@ def designs(draw):
     return gc.AttentionConfig.leroux2025(**o)
 
 
-@settings(max_examples=25)
+@settings(max_examples=30)
 @given(cfg=designs(), seed=st.integers(0, 10**6), B=st.integers(1, 2),
        t_factor=st.floats(0.3, 2.6))
 def test_twin_equals_simulator_with_static_effects_and_noise(cfg, seed, B, t_factor):
@@ -93,18 +112,35 @@ def test_twin_equals_simulator_on_a_larger_noisy_design():
     assert np.abs(r2 - y).max() > 0.05
 
 
+def test_twin_runs_the_shipped_gf180_design_like_the_simulator():
+    """Table cell, write pedestal, measured retention table, Pelgrom threshold mismatch."""
+    cfg = gc.load_toml(gc.__path__[0] + "/data/gf180/characterization.toml")
+    d = cfg.device
+    assert d.cell_model == "table" and d.has_pedestal and d.vth_sigma > 0
+    assert d.retention_table is not None
+    cfg = cfg.replace(n_heads=1, window=64, token_period=50e-6)   # the table's slope matters
+    rng = np.random.default_rng(8)
+    shape = (1, 1, 100, 64)
+    q, k, v = rng.uniform(0, 1, shape), rng.uniform(0, d.vdd, shape), rng.uniform(0, d.vdd, shape)
+    y = GainCellAttention(cfg, seed=2)(*(torch.from_numpy(x) for x in (q, k, v))).numpy()
+    r = gc.GainCellAttention(cfg, seed=2).forward(q, k, v)
+    assert np.abs(r).max() > 0.1
+    _assert_equal_but_ties(y, r, cfg)
+
+
 def test_static_draws_are_the_simulators_and_follow_the_slot():
     cfg = gc.AttentionConfig.leroux2025(n_heads=2, head_dim=4, window=8, array_cols=4,
                                         sigma_gain_mismatch=0.1, sigma_tau_mismatch=0.5,
-                                        sigma_comparator_offset=1e-14)
+                                        sigma_comparator_offset=1e-14, pelgrom_avt=5e-9)
     twin = GainCellAttention(cfg, seed=(5, 2))
     chip = draw_chip(cfg, seed_entropy((5, 2)))
-    for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"):
+    for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k", "vth_v"):
         np.testing.assert_array_equal(getattr(twin, name).numpy(), getattr(chip, name))
     # key token j uses the cells of slot j mod W
     cells = twin._cells("k", torch.arange(20) % 8, torch.float64)
     np.testing.assert_array_equal(cells.gain[:, 13].numpy(), chip.gain_k[:, 5])
     np.testing.assert_array_equal(cells.leak[:, 19].numpy(), chip.leak_k[:, 3])
+    np.testing.assert_array_equal(cells.vth[:, 10].numpy(), chip.vth_k[:, 2])
     assert "gain_k" not in twin.state_dict()   # derived from (cfg, seed), not checkpointed
 
 
@@ -134,7 +170,8 @@ def test_gradients_flow_with_every_static_effect():
     cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=8, window=16, array_cols=8,
                                         v_rest=0.05, sigma_gain_mismatch=0.1,
                                         sigma_tau_mismatch=0.5, leak_per_step=0.01,
-                                        sigma_comparator_offset=1e-14)
+                                        sigma_comparator_offset=1e-14, sigma_vth_mismatch=0.01,
+                                        write_pedestal_coef_v=(-0.03, 0.02))
     rng = np.random.default_rng(2)
     q = torch.tensor(rng.uniform(0.05, 0.3, (1, 1, 20, 8)), requires_grad=True)
     k = torch.tensor(rng.uniform(0.5, 0.7, (1, 1, 20, 8)), requires_grad=True)
@@ -147,6 +184,10 @@ def test_gradients_flow_with_every_static_effect():
                                         out_levels=None))
     qs, ks, vs = (x.detach()[:, :, :10].clone().requires_grad_() for x in (q, k, v))
     assert torch.autograd.gradcheck(lambda *x: lin(*x), (qs, ks, vs), eps=1e-6, atol=1e-5)
+    # ... and with a retention table
+    lin_t = GainCellAttention(lin.cfg.replace(retention_table=_table()))
+    qs, ks, vs = (x[:, :, :5].detach().clone().requires_grad_() for x in (qs, ks, vs))
+    assert torch.autograd.gradcheck(lambda *x: lin_t(*x), (qs, ks, vs), eps=1e-6, atol=1e-5)
 
 
 def test_noise_aware_training_runs_resumes_and_needs_noise(tmp_path):
