@@ -66,7 +66,7 @@ def test_pipeline_end_to_end(corpus, tmp_path):
         assert (tmp_path / "run" / f).exists(), f
     md = (tmp_path / "run" / "report" / "report.md").read_text()
     assert "nonlinear_adapted" in md and "Generated text" in md
-    assert "Over 2 seeds" in md and "Equal-steps gap" in md and "noise-aware" in md
+    assert "over 2 seeds (0, 1)" in md and "per seed" in md and "noise-aware" in md
     json.loads((tmp_path / "run" / "report" / "report.json").read_text())
     assert (tmp_path / "run" / "report" / "MANIFEST.json").exists()   # one atomic set
     assert not list((tmp_path / "run").glob("*.ckpt.pt"))  # cleaned after each stage

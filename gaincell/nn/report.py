@@ -171,29 +171,36 @@ def _figures(state: dict, out: Path) -> list[str]:
 
 
 def headline(state: dict) -> list[str]:
-    """The headline lines: the equal-steps comparison first, then its spread over seeds."""
+    """The headline lines: the equal-steps comparison of the fine-tuned nonlinear hardware
+    model with the softmax control first (over the seeds when there are several: mean and
+    sample standard deviation), then this run's seed, then the other stages over the seeds."""
     st = state["stages"]
     lines = []
+    sd = state.get("seeds")
+    multi = bool(sd and len(sd["seeds"]) > 1)
+    if multi and "gap_pct" in sd:
+        g, gp = sd["stages"], sd["gap_pct"]
+        lines += [f"At equal total training steps, over {len(sd['seeds'])} seeds "
+                  f"({', '.join(map(str, sd['seeds']))}), the fine-tuned nonlinear hardware "
+                  f"model's loss is {gp['mean']:+.1f} +- {gp['std']:.1f} % from the softmax "
+                  f"control's ({g['nonlinear']['mean']:.4f} +- {g['nonlinear']['std']:.4f} vs "
+                  f"{g['softmax_long']['mean']:.4f} +- {g['softmax_long']['std']:.4f} "
+                  f"nats/char, mean +- sample std; per seed " +
+                  ", ".join(f"{x:+.1f}" for x in gp["values"]) + " %)."]
     if "softmax_long" in st and "nonlinear" in st:
         c, n = _num(st["softmax_long"]["val_loss"]), _num(st["nonlinear"]["val_loss"])
-        lines += [f"At equal total training steps, the fine-tuned nonlinear hardware model's "
-                  f"loss is {100 * (n / c - 1):+.1f} % from the softmax control's ({n:.4f} vs "
-                  f"{c:.4f} nats/char, seed {state['settings']['seed']}).", ""]
-    sd = state.get("seeds")
-    if sd and len(sd["seeds"]) > 1:
+        lead = (f"This run (seed {state['settings']['seed']}):" if multi else
+                "At equal total training steps, the fine-tuned nonlinear hardware model's "
+                "loss is")
+        lines += [f"{lead} {100 * (n / c - 1):+.1f} % from the softmax control's ({n:.4f} vs "
+                  f"{c:.4f} nats/char{'' if multi else ', one seed'})."]
+    if multi:
         g = sd["stages"]
         parts = [f"{k} {g[k]['mean']:.4f} +- {g[k]['std']:.4f}"
-                 for k in ("softmax_long", "nonlinear", "softmax", "linear") if k in g]
-        lines += [f"Over {len(sd['seeds'])} seeds ({', '.join(map(str, sd['seeds']))}; mean "
-                  f"+- sample std of the validation loss, nats/char): " + "; ".join(parts) +
-                  "."]
-        if "gap_pct" in sd:
-            gp = sd["gap_pct"]
-            lines += [f"Equal-steps gap, nonlinear HW vs softmax control: "
-                      f"{gp['mean']:+.1f} +- {gp['std']:.1f} % (per seed: " +
-                      ", ".join(f"{x:+.1f}" for x in gp["values"]) + " %)."]
-        lines += [""]
-    return lines
+                 for k in ("softmax", "linear", "nonlinear_adapted") if k in g]
+        if parts:
+            lines += ["Other stages over the seeds (nats/char): " + "; ".join(parts) + "."]
+    return lines + [""] if lines else lines
 
 
 def write_report(state: dict, out_dir) -> Path:
