@@ -4,8 +4,8 @@ NumPy simulator (:class:`gaincell.GainCellAttention`) plugged into inference.
 Every attention layer's hardware core is replaced by ``gaincell.GainCellAttention(cfg', seed)``
 where ``cfg'`` is the layer's :class:`~gaincell.params.AttentionConfig` with the swept
 parameter overridden; the float parts of the model (projections, scalers, MLPs) stay in torch.
-So the accuracy numbers come from the same physics as the rest of gaincell, including what the
-torch twin does not model (read noise, mismatch, write noise, comparator offsets).
+So the accuracy numbers come from the simulator itself (the torch twin models the same
+physics with the same draws, and the attention error below is measured against it).
 
 Default sweeps (each one parameter, the rest at the preset):
 
