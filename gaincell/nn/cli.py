@@ -26,7 +26,8 @@ def register(sub) -> None:
                    help="run folder: checkpoints, state.json, report/ (default runs/model-demo)")
     p.add_argument("--restart", action="store_true",
                    help="discard checkpoints in --out instead of resuming")
-    p.add_argument("--tiny", action="store_true", help="a few-second smoke run")
+    p.add_argument("--tiny", action="store_true",
+                   help="a smoke run of a minute (one seed unless --seeds is given)")
     p.add_argument("--no-sensitivity", action="store_true", help="skip the simulator sweeps")
     p.add_argument("--noise-aware", action="store_true",
                    help="also fine-tune with read and write noise sampled at every step and "
@@ -35,7 +36,8 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     for name in _INT_OPTS:
         p.add_argument("--" + name.replace("_", "-"), type=int, default=None,
-                       help=f"override {name}")
+                       help="seeds for the headline's spread (default 3, --tiny 1)"
+                       if name == "seeds" else f"override {name}")
     p.set_defaults(func=run)
 
 
