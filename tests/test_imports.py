@@ -15,8 +15,7 @@ LAYER = {
     "_version": "util", "_io": "util", "_checks": "util", "metrics": "util",
     "params": "params", "device": "device", "array": "array", "reference": "array",
     "system": "system", "spice": "spice", "nn": "nn", "explore": "explore",
-    "commands": "commands", "cli": "commands", "_demo": "commands", "_bench": "commands",
-    "__main__": "commands",
+    "commands": "commands", "cli": "commands", "__main__": "commands",
 }
 _BASE = {"util", "params", "device", "array"}
 #: Layer -> the layers it may import.

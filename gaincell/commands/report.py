@@ -1,5 +1,5 @@
 """``gaincell report``: the system layer's command (``gaincell sweep`` lives in
-:mod:`gaincell.explore.cli`).
+:mod:`gaincell.commands.explore`).
 
 Input errors (design file, options) raise ``ValueError`` before anything is written; the main
 program prints them as one line and exits with code 2.
