@@ -39,6 +39,7 @@ __all__ = [
     "field_docs",
     "leak_per_step_for",
     "load_toml",
+    "read_design_file",
     "save_toml",
     "tau_at",
 ]
@@ -864,6 +865,7 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
     if unknown:
         raise ValueError(f"{source}: unknown table(s) {unknown}: allowed 'attention', "
                          f"'device', 'system', 'meta'")
+    extra_tables(data, source)   # [system] and [meta] are tables
     att, dev = data.get("attention", {}), data.get("device", {})
     for table, value in (("attention", att), ("device", dev)):
         if not isinstance(value, dict):
@@ -896,25 +898,51 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
         raise ValueError(f"{source}: {e}") from None
 
 
-def load_toml(path: str | os.PathLike) -> AttentionConfig:
-    """Read an :class:`AttentionConfig` from a TOML design file.
+#: The tables of a design file besides [attention] and [device]: they belong to the system
+#: layer (``[system]``, read by :func:`gaincell.system.load_design`) and to the reader
+#: (``[meta]``: name, provenance); rewriting a design file keeps them.
+EXTRA_TABLES = ("system", "meta")
 
-    Missing keys take the ``leroux2025`` defaults. Errors name the file and the key.
+
+def read_design_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The tables of a TOML design file as a dict (the one reader of design files).
+
+    Errors (missing file, unreadable, invalid TOML, not UTF-8) raise ``ValueError`` naming the
+    file.
     """
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such design file") from None
-    except OSError as e:
+    except OSError as e:   # a folder, no permission
         raise ValueError(f"{path}: cannot read the design file ({e.strerror or e})") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML ({e})") from None
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}): a design "
                          f"file is UTF-8 TOML") from None
-    return _from_plain(data, str(path))
+
+
+def extra_tables(data: dict[str, Any], source: str = "<dict>") -> dict[str, dict]:
+    """The ``[system]`` and ``[meta]`` tables of a design file's dict (those present)."""
+    out = {}
+    for name in EXTRA_TABLES:
+        if name in data:
+            if not isinstance(data[name], dict):
+                raise ValueError(f"{source}: [{name}] = {data[name]!r}: allowed a table of "
+                                 f"key = value")
+            out[name] = data[name]
+    return out
+
+
+def load_toml(path: str | os.PathLike) -> AttentionConfig:
+    """Read an :class:`AttentionConfig` from a TOML design file.
+
+    Missing keys take the ``leroux2025`` defaults. Errors name the file and the key.
+    """
+    return _from_plain(read_design_file(path), str(Path(path)))
 
 
 _TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n",
@@ -962,11 +990,28 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
-def dumps_toml(cfg: AttentionConfig) -> str:
-    """The TOML text of a configuration (round-trips through :func:`load_toml`)."""
+def _toml_table(name: str, table: dict[str, Any]) -> list[str]:
+    """Lines of ``[name]`` (its key = value pairs, then its sub-tables, recursively)."""
+    if not isinstance(table, dict):
+        raise TypeError(f"[{name}] must be a table, got {type(table).__name__}")
+    out = [f"[{name}]"]
+    out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()
+            if not isinstance(v, dict)]
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out += [""] + _toml_table(f"{name}.{_toml_key(k)}", v)
+    return out
+
+
+def dumps_toml(cfg: AttentionConfig, system: dict[str, Any] | None = None,
+               meta: dict[str, Any] | None = None) -> str:
+    """The TOML text of a configuration (round-trips through :func:`load_toml`), with the
+    design file's ``[meta]`` table first and its ``[system]`` table last when given."""
     d = _to_plain(cfg)
-    out = ["# gaincell design file (SI units unless the key names its unit)", "",
-           "[attention]"]
+    out = ["# gaincell design file (SI units unless the key names its unit)", ""]
+    if meta:
+        out += _toml_table("meta", meta) + [""]
+    out += ["[attention]"]
     out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["attention"].items()]
     out += ["", "[device]"]
     table = d["device"].pop("iv_table", None)
@@ -974,11 +1019,42 @@ def dumps_toml(cfg: AttentionConfig) -> str:
     if table is not None:
         out += ["", "[device.iv_table]"]
         out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+    if system:
+        out += [""] + _toml_table("system", system)
     return "\n".join(out) + "\n"
 
 
-def save_toml(cfg: AttentionConfig, path: str | os.PathLike) -> Path:
-    """Write a configuration as TOML atomically (temporary file, then rename)."""
+def save_toml(cfg: AttentionConfig, path: str | os.PathLike, *,
+              system: dict[str, Any] | None = None,
+              meta: dict[str, Any] | None = None) -> Path:
+    """Write a configuration as TOML atomically (temporary file, then rename).
+
+    ``system`` and ``meta`` are the design file's ``[system]`` and ``[meta]`` tables. Left as
+    None, those of the file being rewritten (if ``path`` is an existing design file) are kept;
+    pass ``{}`` to drop them.
+    """
     from gaincell._io import atomic_write_text
 
-    return atomic_write_text(path, dumps_toml(cfg))
+    if (system is None or meta is None) and Path(path).is_file():
+        kept = extra_tables(read_design_file(path), str(path))
+        system = kept.get("system") if system is None else system
+        meta = kept.get("meta") if meta is None else meta
+    return atomic_write_text(path, dumps_toml(cfg, system=system, meta=meta))
+
+
+def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, sub-tables merged key by key (``over`` wins)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge_tables(out[k], v) if isinstance(v, dict) and isinstance(
+            out.get(k), dict) else v
+    return out
+
+
+def keep_tables(text: str, kept: dict[str, dict], source: str = "<text>") -> str:
+    """A design file's text with the ``[system]`` and ``[meta]`` tables of ``kept`` (those of
+    the design it was derived from) merged under its own: its own keys win."""
+    data = tomllib.loads(text)
+    own = extra_tables(data, source)
+    tables = {n: merge_tables(kept.get(n, {}), own.get(n, {})) for n in EXTRA_TABLES}
+    return dumps_toml(_from_plain(data, source), **tables)

@@ -122,6 +122,28 @@ def _base(args):
     return load_toml(args.config) if args.config else kit_design(args.kit)
 
 
+#: ``[meta] kind`` of a characterization output (its provenance is replaced, not merged).
+_CHARACTERIZATION_KIND = "gaincell SPICE characterization"
+
+
+def _kept_tables(args) -> dict:
+    """The ``[system]`` and ``[meta]`` tables of ``--config``, carried into the design file
+    characterize writes (its own keys win). A characterized design's provenance is replaced,
+    keeping only its name; ``derived_from`` names the file."""
+    from pathlib import Path
+
+    from gaincell.params import extra_tables, read_design_file
+
+    if not args.config:
+        return {}
+    kept = extra_tables(read_design_file(args.config), str(args.config))
+    meta = kept.get("meta", {})
+    if str(meta.get("kind", "")).startswith(_CHARACTERIZATION_KIND):
+        meta = {k: meta[k] for k in ("name",) if k in meta}
+    kept["meta"] = {**meta, "derived_from": Path(args.config).name}
+    return kept
+
+
 def run_characterize(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -141,7 +163,7 @@ def run_characterize(args: argparse.Namespace) -> int:
     except SpiceError as e:
         print(f"gaincell characterize: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    paths = save_kit_characterization(kc, args.out, base)
+    paths = save_kit_characterization(kc, args.out, base, keep=_kept_tables(args))
     ch = kc.base
     r, c = ch.retention, ch.c2p
     print(kit.describe())

@@ -136,10 +136,14 @@ def _design(kc: KitCharacterization, cfg: AttentionConfig) -> AttentionConfig:
 
 
 def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike,
-                              cfg: AttentionConfig) -> dict:
-    """Write ``characterization.npz`` and ``characterization.toml`` into ``folder``."""
+                              cfg: AttentionConfig, keep: dict | None = None) -> dict:
+    """Write ``characterization.npz`` and ``characterization.toml`` into ``folder``.
+
+    ``keep``: the ``[system]`` and ``[meta]`` tables of the design that was characterized,
+    merged under the characterization's own (which win), so the design file keeps them.
+    """
     from gaincell._io import atomic_folder
-    from gaincell.params import _toml_value, dumps_toml
+    from gaincell.params import _toml_value, dumps_toml, keep_tables
     from gaincell.spice.characterize import FORMAT_VERSION, _toml_meta
 
     folder = Path(folder)
@@ -202,9 +206,10 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
     with atomic_folder(folder) as tmp:   # the data and the design file as one set
         with open(tmp / "characterization.npz", "wb") as f:
             np.savez_compressed(f, **arrays)
-        (tmp / "characterization.toml").write_text(
-            meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n",
-            encoding="utf-8")
+        text = meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n"
+        if keep:
+            text = keep_tables(text, keep, "characterization.toml")
+        (tmp / "characterization.toml").write_text(text, encoding="utf-8")
     return {"npz": str(folder / "characterization.npz"),
             "toml": str(folder / "characterization.toml")}
 

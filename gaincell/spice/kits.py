@@ -46,7 +46,8 @@ GF180_BL_CAP_PER_CELL = 3.4 * 0.2e-15 + 0.6e-15
 
 
 def generic_kit(**overrides) -> CircuitKit:
-    """The generic kit (``circuits/models/generic_bsim4.lib``, ``circuits/gaincell_cell.cir``)."""
+    """The generic kit (``gaincell/circuits/models/generic_bsim4.lib``,
+    ``gaincell/circuits/gaincell_cell.cir``)."""
     return CircuitKit.default(**overrides)
 
 

@@ -24,16 +24,17 @@ __all__ = ["Netlist", "CircuitKit", "circuits_dir", "preflight", "locate", "spic
 
 
 def circuits_dir() -> Path:
-    """The folder of the shipped netlists and model cards (``circuits/`` at the repository root).
+    """The folder of the shipped netlists and model cards (``gaincell/circuits/``, package data:
+    an installed wheel carries it).
 
     ``GAINCELL_CIRCUITS`` overrides it. Raises ``FileNotFoundError`` naming the path if absent.
     """
     env = os.environ.get("GAINCELL_CIRCUITS")
-    p = Path(env) if env else Path(__file__).resolve().parents[2] / "circuits"
+    p = Path(env) if env else Path(__file__).resolve().parents[1] / "circuits"
     if not (p / "gaincell_cell.cir").is_file():
         raise FileNotFoundError(
             f"gaincell circuits folder not found at {p} (expected gaincell_cell.cir there): "
-            f"set GAINCELL_CIRCUITS to the repository's circuits/ folder")
+            f"set GAINCELL_CIRCUITS to a folder holding gaincell's netlists")
     return p
 
 
@@ -50,10 +51,10 @@ class CircuitKit:
     ----------
     model_files : tuple of str
         Model-card files (absolute paths) included before the sub-circuits. Default: the
-        generic, uncalibrated ``circuits/models/generic_bsim4.lib``. A foundry PDK goes here
+        generic, uncalibrated ``gaincell/circuits/models/generic_bsim4.lib``. A foundry PDK goes here
         (its cards must define the model names the cell uses, or the cell must be the user's).
     cell_file : str
-        File defining the cell sub-circuit. Default ``circuits/gaincell_cell.cir``.
+        File defining the cell sub-circuit. Default ``gaincell/circuits/gaincell_cell.cir``.
     cell_subckt : str
         Name of the cell sub-circuit; its ports must be ``wwl wbl rwl rwlb bl sn vss``.
     periphery_files : tuple of str

@@ -37,12 +37,11 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from gaincell.params import AttentionConfig
+from gaincell.params import AttentionConfig, read_design_file
 from gaincell.system.components import (
     AdderTree,
     ChargeToPulse,
@@ -53,11 +52,6 @@ from gaincell.system.components import (
     SignedCounter,
     WriteDAC,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = ["SystemSpec", "load_design", "COMPONENT_ROLES", "MODES", "SPICE_KEYS"]
 
@@ -320,23 +314,9 @@ def load_design(path: str | os.PathLike) -> tuple[AttentionConfig, SystemSpec]:
     values) raise ``ValueError`` naming the file, the key and the allowed values.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (FileNotFoundError, IsADirectoryError):
-        raise ValueError(f"{path}: no such design file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"{path}: not valid TOML ({e})") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}): a design "
-                         f"file is UTF-8 TOML") from None
-    system = data.pop("system", {})
-    unknown = sorted(set(data) - {"attention", "device", "meta"})
-    if unknown:
-        raise ValueError(f"{path}: unknown table(s) {unknown}: allowed 'attention', 'device', "
-                         f"'meta', 'system'")
-    cfg = AttentionConfig.from_dict(data, source=str(path))
-    spec = SystemSpec.from_dict(system, source=str(path))
+    data = read_design_file(path)
+    cfg = AttentionConfig.from_dict(data, source=str(path))   # checks the table names
+    spec = SystemSpec.from_dict(data.get("system", {}), source=str(path))
     meta = data.get("meta", {})
     name = meta.get("name", path.stem) if isinstance(meta, dict) else path.stem
     spec = spec.replace(name=str(name))
