@@ -30,6 +30,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from gaincell._checks import (
+    as_real,
+    check_levels,
+    check_nonneg,
+    check_number,
+    check_positive,
+    fail,
+)
+
 __all__ = [
     "LEROUX2025_C_UA",
     "IVTable",
@@ -94,59 +103,40 @@ _UA = 1e-6  # A per microamp
 
 
 # --------------------------------------------------------------------------------------------
-# Validation helpers: every error names the field, the value and the allowed range.
+# Validation: every error names the field, the value and the allowed range. The rules are
+# those of gaincell._checks (the one family); these name the field ``Owner.field``.
 # --------------------------------------------------------------------------------------------
 
 
 def _fail(owner: str, name: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{owner}.{name} = {value!r} is invalid: allowed {allowed}")
-
-
-def _is_int(value: Any) -> bool:
-    """An integer, Python or NumPy (``np.int64``), but not a bool (``True``; ``np.bool_`` is
-    not an ``Integral`` either)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    fail(f"{owner}.{name}", value, allowed)
 
 
 def _real(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        _fail(owner, name, value, "a real number")
-    v = float(value)
-    if not math.isfinite(v):
-        _fail(owner, name, value, "a finite real number")
-    return v
+    return as_real(f"{owner}.{name}", value)
 
 
 def _positive(owner: str, name: str, value: Any, unit: str) -> None:
-    if _real(owner, name, value) <= 0:
-        _fail(owner, name, value, f"> 0 {unit}".rstrip())
+    check_positive(f"{owner}.{name}", value, unit)
 
 
 def _nonneg(owner: str, name: str, value: Any, unit: str) -> None:
-    if _real(owner, name, value) < 0:
-        _fail(owner, name, value, f">= 0 {unit}".rstrip())
+    check_nonneg(f"{owner}.{name}", value, unit)
 
 
 def _levels(owner: str, name: str, value: Any) -> None:
-    if value is None:
-        return
-    if not _is_int(value) or value < 2 or value > 2**16:
-        _fail(owner, name, value, "an integer in [2, 65536] or None (no quantization)")
+    check_levels(f"{owner}.{name}", value)
 
 
 def _range(owner: str, lo_name: str, lo: Any, hi_name: str, hi: Any) -> None:
-    lo_v = _real(owner, lo_name, lo)
-    hi_v = _real(owner, hi_name, hi)
+    lo_v, hi_v = _real(owner, lo_name, lo), _real(owner, hi_name, hi)
     if not lo_v < hi_v:
         _fail(owner, f"{lo_name}/{hi_name}", (lo, hi), f"{lo_name} < {hi_name}")
 
 
 def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -> None:
-    if not _is_int(value) or value < lo or (
-        hi is not None and value > hi
-    ):
-        rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-        _fail(owner, name, value, rng)
+    check_number(f"{owner}.{name}", value, lo, hi, integer=True,
+                 allowed=f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]")
 
 
 #: What each field accepts, as the validation below enforces it (design-file comments, the

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from gaincell._checks import check_number
+
 __all__ = ["register"]
 
 
@@ -69,9 +71,7 @@ def _load_activity(path: str):
     if bad:
         raise ValueError(f"{path}: unknown key(s) {bad}: allowed {sorted(allowed)}")
     for k, v in data.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 \
-                or v == float("inf"):
-            raise ValueError(f"{path}: {k} = {v!r} is invalid: allowed a finite number >= 0")
+        check_number(f"{path}: {k}", v, 0.0, allowed="a finite number >= 0")
     if not isinstance(data.get("n_heads"), int) or data["n_heads"] < 1:
         raise ValueError(f"{path}: n_heads = {data.get('n_heads')!r} is invalid: allowed the "
                          f"heads of the design it was simulated on (an integer >= 1), so that "

@@ -57,7 +57,8 @@ def example_decks() -> list[Netlist]:
 
 
 def write_example_decks(folder=None) -> list[str]:
-    """Write the example decks into ``folder`` (default ``gaincell/circuits/``); returns the paths."""
+    """Write the example decks into ``folder`` (default ``gaincell/circuits/``); returns the
+    paths."""
     folder = folder or circuits_dir()
     return [str(nl.write(folder)) for nl in example_decks()]
 

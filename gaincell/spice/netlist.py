@@ -51,8 +51,8 @@ class CircuitKit:
     ----------
     model_files : tuple of str
         Model-card files (absolute paths) included before the sub-circuits. Default: the
-        generic, uncalibrated ``gaincell/circuits/models/generic_bsim4.lib``. A foundry PDK goes here
-        (its cards must define the model names the cell uses, or the cell must be the user's).
+        generic, uncalibrated ``gaincell/circuits/models/generic_bsim4.lib``. A foundry PDK goes
+        here (its cards must define the model names the cell uses, or the cell must be the user's).
     cell_file : str
         File defining the cell sub-circuit. Default ``gaincell/circuits/gaincell_cell.cir``.
     cell_subckt : str

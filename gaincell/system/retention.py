@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from gaincell._checks import check_positive
 from gaincell.device import leak_per_step as _leak
 
 __all__ = ["RetentionLink", "leak_per_step_for", "retention_config"]
@@ -66,8 +67,7 @@ class RetentionLink:
             raise ValueError("give token_period_s or token_rate_hz, not both")
         period = self.token_period_s
         if token_rate_hz is not None:
-            if not token_rate_hz > 0 or not math.isfinite(token_rate_hz):
-                raise ValueError(f"token_rate_hz = {token_rate_hz!r} is invalid: allowed > 0 Hz")
+            check_positive("token_rate_hz", token_rate_hz, "Hz")
             period = 1.0 / token_rate_hz
         elif token_period_s is not None:
             period = token_period_s

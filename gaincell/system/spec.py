@@ -35,12 +35,12 @@ Errors name the file, the table, the key and the allowed values.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gaincell._checks import as_real, check_choice, check_number
 from gaincell.params import AttentionConfig, read_design_file
 from gaincell.system.components import (
     AdderTree,
@@ -96,19 +96,11 @@ _SCALARS = {
 
 def _check_scalar(src: str, key: str, value: Any) -> Any:
     if key in _STRINGS:
-        if value not in _STRINGS[key]:
-            raise ValueError(f"{src}: [system] {key} = {value!r} is invalid: allowed "
-                             f"{', '.join(repr(x) for x in _STRINGS[key])}")
-        return value
+        return check_choice(f"{src}: [system] {key}", value, _STRINGS[key])
     if key == "overhead_per_layer_s" and value is None:
         return None
     kind, lo, hi, unit, _ = _SCALARS[key]
-    allowed = f"{'an integer' if kind == 'int' else 'a number'} in [{lo}, {hi}] {unit}".rstrip()
-    ok_type = (isinstance(value, int) if kind == "int" else isinstance(value, (int, float)))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)) \
-            or not lo <= value <= hi:
-        raise ValueError(f"{src}: [system] {key} = {value!r} is invalid: allowed {allowed}")
-    return int(value) if kind == "int" else float(value)
+    return check_number(f"{src}: [system] {key}", value, lo, hi, unit, integer=kind == "int")
 
 
 @dataclass(frozen=True)
@@ -245,9 +237,7 @@ def _check_role(src: str, role: str, over: Any) -> None:
         raise ValueError(f"{src}: unknown key(s) {bad} in [system.{role}]: allowed "
                          f"{sorted(cls.TUNABLE)}")
     for k, v in over.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"{src}: [system.{role}] {k} = {v!r} is invalid: allowed a "
-                             f"finite number (SI units)")
+        as_real(f"{src}: [system.{role}] {k}", v, "a finite number (SI units)")
 
 
 def _check_table(src: str, name: str, value: Any) -> dict:
@@ -298,12 +288,8 @@ def _check_spice(src: str, value: Any) -> dict:
         raise ValueError(f"{src}: [system.spice_energy] has no energy: allowed at least one "
                          f"of {list(SPICE_KEYS)}")
     for k in energies:
-        v = value[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                or not 0 < v < 1e-6:
-            raise ValueError(f"{src}: [system.spice_energy] {k} = {v!r} is invalid: allowed "
-                             f"a number in (0, 1e-6) J")
-        value[k] = float(v)
+        value[k] = check_number(f"{src}: [system.spice_energy] {k}", value[k], 0.0, 1e-6, "J",
+                                lo_open=True, hi_open=True, allowed="a number in (0, 1e-6) J")
     return value
 
 
