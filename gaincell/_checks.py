@@ -13,8 +13,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["as_finite", "as_real", "check_choice", "check_levels", "check_nonneg", "real_or_none",
-           "check_number", "check_positive", "check_range", "fail", "is_int"]
+__all__ = ["as_finite", "as_real", "check_choice", "check_levels", "check_nonneg",
+           "check_number", "check_positive", "check_range", "fail", "is_int", "real_or_none"]
 
 #: Largest quantizer level count (16-bit converters).
 MAX_LEVELS = 2**16

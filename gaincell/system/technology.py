@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from gaincell._checks import real_or_none, check_number
+from gaincell._checks import check_number, real_or_none
 
 if sys.version_info >= (3, 11):
     import tomllib
