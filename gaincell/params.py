@@ -41,6 +41,11 @@ from gaincell._checks import (
 
 __all__ = [
     "LEROUX2025_C_UA",
+    "LEROUX2025_VDD",
+    "LEROUX2025_V_READ",
+    "LEROUX2025_V_READ_IDLE",
+    "LEROUX2025_V_WEIGHT_ZERO",
+    "UA",
     "IVTable",
     "DeviceParams",
     "AttentionConfig",
@@ -94,12 +99,20 @@ DEFAULT_LEAK_ACTIVATION_EV = 0.6
 K_BOLTZMANN_EV = 8.617333262e-5
 #: Boltzmann constant, J/K (SI 2019, exact).
 K_BOLTZMANN_J = 1.380649e-23
+#: Supply voltage, V. Source: PAPER (VDD = 0.9 V).
+LEROUX2025_VDD = 0.9
+#: Stored voltage of weight zero, V (w = V_store - 0.45 V, VDD / 2). Source: PAPER, Methods.
+LEROUX2025_V_WEIGHT_ZERO = 0.45
 #: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
 LEROUX2025_V_READ = 0.9
+#: Idle read word-line voltage, V (the I-V sweep's lower end, ~0 A). Source: PAPER, Methods.
+LEROUX2025_V_READ_IDLE = 0.45
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
 LEROUX2025_LINEAR_GAIN_UA_PER_V = 19.3
 
-_UA = 1e-6  # A per microamp
+#: Amperes per microamp: the paper gives currents, cell coefficients and gains in uA.
+UA = 1e-6
+_UA = UA
 
 
 # --------------------------------------------------------------------------------------------

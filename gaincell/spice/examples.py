@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gaincell.params import DeviceParams
+from gaincell.params import UA, DeviceParams
 from gaincell.spice import benches as B
+from gaincell.spice.characterize import PAPER_V_IN
 from gaincell.spice.netlist import CircuitKit, Netlist, circuits_dir
 
 __all__ = ["example_decks", "write_example_decks", "EXAMPLE_SEED"]
@@ -43,10 +44,10 @@ def example_decks() -> list[Netlist]:
     q = rng.integers(0, 16, 8) / 15
     grid = np.arange(8) * d.vdd / 7
     k, v = grid[rng.integers(0, 8, (8, 8))], grid[rng.integers(0, 8, (8, 8))]
-    ua_t = 1e-6 * d.t_max
+    ua_t = UA * d.t_max
     dt = d.replace(stage1_q_sat=15 * ua_t, stage2_q_sat=20 * ua_t)
     return [
-        _relative(B.cell_dc_bench(50, np.linspace(0.45, 0.9, 51), d, kit), "cell_dc_sweep.cir"),
+        _relative(B.cell_dc_bench(50, np.asarray(PAPER_V_IN), d, kit), "cell_dc_sweep.cir"),
         _relative(B.column_bench(vs, pw, d, kit), "column64.cir"),
         _relative(B.c2p_bench(np.linspace(-0.3, 1.5, 13) * d.stage1_q_sat, d, kit),
                   "c2p_transfer.cir"),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from gaincell._checks import check_number
+from gaincell.params import LEROUX2025_VDD
 
 __all__ = ["Action", "Technology", "Component", "wordline_energy", "check_param"]
 
@@ -66,7 +67,7 @@ def wordline_energy(capacitance: float, v_high: float, v_idle: float, vdd: float
 #: node of the same group's gain-cell circuit simulations, arXiv 2410.09755).
 REFERENCE_NODE_M = 28e-9
 #: Supply at which the digital constants hold, V. Source: paper (VDD = 0.9 V).
-REFERENCE_VDD = 0.9
+REFERENCE_VDD = LEROUX2025_VDD
 
 
 @dataclass(frozen=True)
