@@ -46,7 +46,8 @@ def register(sub) -> None:
 
 def _load(config: str | None):
     from gaincell.params import AttentionConfig
-    from gaincell.system.spec import SystemSpec, load_design
+    from gaincell.system.design_file import load_design
+    from gaincell.system.spec import SystemSpec
 
     if config is None:
         return AttentionConfig.leroux2025(), SystemSpec()

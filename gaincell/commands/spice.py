@@ -214,7 +214,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
     from gaincell.spice import validate as V
     from gaincell.spice.characterize import provenance, sweep_iv
-    from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CORNERS, GF180_TEMPS_C
+    from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CORNERS, GF180_TEMPS_C, kit_at
     from gaincell.spice.report import write_report
 
     if args.column_cases < 1 or args.tile_cases < 1:
@@ -270,7 +270,7 @@ def run_validate(args: argparse.Namespace) -> int:
         par = {"workers": args.workers, "progress": True}
         n_col, n_rd = (4, 3) if args.full else (2, 2)
         for (corner, temp), names in plan:
-            k = kit.with_conditions(corner if g else None, temp)
+            k = kit_at(kit, corner if g else None, temp)
             c = {"kit": k, "timeout_s": args.timeout, "backend": args.backend}
             t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
             runs = {  # each called within this iteration only

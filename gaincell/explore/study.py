@@ -42,7 +42,8 @@ from gaincell._checks import check_number
 from gaincell.explore.space import Space, parse_axis
 from gaincell.explore.workload import Workload
 from gaincell.params import AttentionConfig
-from gaincell.system.spec import SystemSpec, load_design
+from gaincell.system.design_file import load_design
+from gaincell.system.spec import SystemSpec
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -127,25 +127,6 @@ class CircuitKit:
         """Model-card files whose SHA-256 goes into provenance (PDK files and model files)."""
         return [f for f in self.files() if f not in (self.cell_file, *self.periphery_files)]
 
-    def with_conditions(self, corner: str | None = None,
-                        temp_c: float | None = None) -> "CircuitKit":
-        """This kit at another corner and/or temperature (PDK kits: see ``kits.gf180_kit``)."""
-        if corner is not None and corner != self.corner:
-            if not any("sm141064" in ln for ln in self.lib_lines):
-                raise ValueError(f"corner = {corner!r} is invalid for the {self.name} kit: "
-                                 f"allowed {self.corner!r} (only the gf180 kit has corners)")
-            from gaincell.spice.kits import gf180_kit
-
-            return gf180_kit(corner, self.temp_c if temp_c is None else temp_c,
-                             cell_params=self.cell_params, cell_file=self.cell_file,
-                             cell_subckt=self.cell_subckt, name=self.name,
-                             periphery_files=self.periphery_files)
-        if temp_c is not None:
-            import dataclasses
-
-            return dataclasses.replace(self, temp_c=float(temp_c))
-        return self
-
     def describe(self) -> str:
         """One line for reports: kit name, corner, temperature, model-card source."""
         what = {"generic": "generic, uncalibrated BSIM4 cards (circuits/models/generic_bsim4.lib)",

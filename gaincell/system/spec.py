@@ -1,4 +1,5 @@
-"""System-level parameters of a design and the design-file loader (``[system]`` table).
+"""System-level parameters of a design: the ``[system]`` table of a design file (read by
+:func:`gaincell.system.load_design`, :mod:`gaincell.system.design_file`).
 
 A design file is the TOML of :func:`gaincell.params.load_toml` (``[attention]``, ``[device]``,
 ``[meta]``) plus an optional ``[system]`` table::
@@ -35,13 +36,10 @@ Errors name the file, the table, the key and the allowed values.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from gaincell._checks import as_real, check_choice, check_number
-from gaincell.params import AttentionConfig, read_design_file
 from gaincell.system.components import (
     AdderTree,
     ChargeToPulse,
@@ -53,7 +51,7 @@ from gaincell.system.components import (
     WriteDAC,
 )
 
-__all__ = ["SystemSpec", "load_design", "COMPONENT_ROLES", "MODES", "SPICE_KEYS"]
+__all__ = ["SystemSpec", "COMPONENT_ROLES", "MODES", "SPICE_KEYS"]
 
 #: Estimator modes.
 MODES = ("auto", "calibrated", "predicted")
@@ -291,25 +289,3 @@ def _check_spice(src: str, value: Any) -> dict:
         value[k] = check_number(f"{src}: [system.spice_energy] {k}", value[k], 0.0, 1e-6, "J",
                                 lo_open=True, hi_open=True, allowed="a number in (0, 1e-6) J")
     return value
-
-
-def load_design(path: str | os.PathLike) -> tuple[AttentionConfig, SystemSpec]:
-    """Read a design file: its :class:`AttentionConfig` and :class:`SystemSpec`.
-
-    Errors (missing file, invalid TOML, unknown tables or keys, wrong types, out-of-range
-    values) raise ``ValueError`` naming the file, the key and the allowed values.
-    """
-    path = Path(path)
-    data = read_design_file(path)
-    cfg = AttentionConfig.from_dict(data, source=str(path))   # checks the table names
-    spec = SystemSpec.from_dict(data.get("system", {}), source=str(path))
-    meta = data.get("meta", {})
-    name = meta.get("name", path.stem) if isinstance(meta, dict) else path.stem
-    spec = spec.replace(name=str(name))
-    from gaincell.system.calibrated import build_components
-
-    try:  # component overrides are range-checked by the components themselves
-        build_components(cfg, spec)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    return cfg, spec
