@@ -212,10 +212,17 @@ def run_validate(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gaincell.spice import validate as V
     from gaincell.spice.characterize import provenance, sweep_iv
     from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CORNERS, GF180_TEMPS_C, kit_at
     from gaincell.spice.report import write_report
+    from gaincell.spice.validate import (
+        validate_c2p,
+        validate_cell,
+        validate_column,
+        validate_column_written,
+        validate_tile,
+        validate_tile_written,
+    )
 
     if args.column_cases < 1 or args.tile_cases < 1:
         raise ValueError(f"--column-cases = {args.column_cases}, --tile-cases = "
@@ -274,14 +281,14 @@ def run_validate(args: argparse.Namespace) -> int:
             c = {"kit": k, "timeout_s": args.timeout, "backend": args.backend}
             t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
             runs = {  # each called within this iteration only
-                "cell": lambda c=c: V.validate_cell(dev, fs, args.seed, **c),
-                "column": lambda c=c: V.validate_column(dev, fs, args.seed, args.column_cases,
-                                                        **par, **c),
-                "c2p": lambda c=c: V.validate_c2p(dev, args.seed, **c),
-                "tile": lambda c=c: V.validate_tile(dev, args.seed, args.tile_cases, **par, **c),
-                "column_written": lambda c=c: V.validate_column_written(
+                "cell": lambda c=c: validate_cell(dev, fs, args.seed, **c),
+                "column": lambda c=c: validate_column(dev, fs, args.seed, args.column_cases,
+                                                  **par, **c),
+                "c2p": lambda c=c: validate_c2p(dev, args.seed, **c),
+                "tile": lambda c=c: validate_tile(dev, args.seed, args.tile_cases, **par, **c),
+                "column_written": lambda c=c: validate_column_written(
                     dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, **par, **c),
-                "tile_written": lambda t=t_tile: V.validate_tile_written(
+                "tile_written": lambda t=t_tile: validate_tile_written(
                     dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl, **par,
                     **t),
             }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from gaincell.params import UA, DeviceParams
-from gaincell.spice import benches as B
+from gaincell.spice import benches
 from gaincell.spice.characterize import PAPER_V_IN
 from gaincell.spice.netlist import CircuitKit, Netlist, circuits_dir
 
@@ -47,13 +47,13 @@ def example_decks() -> list[Netlist]:
     ua_t = UA * d.t_max
     dt = d.replace(stage1_q_sat=15 * ua_t, stage2_q_sat=20 * ua_t)
     return [
-        _relative(B.cell_dc_bench(50, np.asarray(PAPER_V_IN), d, kit), "cell_dc_sweep.cir"),
-        _relative(B.column_bench(vs, pw, d, kit), "column64.cir"),
-        _relative(B.c2p_bench(np.linspace(-0.3, 1.5, 13) * d.stage1_q_sat, d, kit),
+        _relative(benches.cell_dc_bench(50, np.asarray(PAPER_V_IN), d, kit), "cell_dc_sweep.cir"),
+        _relative(benches.column_bench(vs, pw, d, kit), "column64.cir"),
+        _relative(benches.c2p_bench(np.linspace(-0.3, 1.5, 13) * d.stage1_q_sat, d, kit),
                   "c2p_transfer.cir"),
-        _relative(B.c2p_signed_bench(np.linspace(-1.5, 1.5, 13) * d.stage2_q_sat, d, kit),
+        _relative(benches.c2p_signed_bench(np.linspace(-1.5, 1.5, 13) * d.stage2_q_sat, d, kit),
                   "c2p_signed_transfer.cir"),
-        _relative(B.tile_bench(q, k, v, dt, kit), "tile8x8.cir"),
+        _relative(benches.tile_bench(q, k, v, dt, kit), "tile8x8.cir"),
     ]
 
 
