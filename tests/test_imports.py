@@ -40,20 +40,26 @@ def _layer(module: str) -> str:
     return "package" if len(parts) == 1 else LAYER[parts[1]]
 
 
-def _edges():
+def _module_name(f: Path) -> str:
+    rel = f.relative_to(ROOT.parent).with_suffix("")
+    return ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
+def _import_nodes():
+    """(file, module, node) for every absolute import statement of the package."""
     for f in sorted(ROOT.rglob("*.py")):
-        rel = f.relative_to(ROOT.parent).with_suffix("")
-        mod = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
         for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for n in names:
-                if n == "gaincell" or n.startswith("gaincell."):
-                    yield f.relative_to(ROOT.parent), mod, n
+            if isinstance(node, ast.Import) or (
+                    isinstance(node, ast.ImportFrom) and node.level == 0 and node.module):
+                yield f.relative_to(ROOT.parent), _module_name(f), node
+
+
+def _edges():
+    for path, mod, node in _import_nodes():
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        for n in names:
+            if n == "gaincell" or n.startswith("gaincell."):
+                yield path, mod, n
 
 
 def test_every_module_has_a_layer():
@@ -73,31 +79,18 @@ def test_the_checker_sees_an_upward_arrow():
     assert _layer("gaincell.system.estimator") == "system" and _layer("gaincell") == "package"
 
 
-def _modules() -> set[str]:
-    mods = set()
-    for f in ROOT.rglob("*.py"):
-        rel = f.relative_to(ROOT.parent).with_suffix("")
-        mods.add(".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts))
-    return mods
-
-
 def _graph() -> dict[str, set[str]]:
     """Module -> the package modules it imports. ``from pkg import sub`` (a module) points at
     ``pkg.sub``; ``from pkg import name`` at ``pkg`` (its ``__init__``)."""
-    mods = _modules()
+    mods = {_module_name(f) for f in ROOT.rglob("*.py")}
     g = {m: set() for m in mods}
-    for f in sorted(ROOT.rglob("*.py")):
-        rel = f.relative_to(ROOT.parent).with_suffix("")
-        mod = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
-        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods
-                           else node.module for a in node.names]
-            else:
-                continue
-            g[mod] |= {t for t in targets if t in mods and t != mod}
+    for _, mod, node in _import_nodes():
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        else:
+            targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods
+                       else node.module for a in node.names]
+        g[mod] |= {t for t in targets if t in mods and t != mod}
     return g
 
 
