@@ -2,8 +2,9 @@
 
 Every error reads ``NAME = VALUE is invalid: allowed ALLOWED`` (``NAME`` as the caller gives it:
 ``DeviceParams.tau``, ``design.toml: [system] n_layers``, ``levels``). The rules are the same
-everywhere: a real number is any real Python or NumPy scalar (or a 0-d real array), never a
-bool or a string, and finite; an integer is a Python or NumPy integer, never a bool.
+everywhere: a real number is a real Python or NumPy scalar, never a bool, a string or an array
+(a 0-d array in a parameter would make it unhashable), and finite; an integer is a Python or
+NumPy integer, never a bool.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ def real_or_none(value: Any) -> float | None:
     if isinstance(value, (bool, np.bool_)):
         return None
     if isinstance(value, numbers.Real):
-        return float(value)
-    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
         return float(value)
     return None
 

@@ -15,7 +15,8 @@ from gaincell._checks import (
     is_int,
 )
 
-NOT_REAL = [True, np.bool_(False), "1.0", None, [1.0], np.array([1.0]), float("nan"),
+NOT_REAL = [True, np.bool_(False), "1.0", None, [1.0], np.array([1.0]), np.array(1.0),
+            float("nan"),
             float("inf"), np.float64("-inf"), 1 + 2j]
 
 
@@ -25,7 +26,7 @@ def test_what_is_not_a_real_number(value):
         as_real("x", value)
 
 
-@pytest.mark.parametrize("value", [3, 3.0, np.float32(3), np.int8(3), np.array(3.0)], ids=repr)
+@pytest.mark.parametrize("value", [3, 3.0, np.float32(3), np.int8(3), np.uint16(3)], ids=repr)
 def test_real_numbers_python_or_numpy(value):
     assert as_real("x", value) == 3.0 and type(as_real("x", value)) is float
 
