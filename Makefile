@@ -2,12 +2,14 @@
 #   make demo   - demo simulation + energy-area report of the built-in leroux2025 design
 #   make test   - the whole test suite (unit, property, reference, SPICE, notebooks); fetches
 #                 and checks the GF180MCU model cards first (make pdk)
+#   make check-wheel - build the wheel, install it into a fresh venv outside the checkout, run
+#                 `gaincell demo`, then with the spice extra `gaincell validate` (CI runs it)
 #   make validate-full - SPICE validation at every GF180 corner x 27/55/85 C and the large
 #                 written tile (slow; not in CI)
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean
+.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean check-wheel
 
 setup:
 	@bash scripts/setup_env.sh
@@ -28,9 +30,12 @@ demo: setup
 	$(PY) -m gaincell demo --out report
 
 test: ngspice
-	@GAINCELL_EXTRAS=dev,torch bash scripts/setup_env.sh
+	@GAINCELL_EXTRAS=dev,torch,spice bash scripts/setup_env.sh
 	@PY=$(PY) bash scripts/fetch_pdk.sh || [ "$${GAINCELL_REQUIRE_SPICE:-0}" != 1 ]
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+check-wheel: ngspice
+	@PY=$(PY) bash scripts/check_wheel.sh
 
 bench: setup
 	$(PY) benchmarks/bench_attention.py

@@ -22,8 +22,7 @@ import subprocess
 import tempfile
 import time
 
-from gaincell.explore import Space, Study, Workload, run_study
-from gaincell.explore import runner as R
+from gaincell.explore import Space, Study, Workload, run_study, runner
 from gaincell.explore.space import parse_axis
 from gaincell.params import AttentionConfig
 from gaincell.system.spec import SystemSpec
@@ -55,7 +54,7 @@ def main() -> None:
         run_study(st, os.path.join(tmp, "serial"), workers=0, progress=False)
         serial = time.perf_counter() - t
         t = time.perf_counter()
-        with R.local_cluster(2) as cluster:
+        with runner.local_cluster(2) as cluster:
             start = time.perf_counter() - t
             addr = cluster.scheduler_address
             run_study(study(4, a.chips), os.path.join(tmp, "warm2"), scheduler=addr,
@@ -69,8 +68,8 @@ def main() -> None:
                          chips=0)
             rows = []
             t = time.perf_counter()
-            with R._client(None, addr) as client:
-                R._run_dask(noop.context(), iter(noop.space), rows.append, client, fn=_noop)
+            with runner._client(None, addr) as client:
+                runner._run_dask(noop.context(), iter(noop.space), rows.append, client, fn=_noop)
             over = (time.perf_counter() - t) / n0
             assert len(rows) == n0
     print(f"study: {a.points} random points, {a.chips} chips each, 2 heads x 32 tokens, "

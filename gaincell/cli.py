@@ -1,30 +1,22 @@
 """The ``gaincell`` command line.
 
-Each sub-command lives beside the layer it drives and registers itself here through a
-``register(subparsers)`` function in the module named in ``_COMMAND_MODULES``. Errors in
-user input (a bad design file, an out-of-range option, a truncated or wrong-type input file)
-and a lack of memory print one line and exit with code 2.
+Each sub-command lives in :mod:`gaincell.commands` (the layers hold the physics only) and
+registers itself here through its module's ``register(subparsers)`` function, in
+``_COMMAND_MODULES`` order. Errors in user input (a bad design file, an out-of-range option, a
+truncated or wrong-type input file) and a lack of memory print one line and exit with code 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+
+from gaincell.commands import bench, demo, design, explore, model_demo, report, simulate, spice
 
 __all__ = ["main", "build_parser"]
 
 #: Modules that contribute sub-commands, in --help order.
-_COMMAND_MODULES = (
-    "gaincell._demo",
-    "gaincell.commands.design",
-    "gaincell.array.cli",
-    "gaincell.system.cli",
-    "gaincell.explore.cli",
-    "gaincell._bench",
-    "gaincell.nn.cli",
-    "gaincell.spice.cli",
-)
+_COMMAND_MODULES = (demo, design, simulate, report, explore, bench, model_demo, spice)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in _COMMAND_MODULES:
-        importlib.import_module(mod).register(sub)
+        mod.register(sub)
     return p
 
 

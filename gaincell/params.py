@@ -30,8 +30,22 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from gaincell._checks import (
+    as_real,
+    check_levels,
+    check_nonneg,
+    check_number,
+    check_positive,
+    fail,
+)
+
 __all__ = [
     "LEROUX2025_C_UA",
+    "LEROUX2025_VDD",
+    "LEROUX2025_V_READ",
+    "LEROUX2025_V_READ_IDLE",
+    "LEROUX2025_V_WEIGHT_ZERO",
+    "UA",
     "IVTable",
     "RetentionTable",
     "DeviceParams",
@@ -40,6 +54,7 @@ __all__ = [
     "field_docs",
     "leak_per_step_for",
     "load_toml",
+    "read_design_file",
     "save_toml",
     "tau_at",
 ]
@@ -89,68 +104,57 @@ K_BOLTZMANN_J = 1.380649e-23
 #: (the paper gives no size; only used when ``pelgrom_avt`` is set).
 DEFAULT_READ_DEVICE_W_M = 1e-6
 DEFAULT_READ_DEVICE_L_M = 1e-6
+#: Supply voltage, V. Source: PAPER (VDD = 0.9 V).
+LEROUX2025_VDD = 0.9
+#: Stored voltage of weight zero, V (w = V_store - 0.45 V, VDD / 2). Source: PAPER, Methods.
+LEROUX2025_V_WEIGHT_ZERO = 0.45
 #: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
 LEROUX2025_V_READ = 0.9
+#: Idle read word-line voltage, V (the I-V sweep's lower end, ~0 A). Source: PAPER, Methods.
+LEROUX2025_V_READ_IDLE = 0.45
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
 LEROUX2025_LINEAR_GAIN_UA_PER_V = 19.3
 
-_UA = 1e-6  # A per microamp
+#: Amperes per microamp: the paper gives currents, cell coefficients and gains in uA.
+UA = 1e-6
+_UA = UA
 
 
 # --------------------------------------------------------------------------------------------
-# Validation helpers: every error names the field, the value and the allowed range.
+# Validation: every error names the field, the value and the allowed range. The rules are
+# those of gaincell._checks (the one family); these name the field ``Owner.field``.
 # --------------------------------------------------------------------------------------------
 
 
 def _fail(owner: str, name: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"{owner}.{name} = {value!r} is invalid: allowed {allowed}")
-
-
-def _is_int(value: Any) -> bool:
-    """An integer, Python or NumPy (``np.int64``), but not a bool (``True``; ``np.bool_`` is
-    not an ``Integral`` either)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    fail(f"{owner}.{name}", value, allowed)
 
 
 def _real(owner: str, name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        _fail(owner, name, value, "a real number")
-    v = float(value)
-    if not math.isfinite(v):
-        _fail(owner, name, value, "a finite real number")
-    return v
+    return as_real(f"{owner}.{name}", value)
 
 
 def _positive(owner: str, name: str, value: Any, unit: str) -> None:
-    if _real(owner, name, value) <= 0:
-        _fail(owner, name, value, f"> 0 {unit}".rstrip())
+    check_positive(f"{owner}.{name}", value, unit)
 
 
 def _nonneg(owner: str, name: str, value: Any, unit: str) -> None:
-    if _real(owner, name, value) < 0:
-        _fail(owner, name, value, f">= 0 {unit}".rstrip())
+    check_nonneg(f"{owner}.{name}", value, unit)
 
 
 def _levels(owner: str, name: str, value: Any) -> None:
-    if value is None:
-        return
-    if not _is_int(value) or value < 2 or value > 2**16:
-        _fail(owner, name, value, "an integer in [2, 65536] or None (no quantization)")
+    check_levels(f"{owner}.{name}", value)
 
 
 def _range(owner: str, lo_name: str, lo: Any, hi_name: str, hi: Any) -> None:
-    lo_v = _real(owner, lo_name, lo)
-    hi_v = _real(owner, hi_name, hi)
+    lo_v, hi_v = _real(owner, lo_name, lo), _real(owner, hi_name, hi)
     if not lo_v < hi_v:
         _fail(owner, f"{lo_name}/{hi_name}", (lo, hi), f"{lo_name} < {hi_name}")
 
 
 def _int_in(owner: str, name: str, value: Any, lo: int, hi: int | None = None) -> None:
-    if not _is_int(value) or value < lo or (
-        hi is not None and value > hi
-    ):
-        rng = f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]"
-        _fail(owner, name, value, rng)
+    check_number(f"{owner}.{name}", value, lo, hi, integer=True,
+                 allowed=f"an integer >= {lo}" if hi is None else f"an integer in [{lo}, {hi}]")
 
 
 #: What each field accepts, as the validation below enforces it (design-file comments, the
@@ -1073,6 +1077,7 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
     if unknown:
         raise ValueError(f"{source}: unknown table(s) {unknown}: allowed 'attention', "
                          f"'device', 'system', 'meta'")
+    extra_tables(data, source)   # [system] and [meta] are tables
     att, dev = data.get("attention", {}), data.get("device", {})
     for table, value in (("attention", att), ("device", dev)):
         if not isinstance(value, dict):
@@ -1118,25 +1123,51 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
         raise ValueError(f"{source}: {e}") from None
 
 
-def load_toml(path: str | os.PathLike) -> AttentionConfig:
-    """Read an :class:`AttentionConfig` from a TOML design file.
+#: The tables of a design file besides [attention] and [device]: they belong to the system
+#: layer (``[system]``, read by :func:`gaincell.system.load_design`) and to the reader
+#: (``[meta]``: name, provenance); rewriting a design file keeps them.
+EXTRA_TABLES = ("system", "meta")
 
-    Missing keys take the ``leroux2025`` defaults. Errors name the file and the key.
+
+def read_design_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The tables of a TOML design file as a dict (the one reader of design files).
+
+    Errors (missing file, unreadable, invalid TOML, not UTF-8) raise ``ValueError`` naming the
+    file.
     """
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            data = tomllib.load(f)
+            return tomllib.load(f)
     except FileNotFoundError:
         raise ValueError(f"{path}: no such design file") from None
-    except OSError as e:
+    except OSError as e:   # a folder, no permission
         raise ValueError(f"{path}: cannot read the design file ({e.strerror or e})") from None
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML ({e})") from None
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}): a design "
                          f"file is UTF-8 TOML") from None
-    return _from_plain(data, str(path))
+
+
+def extra_tables(data: dict[str, Any], source: str = "<dict>") -> dict[str, dict]:
+    """The ``[system]`` and ``[meta]`` tables of a design file's dict (those present)."""
+    out = {}
+    for name in EXTRA_TABLES:
+        if name in data:
+            if not isinstance(data[name], dict):
+                raise ValueError(f"{source}: [{name}] = {data[name]!r}: allowed a table of "
+                                 f"key = value")
+            out[name] = data[name]
+    return out
+
+
+def load_toml(path: str | os.PathLike) -> AttentionConfig:
+    """Read an :class:`AttentionConfig` from a TOML design file.
+
+    Missing keys take the ``leroux2025`` defaults. Errors name the file and the key.
+    """
+    return _from_plain(read_design_file(path), str(Path(path)))
 
 
 _TOML_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n",
@@ -1184,11 +1215,28 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
-def dumps_toml(cfg: AttentionConfig) -> str:
-    """The TOML text of a configuration (round-trips through :func:`load_toml`)."""
+def _toml_table(name: str, table: dict[str, Any]) -> list[str]:
+    """Lines of ``[name]`` (its key = value pairs, then its sub-tables, recursively)."""
+    if not isinstance(table, dict):
+        raise TypeError(f"[{name}] must be a table, got {type(table).__name__}")
+    out = [f"[{name}]"]
+    out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()
+            if not isinstance(v, dict)]
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out += [""] + _toml_table(f"{name}.{_toml_key(k)}", v)
+    return out
+
+
+def dumps_toml(cfg: AttentionConfig, system: dict[str, Any] | None = None,
+               meta: dict[str, Any] | None = None) -> str:
+    """The TOML text of a configuration (round-trips through :func:`load_toml`), with the
+    design file's ``[meta]`` table first and its ``[system]`` table last when given."""
     d = _to_plain(cfg)
-    out = ["# gaincell design file (SI units unless the key names its unit)", "",
-           "[attention]"]
+    out = ["# gaincell design file (SI units unless the key names its unit)", ""]
+    if meta:
+        out += _toml_table("meta", meta) + [""]
+    out += ["[attention]"]
     out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["attention"].items()]
     out += ["", "[device]"]
     table = d["device"].pop("iv_table", None)
@@ -1200,11 +1248,42 @@ def dumps_toml(cfg: AttentionConfig) -> str:
     if rtable is not None:
         out += ["", "[device.retention_table]"]
         out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in rtable.items()]
+    if system:
+        out += [""] + _toml_table("system", system)
     return "\n".join(out) + "\n"
 
 
-def save_toml(cfg: AttentionConfig, path: str | os.PathLike) -> Path:
-    """Write a configuration as TOML atomically (temporary file, then rename)."""
+def save_toml(cfg: AttentionConfig, path: str | os.PathLike, *,
+              system: dict[str, Any] | None = None,
+              meta: dict[str, Any] | None = None) -> Path:
+    """Write a configuration as TOML atomically (temporary file, then rename).
+
+    ``system`` and ``meta`` are the design file's ``[system]`` and ``[meta]`` tables. Left as
+    None, those of the file being rewritten (if ``path`` is an existing design file) are kept;
+    pass ``{}`` to drop them.
+    """
     from gaincell._io import atomic_write_text
 
-    return atomic_write_text(path, dumps_toml(cfg))
+    if (system is None or meta is None) and Path(path).is_file():
+        kept = extra_tables(read_design_file(path), str(path))
+        system = kept.get("system") if system is None else system
+        meta = kept.get("meta") if meta is None else meta
+    return atomic_write_text(path, dumps_toml(cfg, system=system, meta=meta))
+
+
+def merge_tables(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``over``, sub-tables merged key by key (``over`` wins)."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge_tables(out[k], v) if isinstance(v, dict) and isinstance(
+            out.get(k), dict) else v
+    return out
+
+
+def keep_tables(text: str, kept: dict[str, dict], source: str = "<text>") -> str:
+    """A design file's text with the ``[system]`` and ``[meta]`` tables of ``kept`` (those of
+    the design it was derived from) merged under its own: its own keys win."""
+    data = tomllib.loads(text)
+    own = extra_tables(data, source)
+    tables = {n: merge_tables(kept.get(n, {}), own.get(n, {})) for n in EXTRA_TABLES}
+    return dumps_toml(_from_plain(data, source), **tables)

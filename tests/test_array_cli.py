@@ -98,7 +98,7 @@ def test_simulate_inputs_truncated_npz_and_npy_are_one_line_errors(tmp_path, cap
 def test_simulate_refuses_a_run_that_exceeds_memory_before_starting(tmp_path, capsys,
                                                                     monkeypatch):
     """Issue 15, defect 2: the run failed after the simulation, writing nothing."""
-    from gaincell.array import cli as acli
+    from gaincell.commands import simulate as acli
 
     monkeypatch.setattr(acli, "available_memory", lambda: 300 * 2**20)
     out = tmp_path / "sim"

@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from gaincell.nn.cli import register  # noqa: E402
+from gaincell.commands.model_demo import register  # noqa: E402
 from gaincell.nn.data import CharData, load_corpus  # noqa: E402
 from gaincell.nn.pipeline import PipelineSettings  # noqa: E402
 

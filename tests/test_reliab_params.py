@@ -89,6 +89,6 @@ def test_non_utf8_design_file_error_names_the_file(tmp_path, loader):
     if loader == "params":
         f = load_toml
     else:
-        from gaincell.system.spec import load_design as f
+        from gaincell.system.design_file import load_design as f
     with pytest.raises(ValueError, match=r"latin1\.toml: not UTF-8"):
         f(p)

@@ -10,7 +10,7 @@ from spice_support import require_pdk, require_spice
 from gaincell.spice import fitdata as F
 from gaincell.spice import validate as V
 from gaincell.spice.characterize import load_characterization, sweep_iv
-from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CELL_AREA, kit_design
+from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CELL_AREA, kit_at, kit_design
 from gaincell.spice.presets import gf180_preset_path, load_gf180
 
 pytestmark = pytest.mark.spice
@@ -41,7 +41,7 @@ def test_signed_read_around_vdd_half(kit, dev):
 
 
 def test_leakage_matches_c_over_i_and_the_mim_estimate(kit, dev):
-    hot = kit.with_conditions(temp_c=85.0)
+    hot = kit_at(kit, temp_c=85.0)
     (r,) = F.retention_conditions(dev, [hot], t_float=20.0, v0=[1.65, 2.5, 3.3])
     # storage capacitance: the MIM's area + sidewall terms (PDK formula) plus the read gates
     mim = 1.99e-3 * 9e-12 + 2.383e-10 * 12e-6

@@ -18,11 +18,10 @@ from gaincell.array.activity import Activity
 from gaincell.device.quantize import quantizer_step
 from gaincell.device.retention_table import RetentionInterp, seconds_per_leak
 from gaincell.device.transfer import CellTransfer
+from gaincell.params import UA as _UA
 from gaincell.params import AttentionConfig
 
 __all__ = ["Design", "Read", "Engine", "activity_of"]
-
-_UA = 1e-6
 
 
 class Design:

@@ -27,11 +27,10 @@ import numpy as np
 
 from gaincell.device.leakage import sample_tau
 from gaincell.device.noise import comparator_offsets, gain_mismatch
+from gaincell.params import UA as _UA
 from gaincell.params import AttentionConfig
 
 __all__ = ["ChipDraws", "TokenNoise", "seed_entropy", "draw_chip", "token_noise"]
-
-_UA = 1e-6
 
 
 def seed_entropy(seed) -> list[int]:

@@ -36,11 +36,11 @@ from gaincell.array._reference import ReferenceEngine
 from gaincell.array._state import RingBuffer
 from gaincell.array.activity import Activity
 from gaincell.device.quantize import pwm
+from gaincell.params import UA as _UA
 from gaincell.params import AttentionConfig
 
 __all__ = ["GainCellAttention", "AttentionTrace"]
 
-_UA = 1e-6
 _ENGINES = ("auto", "fast", "reference")
 
 

@@ -1,2 +1,4 @@
-"""The ``gaincell`` sub-commands that are not tied to one layer (each registers itself in
-:mod:`gaincell.cli`). Commands parse arguments and print; the physics lives in the layers."""
+"""The ``gaincell`` sub-commands, one module per command family, each registering itself in
+:mod:`gaincell.cli` through ``register(subparsers)``. Commands parse arguments, call the layers
+and print; the physics lives in the layers (params, device, array, system, spice, nn, explore).
+"""

@@ -17,11 +17,11 @@ import numpy as np
 
 from gaincell._checks import as_finite, check_range
 from gaincell.device.transfer import poly_read_coeffs_ua
+from gaincell.params import UA as _UA
 from gaincell.params import DeviceParams, IVTable
 
 __all__ = ["CellFit", "fit_cell", "fit_poly", "MIN_FULL_SCALE_A"]
 
-_UA = 1e-6
 #: Smallest full-scale read current a fit accepts, A (assumption: 1 nA, three decades below
 #: any gain cell of interest and six above the femtoampere leakage floor; a sweep below it is
 #: a dead cell, whose "fit" would be noise).

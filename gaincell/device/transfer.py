@@ -28,12 +28,12 @@ import numpy as np
 from numba import njit
 
 from gaincell._checks import as_finite
+from gaincell.params import UA as _UA
 from gaincell.params import DeviceParams
 
 __all__ = ["CellTransfer", "poly_read_coeffs_ua", "eval_poly", "interp_lut",
            "linear_equivalent_gain_ua_per_v"]
 
-_UA = 1e-6  # A per microamp
 #: Points of the dense V_store lookup table that stands in for the spline inside kernels.
 #: Linear interpolation on 4097 points of a cubic spline over 0.9 V errs by < 1e-6 of full scale.
 LUT_POINTS = 4097

@@ -25,6 +25,7 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from gaincell._checks import as_real
 from gaincell.params import AttentionConfig
 from gaincell.system.spec import SystemSpec
 from gaincell.system.sweep import Grid, apply_overrides, canonical_key
@@ -74,10 +75,7 @@ class Axis:
                 raise ValueError(f"axis {k!r} is empty: allowed a non-empty list of values")
             return
         for name in ("lo", "hi"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ValueError(f"axis {k!r}: {name} = {v!r} is invalid: allowed a finite "
-                                 f"number")
+            as_real(f"axis {k!r}: {name}", getattr(self, name), "a finite number")
         if not self.lo <= self.hi:
             raise ValueError(f"axis {k!r}: lo = {self.lo!r}, hi = {self.hi!r} are invalid: "
                              f"allowed lo <= hi")

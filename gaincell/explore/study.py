@@ -38,10 +38,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from gaincell._checks import check_number
 from gaincell.explore.space import Space, parse_axis
 from gaincell.explore.workload import Workload
 from gaincell.params import AttentionConfig
-from gaincell.system.spec import SystemSpec, load_design
+from gaincell.system.design_file import load_design
+from gaincell.system.spec import SystemSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -217,8 +219,8 @@ def build_study(data: Mapping[str, Any], *, source: str = "<study>",
         cfg, spec = AttentionConfig.leroux2025(), SystemSpec()
     for k in ("n", "seed", "chips"):
         v = st.get(k)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
-            raise ValueError(f"{source}: [study] {k} = {v!r} is invalid: allowed an integer")
+        if v is not None:
+            check_number(f"{source}: [study] {k}", v, integer=True)
     name = st.get("name", "")
     if not isinstance(name, str):
         raise ValueError(f"{source}: [study] name = {name!r} is invalid: allowed a string")

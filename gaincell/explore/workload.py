@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from gaincell._checks import check_number
 from gaincell.params import AttentionConfig
 
 __all__ = ["Workload", "KINDS"]
@@ -68,10 +69,8 @@ class Workload:
             v = getattr(self, name)
             if v is None and name != "heads":
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
-                raise ValueError(f"workload {name} = {v!r} is invalid: allowed an integer in "
-                                 f"[{lo}, {hi}]")
-            object.__setattr__(self, name, int(v))
+            object.__setattr__(self, name,
+                               check_number(f"workload {name}", v, lo, hi, integer=True))
         if (self.kind == "npz") != (self.path is not None):
             raise ValueError(f"workload path = {self.path!r} is invalid for kind = "
                              f"{self.kind!r}: allowed a path exactly when kind = 'npz'")

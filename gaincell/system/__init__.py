@@ -16,11 +16,12 @@ from gaincell.system import components
 from gaincell.system.breakdown import Breakdown
 from gaincell.system.calibrated import LEROUX2025, Published, calibrate
 from gaincell.system.circuit import CircuitAssumptions
-from gaincell.system.estimator import Estimate, estimate
+from gaincell.system.design_file import load_design
+from gaincell.system.estimator import Estimate, estimate, leak_per_step_for, retention_config
 from gaincell.system.gpu import GPUBaseline, GPUComparison, compare_gpus, gpu_baselines
 from gaincell.system.report import write_report
-from gaincell.system.retention import RetentionLink, leak_per_step_for, retention_config
-from gaincell.system.spec import SystemSpec, load_design
+from gaincell.system.retention import RetentionLink
+from gaincell.system.spec import SystemSpec
 from gaincell.system.sweep import grid, sweep, write_csv
 from gaincell.system.technology import NodeParams, node_params
 from gaincell.system.workload import Workload

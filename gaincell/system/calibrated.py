@@ -31,6 +31,7 @@ from gaincell.system.components import (
     Technology,
     WriteDAC,
 )
+from gaincell.system.spec import SystemSpec
 from gaincell.system.workload import Workload, levels_of
 
 __all__ = ["Published", "LEROUX2025", "Calibration", "calibrate", "build_components",
@@ -123,8 +124,6 @@ def build_components(cfg: AttentionConfig, spec=None,
                      calibration: Calibration | None = None) -> dict[str, Any]:
     """The components of one head of design ``cfg``, keyed by role (``SystemSpec`` overrides
     applied after the calibration). Errors name the ``[system.<role>]`` table."""
-    from gaincell.system.spec import SystemSpec
-
     spec = spec or SystemSpec()
     cal = calibrate() if calibration is None else calibration
     d = cfg.device
@@ -256,8 +255,6 @@ def calibrate(published: Published = LEROUX2025) -> Calibration:
     minus the group's physical terms, divided by its count at the design point (stage-1
     conversions, stage-2 conversions, cells written, tiles x token time).
     """
-    from gaincell.system.spec import SystemSpec
-
     if not isinstance(published, Published):
         raise ValueError(f"published must be a Published, got {type(published).__name__}")
     cfg, spec = AttentionConfig.leroux2025(), SystemSpec()

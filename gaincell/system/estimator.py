@@ -33,7 +33,8 @@ from gaincell.system.retention import RetentionLink
 from gaincell.system.spec import MODES, SystemSpec
 from gaincell.system.workload import Workload
 
-__all__ = ["estimate", "Estimate", "build_components", "resolve_mode"]
+__all__ = ["estimate", "Estimate", "build_components", "resolve_mode", "leak_per_step_for",
+           "retention_config"]
 
 
 @dataclass(frozen=True)
@@ -400,3 +401,19 @@ def _check_activity_design(cfg: AttentionConfig, activity) -> None:
         raise ValueError(f"activity comes from a {n}-head design: allowed an activity of this "
                          f"design's n_heads = {cfg.n_heads} (simulate this design, or report "
                          f"the {n}-head design)")
+
+
+def leak_per_step_for(cfg, spec=None, *, mode: str | None = None) -> float:
+    """The leak per token step the simulator should use for design ``cfg``: the estimated
+    token period (``n_layers (layer latency + overhead)``, of the ``mode``'s estimate) over
+    tau at the device's temperature. Dimensionless."""
+    return estimate(cfg, spec=spec, mode=mode).retention.leak_per_step
+
+
+def retention_config(cfg, spec=None, *, mode: str | None = None):
+    """``cfg`` with ``leak_per_step`` (and ``token_period`` where the parameters have it) set
+    from the design's own estimated token period (see :func:`leak_per_step_for`)."""
+    r = estimate(cfg, spec=spec, mode=mode).retention
+    if "token_period" in {f.name for f in dataclasses.fields(cfg)}:
+        return cfg.replace(token_period=r.token_period_s)   # leak_per_step follows, at tau(T)
+    return cfg.replace(leak_per_step=r.leak_per_step)

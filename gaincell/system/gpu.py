@@ -16,10 +16,7 @@ import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from gaincell.system.estimator import Estimate
+from typing import Any
 
 __all__ = ["GPUBaseline", "GPUComparison", "gpu_baselines", "compare_gpus",
            "DEFAULT_BASELINES"]
@@ -136,9 +133,11 @@ def gpu_baselines() -> tuple[GPUBaseline, ...]:
     return tuple(out)
 
 
-def compare_gpus(est: "Estimate",
+def compare_gpus(est: Any,
                  baselines: tuple[GPUBaseline, ...] | None = None) -> tuple[GPUComparison, ...]:
-    """Ratios of ``baselines`` (default: all stored) to design ``est`` (see module doc)."""
+    """Ratios of ``baselines`` (default: all stored) to design ``est`` (see module doc): an
+    :class:`~gaincell.system.estimator.Estimate` or anything with its ``energy_head_j`` (J),
+    ``latency_layer_s`` (s) and ``cfg`` (this module sits below the estimator)."""
     out = []
     for b in gpu_baselines() if baselines is None else baselines:
         e_design = est.energy_head_j * b.n_heads

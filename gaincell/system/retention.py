@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from gaincell._checks import check_positive
 from gaincell.device import leak_per_step as _leak
 
-__all__ = ["RetentionLink", "leak_per_step_for", "retention_config"]
+__all__ = ["RetentionLink"]
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,7 @@ class RetentionLink:
             raise ValueError("give token_period_s or token_rate_hz, not both")
         period = self.token_period_s
         if token_rate_hz is not None:
-            if not token_rate_hz > 0 or not math.isfinite(token_rate_hz):
-                raise ValueError(f"token_rate_hz = {token_rate_hz!r} is invalid: allowed > 0 Hz")
+            check_positive("token_rate_hz", token_rate_hz, "Hz")
             period = 1.0 / token_rate_hz
         elif token_period_s is not None:
             period = token_period_s
@@ -85,25 +85,3 @@ class RetentionLink:
                 "implied_token_period_s": self.implied_token_period_s,
                 "retained_after_window": self.retained_after_window,
                 "window": self.window}
-
-
-def leak_per_step_for(cfg, spec=None, *, mode: str | None = None) -> float:
-    """The leak per token step the simulator should use for design ``cfg``: the estimated
-    token period (``n_layers (layer latency + overhead)``, of the ``mode``'s estimate) over
-    tau at the device's temperature. Dimensionless."""
-    from gaincell.system.estimator import estimate
-
-    return estimate(cfg, spec=spec, mode=mode).retention.leak_per_step
-
-
-def retention_config(cfg, spec=None, *, mode: str | None = None):
-    """``cfg`` with ``leak_per_step`` (and ``token_period`` where the parameters have it) set
-    from the design's own estimated token period (see :func:`leak_per_step_for`)."""
-    import dataclasses
-
-    from gaincell.system.estimator import estimate
-
-    r = estimate(cfg, spec=spec, mode=mode).retention
-    if "token_period" in {f.name for f in dataclasses.fields(cfg)}:
-        return cfg.replace(token_period=r.token_period_s)   # leak_per_step follows, at tau(T)
-    return cfg.replace(leak_per_step=r.leak_per_step)

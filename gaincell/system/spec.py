@@ -1,4 +1,5 @@
-"""System-level parameters of a design and the design-file loader (``[system]`` table).
+"""System-level parameters of a design: the ``[system]`` table of a design file (read by
+:func:`gaincell.system.load_design`, :mod:`gaincell.system.design_file`).
 
 A design file is the TOML of :func:`gaincell.params.load_toml` (``[attention]``, ``[device]``,
 ``[meta]``) plus an optional ``[system]`` table::
@@ -35,14 +36,10 @@ Errors name the file, the table, the key and the allowed values.
 
 from __future__ import annotations
 
-import math
-import os
-import sys
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
-from gaincell.params import AttentionConfig
+from gaincell._checks import as_real, check_choice, check_number
 from gaincell.system.components import (
     AdderTree,
     ChargeToPulse,
@@ -54,12 +51,7 @@ from gaincell.system.components import (
     WriteDAC,
 )
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-__all__ = ["SystemSpec", "load_design", "COMPONENT_ROLES", "MODES", "SPICE_KEYS"]
+__all__ = ["SystemSpec", "COMPONENT_ROLES", "MODES", "SPICE_KEYS"]
 
 #: Estimator modes.
 MODES = ("auto", "calibrated", "predicted")
@@ -102,19 +94,11 @@ _SCALARS = {
 
 def _check_scalar(src: str, key: str, value: Any) -> Any:
     if key in _STRINGS:
-        if value not in _STRINGS[key]:
-            raise ValueError(f"{src}: [system] {key} = {value!r} is invalid: allowed "
-                             f"{', '.join(repr(x) for x in _STRINGS[key])}")
-        return value
+        return check_choice(f"{src}: [system] {key}", value, _STRINGS[key])
     if key == "overhead_per_layer_s" and value is None:
         return None
     kind, lo, hi, unit, _ = _SCALARS[key]
-    allowed = f"{'an integer' if kind == 'int' else 'a number'} in [{lo}, {hi}] {unit}".rstrip()
-    ok_type = (isinstance(value, int) if kind == "int" else isinstance(value, (int, float)))
-    if isinstance(value, bool) or not ok_type or not math.isfinite(float(value)) \
-            or not lo <= value <= hi:
-        raise ValueError(f"{src}: [system] {key} = {value!r} is invalid: allowed {allowed}")
-    return int(value) if kind == "int" else float(value)
+    return check_number(f"{src}: [system] {key}", value, lo, hi, unit, integer=kind == "int")
 
 
 @dataclass(frozen=True)
@@ -251,9 +235,7 @@ def _check_role(src: str, role: str, over: Any) -> None:
         raise ValueError(f"{src}: unknown key(s) {bad} in [system.{role}]: allowed "
                          f"{sorted(cls.TUNABLE)}")
     for k, v in over.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise ValueError(f"{src}: [system.{role}] {k} = {v!r} is invalid: allowed a "
-                             f"finite number (SI units)")
+        as_real(f"{src}: [system.{role}] {k}", v, "a finite number (SI units)")
 
 
 def _check_table(src: str, name: str, value: Any) -> dict:
@@ -304,46 +286,6 @@ def _check_spice(src: str, value: Any) -> dict:
         raise ValueError(f"{src}: [system.spice_energy] has no energy: allowed at least one "
                          f"of {list(SPICE_KEYS)}")
     for k in energies:
-        v = value[k]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                or not 0 < v < 1e-6:
-            raise ValueError(f"{src}: [system.spice_energy] {k} = {v!r} is invalid: allowed "
-                             f"a number in (0, 1e-6) J")
-        value[k] = float(v)
+        value[k] = check_number(f"{src}: [system.spice_energy] {k}", value[k], 0.0, 1e-6, "J",
+                                lo_open=True, hi_open=True, allowed="a number in (0, 1e-6) J")
     return value
-
-
-def load_design(path: str | os.PathLike) -> tuple[AttentionConfig, SystemSpec]:
-    """Read a design file: its :class:`AttentionConfig` and :class:`SystemSpec`.
-
-    Errors (missing file, invalid TOML, unknown tables or keys, wrong types, out-of-range
-    values) raise ``ValueError`` naming the file, the key and the allowed values.
-    """
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except (FileNotFoundError, IsADirectoryError):
-        raise ValueError(f"{path}: no such design file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ValueError(f"{path}: not valid TOML ({e})") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}): a design "
-                         f"file is UTF-8 TOML") from None
-    system = data.pop("system", {})
-    unknown = sorted(set(data) - {"attention", "device", "meta"})
-    if unknown:
-        raise ValueError(f"{path}: unknown table(s) {unknown}: allowed 'attention', 'device', "
-                         f"'meta', 'system'")
-    cfg = AttentionConfig.from_dict(data, source=str(path))
-    spec = SystemSpec.from_dict(system, source=str(path))
-    meta = data.get("meta", {})
-    name = meta.get("name", path.stem) if isinstance(meta, dict) else path.stem
-    spec = spec.replace(name=str(name))
-    from gaincell.system.calibrated import build_components
-
-    try:  # component overrides are range-checked by the components themselves
-        build_components(cfg, spec)
-    except ValueError as e:
-        raise ValueError(f"{path}: {e}") from None
-    return cfg, spec

@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from gaincell._checks import check_number, real_or_none
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -105,8 +107,8 @@ def node_params(node_nm: float, overrides: dict | None = None) -> NodeParams:
     """
     rows, sources = technology_table()
     lo, hi = rows[0]["nm"], rows[-1]["nm"]
-    if isinstance(node_nm, bool) or not isinstance(node_nm, (int, float)) \
-            or not math.isfinite(node_nm) or not lo <= node_nm <= hi:
+    v = real_or_none(node_nm)
+    if v is None or not math.isfinite(v) or not lo <= v <= hi:
         raise ValueError(f"technology_nm = {node_nm!r} is invalid for the predicted mode: "
                          f"allowed [{lo}, {hi}] nm (the rows of the technology table; no "
                          f"extrapolation)")
@@ -133,10 +135,8 @@ def _apply_overrides(p: NodeParams, overrides: dict) -> NodeParams:
         raise ValueError(f"unknown key(s) {bad} in [system.technology]: allowed "
                          f"{sorted(QUANTITIES)}")
     for k, v in overrides.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                or v <= 0:
-            raise ValueError(f"[system.technology] {k} = {v!r} is invalid: allowed a finite "
-                             f"number > 0 ({QUANTITIES[k]})")
+        check_number(f"[system.technology] {k}", v, 0.0, lo_open=True,
+                     allowed=f"a finite number > 0 ({QUANTITIES[k]})")
     src = dict(p.sources)
     src.update({k: "design file override" for k in overrides})
     return replace(p, **{k: float(v) for k, v in overrides.items()}, sources=src)

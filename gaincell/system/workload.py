@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from gaincell._checks import check_number
 from gaincell.device import CellTransfer, quantize
 from gaincell.params import AttentionConfig
 
@@ -101,11 +102,8 @@ class Workload:
         for f in fields(self):
             if f.name == "source":
                 continue
-            v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) \
-                    or v < 0:
-                raise ValueError(f"Workload.{f.name} = {v!r} is invalid: allowed a finite "
-                                 f"number >= 0")
+            check_number(f"Workload.{f.name}", getattr(self, f.name), 0.0,
+                         allowed="a finite number >= 0")
 
     def to_dict(self) -> dict[str, float | str]:
         """Plain dict (JSON-ready)."""

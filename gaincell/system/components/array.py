@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gaincell.params import LEROUX2025_V_READ, LEROUX2025_VDD
 from gaincell.system.components.base import Action, Component, check_param
 
 __all__ = ["GainCellArray"]
@@ -48,9 +49,9 @@ class GainCellArray(Component):
 
     rows: int = 64
     cols: int = 1024
-    v_read: float = 0.9
-    v_bitline: float = 0.45
-    vdd: float = 0.9
+    v_read: float = LEROUX2025_V_READ
+    v_bitline: float = LEROUX2025_VDD / 2
+    vdd: float = LEROUX2025_VDD
     c_store: float = 1e-15
     c_wwl_per_cell: float = 0.1e-15
     cell_area: float = 1e-12

@@ -15,9 +15,11 @@ class attribute ``SOURCES`` says where each default comes from. Labels used in `
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
+
+from gaincell._checks import check_number
+from gaincell.params import LEROUX2025_VDD
 
 __all__ = ["Action", "Technology", "Component", "wordline_energy", "check_param"]
 
@@ -46,16 +48,9 @@ class Action:
 
 def check_param(owner: str, name: str, value: Any, lo: float, hi: float | None = None,
                 unit: str = "", lo_open: bool = False, integer: bool = False) -> None:
-    """Raise ``ValueError`` naming ``owner.name``, the value and the allowed range."""
-    rng = (f"({lo}" if lo_open else f"[{lo}") + ", " + ("inf)" if hi is None else f"{hi}]")
-    kind = "an integer" if integer else "a real number"
-    allowed = f"{kind} in {rng} {unit}".rstrip()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            integer and not isinstance(value, int)):
-        raise ValueError(f"{owner}.{name} = {value!r} is invalid: allowed {allowed}")
-    v = float(value)
-    if not math.isfinite(v) or v < lo or (lo_open and v == lo) or (hi is not None and v > hi):
-        raise ValueError(f"{owner}.{name} = {value!r} is invalid: allowed {allowed}")
+    """Raise ``ValueError`` naming ``owner.name``, the value and the allowed range (the rules
+    of :func:`gaincell._checks.check_number`)."""
+    check_number(f"{owner}.{name}", value, lo, hi, unit, lo_open=lo_open, integer=integer)
 
 
 def wordline_energy(capacitance: float, v_high: float, v_idle: float, vdd: float) -> float:
@@ -72,7 +67,7 @@ def wordline_energy(capacitance: float, v_high: float, v_idle: float, vdd: float
 #: node of the same group's gain-cell circuit simulations, arXiv 2410.09755).
 REFERENCE_NODE_M = 28e-9
 #: Supply at which the digital constants hold, V. Source: paper (VDD = 0.9 V).
-REFERENCE_VDD = 0.9
+REFERENCE_VDD = LEROUX2025_VDD
 
 
 @dataclass(frozen=True)

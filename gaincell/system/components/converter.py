@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gaincell.params import LEROUX2025_V_READ, LEROUX2025_V_READ_IDLE, LEROUX2025_VDD
 from gaincell.system.components.base import Action, Component, check_param, wordline_energy
 
 __all__ = ["ChargeToPulse", "STAGE1_CONVERSION_J", "STAGE2_CONVERSION_J"]
@@ -62,13 +63,13 @@ class ChargeToPulse(Component):
     q_sat: float = 1.2e-12
     t_max: float = 15e-9
     energy_conv: float = STAGE1_CONVERSION_J
-    v_swing: float = 0.45
+    v_swing: float = LEROUX2025_VDD / 2
     cap_density: float = 1e-2
     line_cells: int = 64
     c_rwl_per_cell: float = 0.1e-15
-    v_read: float = 0.9
-    v_idle: float = 0.45
-    vdd: float = 0.9
+    v_read: float = LEROUX2025_V_READ
+    v_idle: float = LEROUX2025_V_READ_IDLE
+    vdd: float = LEROUX2025_VDD
     area_comparator: float = 10e-12
 
     SOURCES: ClassVar[dict[str, str]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gaincell.params import LEROUX2025_VDD
 from gaincell.system.components.base import Action, Component, check_param
 
 __all__ = ["WriteDAC"]
@@ -53,7 +54,7 @@ class WriteDAC(Component):
     levels_ref: int = 8
     line_cells: int = 64
     c_wbl_per_cell: float = 0.1e-15
-    vdd: float = 0.9
+    vdd: float = LEROUX2025_VDD
     t_write: float = 5e-9
     area_ref: float = 50e-12
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gaincell.params import LEROUX2025_V_READ, LEROUX2025_V_READ_IDLE, LEROUX2025_VDD
 from gaincell.system.components.base import (
     Action,
     Component,
@@ -53,9 +54,9 @@ class PWMDriver(Component):
     t_max: float = 15e-9
     line_cells: int = 1024
     c_rwl_per_cell: float = 0.1e-15
-    v_read: float = 0.9
-    v_idle: float = 0.45
-    vdd: float = 0.9
+    v_read: float = LEROUX2025_V_READ
+    v_idle: float = LEROUX2025_V_READ_IDLE
+    vdd: float = LEROUX2025_VDD
     e_cycle: float = 5e-15
     area_driver: float = 2e-12
     area_generator: float = 20e-12

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from gaincell.params import LEROUX2025_VDD
 from gaincell.system.components.base import Action, Component, check_param
 
 __all__ = ["Routing"]
@@ -34,7 +35,7 @@ class Routing(Component):
 
     c_wire: float = 2e-10
     activity: float = 0.5
-    vdd: float = 0.9
+    vdd: float = LEROUX2025_VDD
     area_fraction: float = 0.1
 
     SOURCES: ClassVar[dict[str, str]] = {

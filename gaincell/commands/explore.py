@@ -161,7 +161,8 @@ def run_explore(args: argparse.Namespace) -> int:
 def run_sweep(args: argparse.Namespace) -> int:
     """Parse the axes, check every value, then stream one CSV row per design."""
     from gaincell.params import AttentionConfig
-    from gaincell.system.spec import SystemSpec, load_design
+    from gaincell.system.design_file import load_design
+    from gaincell.system.spec import SystemSpec
     from gaincell.system.sweep import grid, sweep
 
     cfg, spec = (load_design(args.config) if args.config

@@ -14,7 +14,7 @@ from gaincell.device import (
     linear_equivalent_gain_ua_per_v,
 )
 from gaincell.metrics import compare
-from gaincell.params import AttentionConfig, IVTable
+from gaincell.params import LEROUX2025_V_READ, AttentionConfig, IVTable
 
 
 def register(sub) -> None:
@@ -39,7 +39,7 @@ def device_summary(cfg: AttentionConfig) -> str:
         a = tr.read_poly_ua()
         lines.append("cubic I(w) at v_read, uA/V^i: a = [" +
                      ", ".join(f"{x:.8f}" for x in a) + "]")
-    fit = fit_cell(IVTable.leroux2025(), v_in=0.9)
+    fit = fit_cell(IVTable.leroux2025(), v_in=LEROUX2025_V_READ)
     lines.append("fit of the paper's measured sweep: " + fit.summary())
     lines.append(f"retention: leak per token step {cfg.leak_per_step:g}; stored deviation "
                  f"after {cfg.window - 1} steps: "

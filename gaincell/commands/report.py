@@ -1,5 +1,5 @@
 """``gaincell report``: the system layer's command (``gaincell sweep`` lives in
-:mod:`gaincell.explore.cli`).
+:mod:`gaincell.commands.explore`).
 
 Input errors (design file, options) raise ``ValueError`` before anything is written; the main
 program prints them as one line and exits with code 2.
@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+from gaincell._checks import check_number
 
 __all__ = ["register"]
 
@@ -44,7 +46,8 @@ def register(sub) -> None:
 
 def _load(config: str | None):
     from gaincell.params import AttentionConfig
-    from gaincell.system.spec import SystemSpec, load_design
+    from gaincell.system.design_file import load_design
+    from gaincell.system.spec import SystemSpec
 
     if config is None:
         return AttentionConfig.leroux2025(), SystemSpec()
@@ -69,9 +72,7 @@ def _load_activity(path: str):
     if bad:
         raise ValueError(f"{path}: unknown key(s) {bad}: allowed {sorted(allowed)}")
     for k, v in data.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 \
-                or v == float("inf"):
-            raise ValueError(f"{path}: {k} = {v!r} is invalid: allowed a finite number >= 0")
+        check_number(f"{path}: {k}", v, 0.0, allowed="a finite number >= 0")
     if not isinstance(data.get("n_heads"), int) or data["n_heads"] < 1:
         raise ValueError(f"{path}: n_heads = {data.get('n_heads')!r} is invalid: allowed the "
                          f"heads of the design it was simulated on (an integer >= 1), so that "

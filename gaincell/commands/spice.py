@@ -122,6 +122,28 @@ def _base(args):
     return load_toml(args.config) if args.config else kit_design(args.kit)
 
 
+#: ``[meta] kind`` of a characterization output (its provenance is replaced, not merged).
+_CHARACTERIZATION_KIND = "gaincell SPICE characterization"
+
+
+def _kept_tables(args) -> dict:
+    """The ``[system]`` and ``[meta]`` tables of ``--config``, carried into the design file
+    characterize writes (its own keys win). A characterized design's provenance is replaced,
+    keeping only its name; ``derived_from`` names the file."""
+    from pathlib import Path
+
+    from gaincell.params import extra_tables, read_design_file
+
+    if not args.config:
+        return {}
+    kept = extra_tables(read_design_file(args.config), str(args.config))
+    meta = kept.get("meta", {})
+    if str(meta.get("kind", "")).startswith(_CHARACTERIZATION_KIND):
+        meta = {k: meta[k] for k in ("name",) if k in meta}
+    kept["meta"] = {**meta, "derived_from": Path(args.config).name}
+    return kept
+
+
 def run_characterize(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -141,7 +163,7 @@ def run_characterize(args: argparse.Namespace) -> int:
     except SpiceError as e:
         print(f"gaincell characterize: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
-    paths = save_kit_characterization(kc, args.out, base)
+    paths = save_kit_characterization(kc, args.out, base, keep=_kept_tables(args))
     ch = kc.base
     r, c = ch.retention, ch.c2p
     print(kit.describe())
@@ -190,10 +212,17 @@ def run_validate(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from gaincell.spice import validate as V
     from gaincell.spice.characterize import provenance, sweep_iv
-    from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CORNERS, GF180_TEMPS_C
+    from gaincell.spice.kits import GF180_BL_CAP_PER_CELL, GF180_CORNERS, GF180_TEMPS_C, kit_at
     from gaincell.spice.report import write_report
+    from gaincell.spice.validate import (
+        validate_c2p,
+        validate_cell,
+        validate_column,
+        validate_column_written,
+        validate_tile,
+        validate_tile_written,
+    )
 
     if args.column_cases < 1 or args.tile_cases < 1:
         raise ValueError(f"--column-cases = {args.column_cases}, --tile-cases = "
@@ -248,18 +277,18 @@ def run_validate(args: argparse.Namespace) -> int:
         par = {"workers": args.workers, "progress": True}
         n_col, n_rd = (4, 3) if args.full else (2, 2)
         for (corner, temp), names in plan:
-            k = kit.with_conditions(corner if g else None, temp)
+            k = kit_at(kit, corner if g else None, temp)
             c = {"kit": k, "timeout_s": args.timeout, "backend": args.backend}
             t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
             runs = {  # each called within this iteration only
-                "cell": lambda c=c: V.validate_cell(dev, fs, args.seed, **c),
-                "column": lambda c=c: V.validate_column(dev, fs, args.seed, args.column_cases,
-                                                        **par, **c),
-                "c2p": lambda c=c: V.validate_c2p(dev, args.seed, **c),
-                "tile": lambda c=c: V.validate_tile(dev, args.seed, args.tile_cases, **par, **c),
-                "column_written": lambda c=c: V.validate_column_written(
+                "cell": lambda c=c: validate_cell(dev, fs, args.seed, **c),
+                "column": lambda c=c: validate_column(dev, fs, args.seed, args.column_cases,
+                                                  **par, **c),
+                "c2p": lambda c=c: validate_c2p(dev, args.seed, **c),
+                "tile": lambda c=c: validate_tile(dev, args.seed, args.tile_cases, **par, **c),
+                "column_written": lambda c=c: validate_column_written(
                     dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, **par, **c),
-                "tile_written": lambda t=t_tile: V.validate_tile_written(
+                "tile_written": lambda t=t_tile: validate_tile_written(
                     dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl, **par,
                     **t),
             }
