@@ -97,8 +97,8 @@ class GainCellAttention:
     clips and quantizes). When more than 2 % of an input lies outside its range an
     :class:`~gaincell.array.mapping.InputClippedWarning` is raised (``step``: once per input
     until :meth:`reset`); model tensors are mapped into the ranges by
-    :func:`gaincell.fit_input_map`. Outputs are the digital sums of the sub-array counters (units of one
-    counter's full scale), float64.
+    :func:`gaincell.fit_input_map`. Outputs are the digital sums of the sub-array counters
+    (units of one counter's full scale), float64.
     """
 
     def __init__(self, cfg: AttentionConfig, seed: int = 0, engine: str = "auto"):
