@@ -4,12 +4,15 @@
 #                 and checks the GF180MCU model cards first (make pdk)
 #   make check-wheel - build the wheel, install it into a fresh venv outside the checkout, run
 #                 `gaincell demo`, then with the spice extra `gaincell validate` (CI runs it)
+#   make notebooks - opens the notebooks in JupyterLab (dev extra); make notebooks-execute
+#                 re-executes them and stores the outputs (the repository keeps executed copies)
 #   make validate-full - SPICE validation at every GF180 corner x 27/55/85 C and the large
 #                 written tile (slow; not in CI)
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean check-wheel
+.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean check-wheel \
+	notebooks notebooks-execute
 
 setup:
 	@bash scripts/setup_env.sh
@@ -36,6 +39,15 @@ test: ngspice
 
 check-wheel: ngspice
 	@PY=$(PY) bash scripts/check_wheel.sh
+
+notebooks:
+	@GAINCELL_EXTRAS=dev,torch,spice bash scripts/setup_env.sh
+	$(PY) -m jupyter lab notebooks/
+
+notebooks-execute: ngspice
+	@GAINCELL_EXTRAS=dev,torch,spice bash scripts/setup_env.sh
+	@PY=$(PY) bash scripts/fetch_pdk.sh
+	$(PY) scripts/make_notebooks.py --execute
 
 bench: setup
 	$(PY) benchmarks/bench_attention.py

@@ -8,6 +8,8 @@ The public API is small and re-exported from the layers:
 - :class:`GainCellAttention` (one layer of heads, batched and streaming) and
   :class:`AttentionStack` (several layers), :mod:`gaincell.reference` (ideal attention),
   :func:`monte_carlo` (the spread over chips);
+- model tensors to hardware units: :func:`fit_input_map` (per-head affine scalers fitted
+  from data), :class:`InputMap`, :func:`clipped_fraction`, :class:`InputClippedWarning`;
 - :mod:`gaincell.device`: cell transfer, fitting, leakage, quantizers, readout, noise;
 - :mod:`gaincell.system`: latency, energy and area estimates, GPU baselines, reports.
 """
@@ -15,6 +17,7 @@ The public API is small and re-exported from the layers:
 from gaincell import device, explore, reference, system
 from gaincell._version import __version__
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
+from gaincell.array.mapping import InputClippedWarning, InputMap, clipped_fraction, fit_input_map
 from gaincell.array.montecarlo import MonteCarloResult, monte_carlo
 from gaincell.params import (
     AttentionConfig,
@@ -29,5 +32,6 @@ __all__ = [
     "AttentionConfig", "DeviceParams", "IVTable", "RetentionTable", "load_toml", "save_toml",
     "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
     "monte_carlo", "MonteCarloResult",
+    "fit_input_map", "InputMap", "clipped_fraction", "InputClippedWarning",
     "device", "reference", "system", "explore", "__version__",
 ]

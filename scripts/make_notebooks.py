@@ -1,23 +1,47 @@
-"""Regenerate notebooks/01_device.ipynb, 02_attention.ipynb, 03_energy_area.ipynb,
-04_spice_validation.ipynb and 06_explore.ipynb from the cell sources below.
+"""Regenerate the notebooks: notebooks/01_device, 02_attention, 03_energy_area,
+04_spice_validation and 06_explore from the cell sources below (BOOKS); 05_model_accuracy is
+edited by hand (its stored copy is its source).
 
-Run: .venv/bin/python scripts/make_notebooks.py [NAME ...]  (default: all; outputs are left
-empty; the tests execute them)
+The repository keeps EXECUTED copies (outputs and inline figures included), so that a reader
+sees them without running anything; the tests check that every stored copy was executed top
+to bottom and that the generated ones hold exactly the cells below (tests/test_notebooks.py).
+
+Run (from the repository root, with the project's environment):
+
+    .venv/bin/python scripts/make_notebooks.py --execute [NAME ...]   # write + execute (make notebooks-execute)
+    .venv/bin/python scripts/make_notebooks.py [NAME ...]             # write, outputs empty
+    .venv/bin/python scripts/make_notebooks.py --check                # stored copies up to date?
+
+NAME defaults to every notebook. Execution: nbclient, the kernel ``python3`` of this Python,
+working directory notebooks/, this checkout first on PYTHONPATH, the inline matplotlib backend
+(MPLBACKEND is removed from the kernel's environment), PNG figures at FIGURE_DPI, cell timings
+not recorded and cell ids numbered, so that a re-execution changes only what the code prints.
 """
 
+import argparse
+import os
+import sys
 from pathlib import Path
 
 import nbformat as nbf
 
-ROOT = Path(__file__).resolve().parents[1] / "notebooks"
+REPO = Path(__file__).resolve().parents[1]
+ROOT = REPO / "notebooks"
+#: the notebooks not generated here (their stored copy is the source)
+HAND_WRITTEN = ("05_model_accuracy",)
+KERNEL = "python3"
+CELL_TIMEOUT_S = 1200
+FIGURE_DPI = 72
 
 
 def nb(cells):
     book = nbf.v4.new_notebook()
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+    book.metadata["kernelspec"] = {"name": KERNEL, "display_name": "Python 3",
                                    "language": "python"}
     book.cells = [nbf.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else
                   nbf.v4.new_code_cell(c) for c in cells]
+    for i, c in enumerate(book.cells):
+        c.id = f"cell-{i:02d}"
     return book
 
 
@@ -637,10 +661,101 @@ shutil.rmtree(work)   # the study folder was temporary""",
 BOOKS = {"01_device": DEVICE, "02_attention": ATTENTION, "03_energy_area": ENERGY,
          "04_spice_validation": SPICE, "06_explore": EXPLORE}
 
-if __name__ == "__main__":
-    import sys
+NAMES = sorted([*BOOKS, *HAND_WRITTEN])
 
+
+def source_of(name: str):
+    """The notebook ``name`` without outputs: generated from BOOKS, or the stored hand-written
+    copy with its outputs cleared."""
+    if name in BOOKS:
+        return nb(BOOKS[name])
+    book = nbf.read(ROOT / f"{name}.ipynb", as_version=4)
+    for i, c in enumerate(book.cells):
+        c.id = f"cell-{i:02d}"
+        c.metadata = {}
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    return book
+
+
+def execute(book, name: str):
+    """Run every cell of ``book`` in a fresh kernel (see the module docstring); raises on the
+    first failing cell."""
+    from nbclient import NotebookClient
+
+    env_path = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+    os.environ["PYTHONPATH"] = env_path      # the kernel inherits this environment
+    os.environ.pop("MPLBACKEND", None)       # the inline backend, not a file-only one
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    client = NotebookClient(
+        book, kernel_name=KERNEL, timeout=CELL_TIMEOUT_S, record_timing=False,
+        resources={"metadata": {"path": str(ROOT)}},
+        extra_arguments=[f"--InlineBackend.rc=figure.dpi={FIGURE_DPI}",
+                         "--InlineBackend.figure_formats=png"])
+    client.execute()
+    book.metadata.pop("widgets", None)       # progress-bar widget state: not worth storing
+    return book
+
+
+def stale(name: str) -> list[str]:
+    """What is wrong with the stored copy of ``name`` (empty: up to date and executed)."""
+    path = ROOT / f"{name}.ipynb"
+    if not path.exists():
+        return [f"{path.name}: missing"]
+    stored = nbf.read(path, as_version=4)
+    problems = []
+    want = [(c.cell_type, c.source) for c in source_of(name).cells]
+    have = [(c.cell_type, c.source) for c in stored.cells]
+    if name in BOOKS and want != have:
+        n = next((i for i, (a, b) in enumerate(zip(want, have)) if a != b), min(len(want),
+                                                                             len(have)))
+        problems.append(f"{path.name}: cell {n} differs from scripts/make_notebooks.py "
+                        f"({len(have)} cells stored, {len(want)} generated)")
+    code = [c for c in stored.cells if c.cell_type == "code"]
+    counts = [c.execution_count for c in code]
+    if counts != list(range(1, len(code) + 1)):
+        problems.append(f"{path.name}: not executed top to bottom in one kernel "
+                        f"(execution counts {counts})")
+    for i, c in enumerate(stored.cells):
+        if c.cell_type == "code" and not c.outputs:
+            problems.append(f"{path.name}: code cell {i} has no output")
+        if any(o.output_type == "error" for o in c.get("outputs", [])):
+            problems.append(f"{path.name}: code cell {i} stored an error")
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("names", nargs="*", metavar="NAME", help=f"default: all of {NAMES}")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--execute", action="store_true",
+                      help="also execute and store the outputs (the repository's copies)")
+    mode.add_argument("--check", action="store_true",
+                      help="exit 1 if a stored copy is stale or was not executed")
+    args = ap.parse_args(argv)
+    bad = sorted(set(args.names) - set(NAMES))
+    if bad:
+        ap.error(f"unknown notebook(s) {bad}: allowed {NAMES}")
+    names = args.names or NAMES
+    if args.check:
+        problems = [p for n in names for p in stale(n)]
+        print("\n".join(problems) or f"{len(names)} notebooks up to date and executed")
+        return 1 if problems else 0
     ROOT.mkdir(exist_ok=True)
-    for name in sys.argv[1:] or list(BOOKS):
-        nbf.write(nb(BOOKS[name]), ROOT / f"{name}.ipynb")
-        print("wrote", ROOT / f"{name}.ipynb")
+    for name in names:
+        if name in HAND_WRITTEN and not args.execute:
+            continue                           # nothing to generate
+        book = source_of(name)
+        if args.execute:
+            print("executing", name, "...", flush=True)
+            book = execute(book, name)
+        tmp = ROOT / f".{name}.ipynb.tmp"
+        nbf.write(book, tmp)
+        os.replace(tmp, ROOT / f"{name}.ipynb")   # never a half-written notebook
+        print("wrote", ROOT / f"{name}.ipynb",
+              f"({(ROOT / f'{name}.ipynb').stat().st_size / 1e3:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

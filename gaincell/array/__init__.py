@@ -2,8 +2,10 @@
 
 from gaincell.array.activity import Activity
 from gaincell.array.attention import AttentionTrace, GainCellAttention
+from gaincell.array.mapping import InputClippedWarning, InputMap, clipped_fraction, fit_input_map
 from gaincell.array.stack import AttentionStack
 from gaincell.array.subarray import SubArray, TiledHead, TilePair
 
 __all__ = ["Activity", "AttentionStack", "AttentionTrace", "GainCellAttention", "SubArray",
-           "TiledHead", "TilePair"]
+           "TiledHead", "TilePair", "InputMap", "fit_input_map", "clipped_fraction",
+           "InputClippedWarning"]

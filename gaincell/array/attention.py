@@ -35,6 +35,7 @@ from gaincell.array._fast import FastEngine
 from gaincell.array._reference import ReferenceEngine
 from gaincell.array._state import RingBuffer
 from gaincell.array.activity import Activity
+from gaincell.array.mapping import _clipped, warn_clipped
 from gaincell.device.quantize import pwm
 from gaincell.params import UA as _UA
 from gaincell.params import AttentionConfig
@@ -62,12 +63,17 @@ class AttentionTrace:
         digital sum over the G = W / array_cols sub-arrays.
     activity : Activity
         Counts and physical sums for data-dependent energy.
+    clipped : dict
+        Fraction of the elements of each input (``"q"``, ``"k"``, ``"v"``) outside the PWM
+        range ``[q_lo, q_hi]`` or the DAC range ``[kv_lo, kv_hi]``, which the converters clip
+        (:func:`gaincell.array.mapping.clipped_fraction`).
     """
 
     charge1: np.ndarray
     phi: np.ndarray
     subarray_out: np.ndarray
     activity: Activity
+    clipped: dict | None = None
 
 
 class GainCellAttention:
@@ -90,8 +96,11 @@ class GainCellAttention:
 
     Inputs are in hardware units: ``q`` is the pulse width as a fraction of T_max (the PWM
     clips to its range and quantizes), ``k`` and ``v`` are the voltages to store, V (the DAC
-    clips and quantizes). Outputs are the digital sums of the sub-array counters (units of one
-    counter's full scale), float64.
+    clips and quantizes). When more than 2 % of an input lies outside its range an
+    :class:`~gaincell.array.mapping.InputClippedWarning` is raised (``step``: once per input
+    until :meth:`reset`); model tensors are mapped into the ranges by
+    :func:`gaincell.fit_input_map`. Outputs are the digital sums of the sub-array counters
+    (units of one counter's full scale), float64.
     """
 
     def __init__(self, cfg: AttentionConfig, seed: int = 0, engine: str = "auto"):
@@ -115,6 +124,7 @@ class GainCellAttention:
                                 if engine == "reference" or todo
                                 else FastEngine(self._design))
         self._state: RingBuffer | None = None
+        self._clip_warned: set[str] = set()   # inputs step() has warned about since reset()
 
     # -- public API ---------------------------------------------------------------------------
     @property
@@ -130,6 +140,7 @@ class GainCellAttention:
     def reset(self) -> None:
         """Empty the ring buffer (streaming state); static mismatch is kept."""
         self._state = None
+        self._clip_warned = set()
 
     @property
     def tokens_seen(self) -> int:
@@ -164,6 +175,9 @@ class GainCellAttention:
         if st is not None and st.k.shape[0] != B:
             raise ValueError(f"batch size {B} differs from the streaming state's "
                              f"{st.k.shape[0]}: allowed {st.k.shape[0]} (or call reset())")
+        clipped = _clipped(q, k, v, self._cfg)
+        self._clip_warned.update(warn_clipped(clipped, self._cfg, stacklevel=2,
+                                              skip=self._clip_warned))
         new = self._design.writer.empty(B) if st is None else st  # inputs valid: mutate
         qq = pwm(q, self._cfg.device)
         noise = token_noise(self._cfg, self._design.entropy, new.t, 1, B)
@@ -173,7 +187,7 @@ class GainCellAttention:
         if not trace:
             return r.y
         cols_valid = min(new.t, self._cfg.window)
-        return r.y, self._trace(r, 1, B, qq, cols_valid)
+        return r.y, self._trace(r, 1, B, qq, cols_valid, clipped)
 
     def forward(self, q, k, v, trace: bool = False):
         """Process whole sequences from an empty ring buffer (prefill).
@@ -192,6 +206,8 @@ class GainCellAttention:
         :meth:`step` after :meth:`reset`; the streaming state is not touched.
         """
         q, k, v = self._check_inputs(q, k, v, ndim=4)
+        clipped = _clipped(q, k, v, self._cfg)
+        warn_clipped(clipped, self._cfg, stacklevel=2)
         qq = pwm(q, self._cfg.device)
         r = self._engine.forward(qq, k, v, trace)
         self._check_finite(r.y)
@@ -199,7 +215,7 @@ class GainCellAttention:
             return r.y
         B, _, T, _ = q.shape
         cols_valid = np.minimum(np.arange(1, T + 1), self._cfg.window)
-        return r.y, self._trace(r, T, B, qq, cols_valid)
+        return r.y, self._trace(r, T, B, qq, cols_valid, clipped)
 
     # -- helpers ------------------------------------------------------------------------------
     def _forward_stats(self, q, k, v) -> tuple[np.ndarray, int, int]:
@@ -208,6 +224,7 @@ class GainCellAttention:
         q, k, v = self._check_inputs(q, k, v, ndim=4)
         qq = pwm(q, self._cfg.device)
         if isinstance(self._engine, FastEngine):
+            warn_clipped(_clipped(q, k, v, self._cfg), self._cfg, stacklevel=3)
             y, n1, n2 = self._engine.forward_stats(qq, k, v)
         else:
             y, tr = self.forward(q, k, v, trace=True)
@@ -215,10 +232,10 @@ class GainCellAttention:
         self._check_finite(y)
         return y, n1, n2
 
-    def _trace(self, r: Read, T: int, B: int, qq, cols_valid) -> AttentionTrace:
+    def _trace(self, r: Read, T: int, B: int, qq, cols_valid, clipped) -> AttentionTrace:
         act = activity_of(self._design, T, B, qq, r.phi, cols_valid, r.sub, r.k_abs,
                           r.v_abs, r.written)
-        return AttentionTrace(r.S * _UA * self._cfg.device.t_max, r.phi, r.sub, act)
+        return AttentionTrace(r.S * _UA * self._cfg.device.t_max, r.phi, r.sub, act, clipped)
 
     def _check_finite(self, y: np.ndarray) -> None:
         if not np.isfinite(y).all():

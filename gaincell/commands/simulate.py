@@ -5,7 +5,10 @@ written): ``outputs.npz`` (the outputs ``y`` and, with ``--save-trace``, the fir
 charges, pulses and sub-array outputs), ``activity.json`` (the activity counts, which
 ``gaincell report --activity`` turns into data-dependent energy), ``summary.json`` and
 ``summary.md``; with ``--chips N`` also ``chips.csv`` (one row of metrics per chip) and the
-spread over the chips in ``summary.json``.
+spread over the chips in ``summary.json``. ``summary.json`` holds the fraction of each input
+that the converters clipped (``clipped_fraction``); ``--fit-map`` first maps model tensors
+into the hardware ranges with per-head affine scalers fitted to them
+(:func:`gaincell.fit_input_map`) and also writes ``input_map.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ import argparse
 import csv
 import json
 import os
+import sys
 import time
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -47,6 +52,12 @@ def register(sub) -> None:
     p.add_argument("--chips", type=int, default=0, metavar="N",
                    help="also run a Monte Carlo over N chips (spawn keys 0 .. N-1 of --seed): "
                         "chips.csv and the spread in summary.json")
+    p.add_argument("--fit-map", nargs="?", type=float, const=0.99, default=None,
+                   metavar="COVERAGE",
+                   help="--inputs are model tensors (any float units): fit per-head affine "
+                        "scalers sending the central COVERAGE of each head's values (default "
+                        "0.99: [p0.5, p99.5]) onto the PWM and DAC ranges, apply them, and "
+                        "save them in input_map.json")
     p.add_argument("--out", default="simulation", metavar="DIR",
                    help="output folder (default: simulation/)")
     p.set_defaults(func=run)
@@ -149,9 +160,38 @@ def _stream(attn, q, k, v, save_trace: bool):
     return y, act, tr_out
 
 
+def _warn_clipped(cfg, clipped: dict, mapped: bool) -> None:
+    """One line on stderr per input clipped beyond the warning threshold."""
+    from gaincell.array.mapping import CLIP_WARN_FRACTION, clip_warning
+
+    for name, f in clipped.items():
+        if f > CLIP_WARN_FRACTION:
+            msg = clip_warning(name, f, cfg).split(": inputs are in hardware units")[0]
+            hint = ("a --fit-map coverage closer to 1 clips less" if mapped else
+                    "for model tensors add --fit-map (gaincell.fit_input_map)")
+            print(f"warning: {msg}; {hint}", file=sys.stderr)
+
+
+def _fit_map(args, cfg, q, k, v):
+    """``(InputMap, clipped fractions of the unmapped inputs)`` for ``--fit-map``, else
+    ``(None, None)``."""
+    from gaincell.array.mapping import clipped_fraction, fit_input_map
+
+    if args.fit_map is None:
+        return None, None
+    if not args.inputs:
+        raise ValueError("--fit-map needs --inputs (model tensors to map): the random inputs "
+                         "are already in hardware units")
+    if not 0.0 < args.fit_map <= 1.0:
+        raise ValueError(f"--fit-map = {args.fit_map:g} is invalid: allowed a coverage in "
+                         f"(0, 1] (default 0.99)")
+    return fit_input_map(q, k, v, cfg, coverage=args.fit_map), clipped_fraction(q, k, v, cfg)
+
+
 def run(args: argparse.Namespace) -> int:
     from gaincell._io import atomic_folder, check_output_target, to_jsonable
     from gaincell.array.attention import GainCellAttention
+    from gaincell.array.mapping import InputClippedWarning, clipped_fraction
     from gaincell.array.montecarlo import METRICS, monte_carlo
     from gaincell.params import AttentionConfig, load_toml
     from gaincell.reference import hardsigmoid_attention
@@ -164,25 +204,32 @@ def run(args: argparse.Namespace) -> int:
     q, k, v = _inputs(args, cfg)
     attn = GainCellAttention(cfg, seed=args.seed)
     q, k, v = attn._check_inputs(q, k, v, ndim=4)
+    imap, clipped_raw = _fit_map(args, cfg, q, k, v)
+    if imap is not None:
+        q, k, v = imap.apply(q, k, v)
+    clipped = clipped_fraction(q, k, v, cfg)
     B, H, T, D = q.shape
     if args.inputs:
         _check_memory(args, cfg, B, T, inputs_loaded=True)
-    t0 = time.perf_counter()
-    if args.stream:
-        y, act, tr = _stream(attn, q, k, v, args.save_trace)
-    else:
-        y, full = attn.forward(q, k, v, trace=True)
-        act = full.activity
-        tr = (full.charge1, full.phi, full.subarray_out) if args.save_trace else None
-        del full
-    dt = time.perf_counter() - t0
-    ideal = hardsigmoid_attention(q, k, v, cfg)
-    corr = (float(np.corrcoef(y.ravel(), ideal.ravel())[0, 1])
-            if y.std() > 0 and ideal.std() > 0 else None)
-    rel = float(np.sqrt(np.mean((y - ideal) ** 2) / max(np.mean(ideal**2), 1e-300)))
-    mc = None
-    if args.chips:
-        mc = monte_carlo(cfg, q, k, v, args.chips, seed=args.seed, keep_outputs=False)
+    _warn_clipped(cfg, clipped, imap is not None)
+    with warnings.catch_warnings():   # said once above, in the command's words
+        warnings.simplefilter("ignore", InputClippedWarning)
+        t0 = time.perf_counter()
+        if args.stream:
+            y, act, tr = _stream(attn, q, k, v, args.save_trace)
+        else:
+            y, full = attn.forward(q, k, v, trace=True)
+            act = full.activity
+            tr = (full.charge1, full.phi, full.subarray_out) if args.save_trace else None
+            del full
+        dt = time.perf_counter() - t0
+        ideal = hardsigmoid_attention(q, k, v, cfg)
+        corr = (float(np.corrcoef(y.ravel(), ideal.ravel())[0, 1])
+                if y.std() > 0 and ideal.std() > 0 else None)
+        rel = float(np.sqrt(np.mean((y - ideal) ** 2) / max(np.mean(ideal**2), 1e-300)))
+        mc = None
+        if args.chips:
+            mc = monte_carlo(cfg, q, k, v, args.chips, seed=args.seed, keep_outputs=False)
     per = act.per_query()
     info = {
         "design": args.config or "leroux2025", "engine": attn.engine, "seed": args.seed,
@@ -191,7 +238,11 @@ def run(args: argparse.Namespace) -> int:
         "output_rms": float(np.sqrt(np.mean(y**2))), "output_max_abs": float(np.abs(y).max()),
         "corr_vs_ideal": corr, "rel_rms_vs_ideal": rel,
         "phi_saturated": act.phi_saturated, "counter_saturated": act.counter_saturated,
+        "clipped_fraction": clipped,
     }
+    if imap is not None:
+        info["input_map"] = imap.to_dict()
+        info["clipped_fraction_unmapped"] = clipped_raw
     if mc is not None:
         info["chips"] = {"n_chips": args.chips, "seed": args.seed,
                          "chip_seed": "numpy.random.SeedSequence(seed, spawn_key=(i,))",
@@ -209,7 +260,12 @@ def run(args: argparse.Namespace) -> int:
         f"{act.phi_pulse_width_sum / max(act.phi_pulses, 1):.3f} T_max; K-cell charge "
         f"{per['k_charge_abs'] * 1e12:.3f} pC, V-cell charge {per['v_charge_abs'] * 1e12:.3f} pC",
         f"- saturated: {act.phi_saturated} first-stage conversions, {act.counter_saturated} "
-        f"counters"]
+        f"counters",
+        "- clipped by the converters (fraction of the inputs outside the PWM / DAC ranges): "
+        + ", ".join(f"{n} {clipped[n] * 100:.2f} %" for n in ("q", "k", "v"))
+        + (f" (with the fitted input map, coverage {imap.coverage:g}; unmapped: "
+           + ", ".join(f"{n} {clipped_raw[n] * 100:.2f} %" for n in ("q", "k", "v")) + ")"
+           if imap is not None else "")]
     if mc is not None:
         s = mc.summary()
         lines.append(f"- Monte Carlo over {args.chips} chips (mean, std, 95 % CI of the mean):")
@@ -222,7 +278,8 @@ def run(args: argparse.Namespace) -> int:
                          f"[{fmt(r['ci95_lo'])}, {fmt(r['ci95_hi'])}]")
     files = "outputs.npz (y" + (", charge1, phi, subarray_out" if args.save_trace else "") + \
         "), activity.json (for `gaincell report --activity`), summary.json" + \
-        (", chips.csv" if mc is not None else "")
+        (", chips.csv" if mc is not None else "") + \
+        (", input_map.json" if imap is not None else "")
     lines += ["", f"Files: {files}.", ""]
     summary = "\n".join(lines)
     arrays = {"y": y}
@@ -236,6 +293,8 @@ def run(args: argparse.Namespace) -> int:
         (tmp / "summary.json").write_text(
             json.dumps(to_jsonable(info), indent=1, allow_nan=False) + "\n", encoding="utf-8")
         (tmp / "summary.md").write_text(summary, encoding="utf-8")
+        if imap is not None:
+            (tmp / "input_map.json").write_text(imap.to_json(), encoding="utf-8")
         if mc is not None:
             with open(tmp / "chips.csv", "w", newline="", encoding="utf-8") as f:
                 w = csv.DictWriter(f, fieldnames=["chip", *METRICS])

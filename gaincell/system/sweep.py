@@ -28,8 +28,6 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from tqdm.auto import tqdm
-
 from gaincell._io import AtomicStream
 from gaincell.params import AttentionConfig, DeviceParams
 from gaincell.system.estimator import Estimate, build_components, estimate
@@ -303,6 +301,8 @@ def sweep(designs: Iterable[AttentionConfig | Mapping[str, Any]],
             for v in vals:
                 c, s = apply_overrides(base, spec, {key: v})
                 _estimate(f"{key} = {v!r}", c, s)
+    from tqdm.auto import tqdm  # here, not at import: no notebook-widget check on import
+
     stream = _CSVStream(out_csv) if out_csv is not None else None
     out: list[Estimate] = []
     try:
