@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 from gaincell.array import _kernels as K
 from gaincell.array import _kernels_full as KF
 from gaincell.array._design import Design, Read
-from gaincell.array._draws import TokenNoise, token_noise
+from gaincell.array._draws import TokenNoise, token_key, token_noise
 from gaincell.array._state import RingBuffer, slot_ages
 
 __all__ = ["FastEngine", "n_threads"]
@@ -163,8 +163,27 @@ class FastEngine:
         if self.g.is_preset:
             sat = np.zeros(2, np.int64)
             return self._forward_preset(qq, k, v, False, sat), int(sat[0]), int(sat[1])
-        r, stats = self._forward_full(qq, k, v, False)
-        return r.y, int(stats[..., 2].sum()), int(stats[..., 3].sum())
+        y, stats = self._forward_tiles(qq, k, v)
+        return y, int(stats[..., 2].sum()), int(stats[..., 3].sum())
+
+    def _forward_tiles(self, qq, k, v):
+        """Untraced batched forward of the full path, sub-array by sub-array
+        (:func:`gaincell.array._kernels_full.forward_tiles`)."""
+        g, cfg, d = self.g, self.g.cfg, self.g.cfg.device
+        B, H, T, D = qq.shape
+        wr = g.writer
+        noise = token_noise(cfg, g.entropy, 0, T, B, read=False)
+        ks = wr.store(k, None if noise.write_k is None else noise.write_k.transpose(1, 2, 0, 3))
+        vs = wr.store(v, None if noise.write_v is None else noise.write_v.transpose(1, 2, 0, 3))
+        y = np.empty((B, H, T, D))
+        stats = np.zeros((B, H, 4))
+        sr = d.sigma_read_noise * g.to_ua
+        run = (KF.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
+               else KF.forward_tiles_serial)
+        run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
+            np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
+            stats)
+        return y, stats
 
     def step(self, st: RingBuffer, qq, k, v, noise: TokenNoise, trace: bool) -> Read:
         if self.g.is_preset:
@@ -183,6 +202,8 @@ class FastEngine:
     def forward(self, qq, k, v, trace: bool) -> Read:
         if self.g.is_preset:
             return self._forward_preset(qq, k, v, trace)
+        if not trace:
+            return Read(self._forward_tiles(qq, k, v)[0])
         return self._forward_full(qq, k, v, trace)[0]
 
     def _forward_full(self, qq, k, v, trace: bool):

@@ -37,8 +37,9 @@ import numpy as np
 from numba import njit, prange
 
 from gaincell.array._kernels import _FM, _quant
+from gaincell.array._philox import normals
 
-__all__ = ["Plan", "Cell", "Chip", "run_tokens"]
+__all__ = ["Plan", "Cell", "Chip", "run_tokens", "forward_tiles"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
                            "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
@@ -390,3 +391,233 @@ def _advance(d, lam, slot):  # pragma: no cover - compiled
 
 #: Serial twin of :func:`run_tokens` (small work, or one thread).
 run_tokens_serial = njit(cache=True)(run_tokens.py_func)
+
+
+# -- the batched full path: one sub-array of one head at a time, over the whole sequence --------
+#
+# Every quantity of sub-array g (its cols K columns, its cols V columns and its D counters)
+# depends only on that sub-array's cells, the queries and the noise, so a head's forward runs
+# sub-array by sub-array: its state (cols x D cells per array) stays in the L2 cache for the
+# whole sequence. With retention spread, each cell's decayed deviation
+# ``z = (v - v_rest) exp(-age leak_cell)`` is held and advanced by z *= lam_cell once per token
+# (lam_cell = exp(-leak_cell)), the slot just written restarting at z = v - v_rest; without
+# it, z = u d_age from the shared table. The read noise is drawn here from the counter-based
+# streams (the same numbers as :func:`gaincell.array._draws.token_noise`). The head output is
+# the digital sum over the sub-arrays in ascending order, as in :func:`_read_head`.
+
+_TB = 16    # tokens per block of a tile (its pulses and charges stay in L1)
+_CH = 8     # slots per chunk of a tile (their cells stay in L1 over a block of tokens)
+
+
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _poly_dot(zr, lr, adv, dec, w, gr, b0, b1, b2, b3):  # pragma: no cover - compiled
+    """sum_r w[r] g[r] I(z_r): z advanced in place by lr when ``adv`` (retention spread),
+    else z = zr dec; I the cubic b around c0."""
+    acc = 0.0
+    D = zr.size
+    if adv:
+        for r in range(D):
+            z = zr[r] * lr[r]
+            zr[r] = z
+            acc += w[r] * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
+    else:
+        for r in range(D):
+            z = zr[r] * dec
+            acc += w[r] * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
+    return acc
+
+
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _poly_axpy(zr, lr, adv, dec, p, gr, b0, b1, b2, b3, A):  # pragma: no cover - compiled
+    """A[r] += p g[r] I(z_r), z as in :func:`_poly_dot`."""
+    D = zr.size
+    if adv:
+        for r in range(D):
+            z = zr[r] * lr[r]
+            zr[r] = z
+            A[r] += p * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
+    else:
+        for r in range(D):
+            z = zr[r] * dec
+            A[r] += p * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def _tile(P, cell, chip, dtab, b0, b1, b2, b3, key, sr, bh, h, g, qq, ks, vs, y, stats):
+    # pragma: no cover - compiled
+    """Sub-array g of one head over all T tokens: qq, ks, vs (T, D) pulses and stored values;
+    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,).
+
+    Tokens go in blocks of _TB; within a block, the sub-array's slots in chunks of _CH, each
+    chunk through all the block's tokens (first stage, then second stage), so that a chunk's
+    cells stay in L1. The charges add up over the slots in ascending order either way."""
+    T, D = qq.shape
+    W, cols = P.W, P.cols
+    s0 = g * cols
+    scale, lo_u = P.scale, P.lo - P.v_rest
+    c0 = P.c0
+    tau = P.has_tau
+    zk = np.zeros((cols, D))
+    zv = np.zeros((cols, D))
+    lk = np.ones((cols, D))
+    lv = np.ones((cols, D))
+    onesf = np.ones(D, np.float32)
+    bits = np.empty(D)
+    if tau:
+        for ci in range(cols):
+            _decay1(chip.leak_k, h, s0 + ci, lk[ci], bits)
+            _decay1(chip.leak_v, h, s0 + ci, lv[ci], bits)
+    n1 = np.zeros((_TB, cols))
+    n2 = np.zeros((_TB, D))
+    phi = np.zeros((_TB, cols))
+    A = np.empty((_TB, D))
+    I = np.empty(D)
+    lut = cell.lut
+    nl = lut.size
+    w0, dw = cell.w0, cell.dw
+    nsat1 = 0.0
+    nsat2 = 0.0
+    bhu = np.uint64(bh)
+    for t0 in range(0, T, _TB):
+        nt = min(_TB, T - t0)
+        if P.has_read:
+            for i in range(nt):
+                normals(key, np.uint64(t0 + i), bhu, np.uint64(2), sr, s0, n1[i])
+                normals(key, np.uint64(t0 + i), bhu, np.uint64(3), sr, g * D, n2[i])
+        for i in range(nt):
+            for r in range(D):
+                A[i, r] = 0.0
+        for c_lo in range(0, cols, _CH):
+            c_hi = min(cols, c_lo + _CH)
+            # first stage of this chunk over the block's tokens
+            for i in range(nt):
+                t = t0 + i
+                q = qq[t]
+                for ci in range(c_lo, c_hi):
+                    s = s0 + ci
+                    if s > t:                      # never written yet
+                        phi[i, ci] = 0.0
+                        continue
+                    age = (t - s) % W
+                    zr = zk[ci]
+                    if age == 0:
+                        for r in range(D):
+                            zr[r] = ks[t, r] * scale + lo_u
+                    gk = chip.gain_k[h, s] if P.has_gain else onesf
+                    dec = 1.0 if tau else dtab[age]
+                    adv = tau and age > 0
+                    if P.is_lut:
+                        if adv:
+                            lr = lk[ci]
+                            for r in range(D):
+                                zr[r] *= lr[r]
+                        _lut_currents(zr, dec, c0, lut, nl, w0, dw, I)
+                        acc = 0.0
+                        for r in range(D):
+                            acc += q[r] * (I[r] * gk[r])
+                    else:
+                        acc = _poly_dot(zr, lk[ci], adv, dec, q, gk, b0, b1, b2, b3)
+                    if P.has_read:
+                        acc += n1[i, ci]
+                    if P.has_off:
+                        acc -= chip.off1[h, s]
+                    p = min(max(acc / P.sat1, 0.0), 1.0)
+                    phi[i, ci] = p
+                    if p >= 1.0:
+                        nsat1 += 1.0
+            # second stage of this chunk over the block's tokens
+            for i in range(nt):
+                t = t0 + i
+                Ai = A[i]
+                for ci in range(c_lo, c_hi):
+                    s = s0 + ci
+                    if s > t:
+                        continue
+                    age = (t - s) % W
+                    zr = zv[ci]
+                    if age == 0:
+                        for r in range(D):
+                            zr[r] = vs[t, r] * scale + lo_u
+                    adv = tau and age > 0
+                    p = phi[i, ci]
+                    if p == 0.0:
+                        if adv:
+                            lr = lv[ci]
+                            for r in range(D):
+                                zr[r] *= lr[r]
+                        continue
+                    gv = chip.gain_v[h, s] if P.has_gain else onesf
+                    dec = 1.0 if tau else dtab[age]
+                    if P.is_lut:
+                        if adv:
+                            lr = lv[ci]
+                            for r in range(D):
+                                zr[r] *= lr[r]
+                        _lut_currents(zr, dec, c0, lut, nl, w0, dw, I)
+                        for r in range(D):
+                            Ai[r] += p * (I[r] * gv[r])
+                    else:
+                        _poly_axpy(zr, lv[ci], adv, dec, p, gv, b0, b1, b2, b3, Ai)
+        # the block's counters
+        for i in range(nt):
+            yt = y[t0 + i]
+            for r in range(D):
+                a = A[i, r]
+                if P.has_read:
+                    a += n2[i, r]
+                if P.has_off:
+                    a -= chip.off2[h, g, r]
+                o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+                yt[r] += o
+                if abs(o) >= P.lim:
+                    nsat2 += 1.0
+    stats[2] += nsat1
+    stats[3] += nsat2
+
+
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _lut_currents(zr, dec, c0, lut, n, w0, dw, I):  # pragma: no cover - compiled
+    """I[r] = the table current (uA) at w = c0 + zr[r] dec (linear interpolation, held at the
+    ends)."""
+    for r in range(zr.size):
+        u = (c0 + zr[r] * dec - w0) / dw
+        if u <= 0.0:
+            I[r] = lut[0]
+        elif u >= n - 1:
+            I[r] = lut[n - 1]
+        else:
+            k = int(u)
+            f = u - k
+            I[r] = lut[k] + f * (lut[k + 1] - lut[k])
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _decay1(leak, h, s, out, bits):  # pragma: no cover - compiled
+    """out[r] = exp(-leak[h, s, r]): one token's decay factor of every cell of slot s."""
+    _decay_cells(1, leak, h, s, out, bits)
+
+
+@njit(cache=True, parallel=True)
+def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
+    # pragma: no cover - compiled
+    """Batched forward of the full path from an empty buffer: qq (B,H,T,D) pulses, ks, vs
+    (B,H,T,D) stored values (write noise in), ``key`` the token-noise key and ``sr`` the
+    read-noise sigma (uA x T_max); writes y (B,H,T,D) and adds the saturated first-stage
+    pulses and counters to stats[..., 2:4] (B,H,4). Heads in parallel, sub-arrays in order."""
+    B, H, T, D = qq.shape
+    G = P.W // P.cols
+    b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        yb = y[b, h]
+        for t in range(T):
+            for r in range(D):
+                yb[t, r] = 0.0
+        for g in range(G):
+            _tile(P, cell, chip, dtab, b0, b1, b2, b3, key, sr, bh, h, g, qq[b, h], ks[b, h],
+                  vs[b, h], yb, stats[b, h])
+
+
+#: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
+forward_tiles_serial = njit(cache=True)(forward_tiles.py_func)
