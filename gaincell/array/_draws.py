@@ -166,7 +166,7 @@ def token_key(entropy: list[int]) -> np.ndarray:
     return _key(tuple(entropy))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill(key, t0, H, sw, sr, wk, wv, r1, r2):  # pragma: no cover - compiled
     """Token noise arrays (n, B, H, .) from the counter-based streams (see the module doc)."""
     n, B = r1.shape[0], r1.shape[1]

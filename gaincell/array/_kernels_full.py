@@ -390,7 +390,7 @@ def _advance(d, lam, slot):  # pragma: no cover - compiled
 
 
 #: Serial twin of :func:`run_tokens` (small work, or one thread).
-run_tokens_serial = njit(cache=True)(run_tokens.py_func)
+run_tokens_serial = njit(cache=True, nogil=True)(run_tokens.py_func)
 
 
 # -- the batched full path: one sub-array of one head at a time, over the whole sequence --------
@@ -620,4 +620,4 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
 
 
 #: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
-forward_tiles_serial = njit(cache=True)(forward_tiles.py_func)
+forward_tiles_serial = njit(cache=True, nogil=True)(forward_tiles.py_func)

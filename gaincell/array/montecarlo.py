@@ -170,11 +170,16 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
                          f"{need / 2**30:.2f} GiB, above the memory limit of "
                          f"{memory_limit / 2**30:.2f} GiB: use keep_outputs=False (per-chip "
                          f"metrics only), fewer chips, or a larger memory_limit")
-    ideal = hardsigmoid_attention(q, k, v, cfg)
-    clean = clean_sim.forward(q, k, v)
     outputs = np.empty((n_chips,) + q.shape) if keep_outputs else None
     metrics = {m: np.empty(n_chips) for m in METRICS}
     n_workers = min(n_threads() if workers is None else int(workers), n_chips)
+    B, H = q.shape[:2]
+    ideal = np.empty(q.shape)
+
+    def ideal_part(bh: int) -> None:
+        b, h = divmod(bh, H)
+        sl = (slice(b, b + 1), slice(h, h + 1))
+        ideal[sl] = hardsigmoid_attention(q[sl], k[sl], v[sl], cfg)
 
     def run(i: int) -> None:
         sim = chip(cfg, seed, i)
@@ -192,24 +197,31 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
 
     from tqdm.auto import tqdm
 
+    # Every part runs single-threaded inside (BLAS too: nested threads oversubscribe the
+    # cores, and a busy machine slows spinning BLAS threads down by several times); the
+    # chips, and the ideal reference's heads, run side by side on the workers.
     bar = tqdm(total=n_chips, desc="chips", unit="chip", disable=not progress)
     try:
-        if n_workers > 1:
-            with threadpool_limits(limits=1, user_api="blas"), \
-                    ThreadPoolExecutor(n_workers) as pool:
-                futures = [pool.submit(run, i) for i in range(n_chips)]
-                try:
-                    for f in as_completed(futures):
-                        f.result()
-                        bar.update()
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-        else:
-            for i in range(n_chips):
-                run(i)
-                bar.update()
+        with threadpool_limits(limits=1, user_api="blas"):
+            clean = clean_sim.forward(q, k, v)
+            if n_workers > 1:
+                with ThreadPoolExecutor(n_workers) as pool:
+                    list(pool.map(ideal_part, range(B * H)))
+                    futures = [pool.submit(run, i) for i in range(n_chips)]
+                    try:
+                        for f in as_completed(futures):
+                            f.result()
+                            bar.update()
+                    except BaseException:
+                        for f in futures:
+                            f.cancel()
+                        raise
+            else:
+                for bh in range(B * H):
+                    ideal_part(bh)
+                for i in range(n_chips):
+                    run(i)
+                    bar.update()
     finally:
         bar.close()
     return MonteCarloResult(metrics, outputs, int(seed),
