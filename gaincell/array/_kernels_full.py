@@ -405,172 +405,163 @@ run_tokens_serial = njit(cache=True, nogil=True)(run_tokens.py_func)
 # streams (the same numbers as :func:`gaincell.array._draws.token_noise`). The head output is
 # the digital sum over the sub-arrays in ascending order, as in :func:`_read_head`.
 
-_TB = 16    # tokens per block of a tile (its pulses and charges stay in L1)
-_CH = 8     # slots per chunk of a tile (their cells stay in L1 over a block of tokens)
-
-
 @njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
-def _poly_dot(zr, lr, adv, dec, w, gr, b0, b1, b2, b3):  # pragma: no cover - compiled
-    """sum_r w[r] g[r] I(z_r): z advanced in place by lr when ``adv`` (retention spread),
-    else z = zr dec; I the cubic b around c0."""
-    acc = 0.0
-    D = zr.size
-    if adv:
-        for r in range(D):
-            z = zr[r] * lr[r]
-            zr[r] = z
-            acc += w[r] * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
-    else:
-        for r in range(D):
-            z = zr[r] * dec
-            acc += w[r] * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
-    return acc
-
-
-@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
-def _poly_axpy(zr, lr, adv, dec, p, gr, b0, b1, b2, b3, A):  # pragma: no cover - compiled
-    """A[r] += p g[r] I(z_r), z as in :func:`_poly_dot`."""
-    D = zr.size
-    if adv:
-        for r in range(D):
-            z = zr[r] * lr[r]
-            zr[r] = z
-            A[r] += p * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
-    else:
-        for r in range(D):
-            z = zr[r] * dec
-            A[r] += p * ((b0 + z * (b1 + z * (b2 + z * b3))) * gr[r])
+def _cur(w, is_lut, a0, a1, a2, a3, lut, n, w0, dw):  # pragma: no cover - compiled
+    """The cell current (uA) at signed weight w (V): the cubic a, or the table (linear
+    interpolation, held at its ends)."""
+    if not is_lut:
+        return a0 + w * (a1 + w * (a2 + w * a3))
+    u = (w - w0) / dw
+    if u <= 0.0:
+        return lut[0]
+    if u >= n - 1:
+        return lut[n - 1]
+    k = int(u)
+    f = u - k
+    return lut[k] + f * (lut[k + 1] - lut[k])
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
-def _tile(P, cell, chip, dtab, b0, b1, b2, b3, key, sr, bh, h, g, qq, ks, vs, y, stats):
+def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     # pragma: no cover - compiled
     """Sub-array g of one head over all T tokens: qq, ks, vs (T, D) pulses and stored values;
     adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,).
 
-    Tokens go in blocks of _TB; within a block, the sub-array's slots in chunks of _CH, each
-    chunk through all the block's tokens (first stage, then second stage), so that a chunk's
-    cells stay in L1. The charges add up over the slots in ascending order either way."""
+    The state is held row-major, (D, cols): the loops run over the sub-array's columns
+    innermost, with no branch per column; the columns that hold a token are a prefix (the
+    buffer fills in order). With retention spread the advance z *= lam is fused with the read;
+    the column written at this token then gets its fresh value and its charge again."""
     T, D = qq.shape
     W, cols = P.W, P.cols
     s0 = g * cols
     scale, lo_u = P.scale, P.lo - P.v_rest
     c0 = P.c0
     tau = P.has_tau
-    zk = np.zeros((cols, D))
-    zv = np.zeros((cols, D))
-    lk = np.ones((cols, D))
-    lv = np.ones((cols, D))
-    onesf = np.ones(D, np.float32)
-    bits = np.empty(D)
-    if tau:
-        for ci in range(cols):
-            _decay1(chip.leak_k, h, s0 + ci, lk[ci], bits)
-            _decay1(chip.leak_v, h, s0 + ci, lv[ci], bits)
-    n1 = np.zeros((_TB, cols))
-    n2 = np.zeros((_TB, D))
-    phi = np.zeros((_TB, cols))
-    A = np.empty((_TB, D))
-    I = np.empty(D)
+    is_lut = P.is_lut
+    a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
     lut = cell.lut
     nl = lut.size
     w0, dw = cell.w0, cell.dw
+    zk = np.zeros((D, cols))
+    zv = np.zeros((D, cols))
+    lk = np.ones((D, cols))
+    lv = np.ones((D, cols))
+    gk = np.ones((D, cols))
+    gv = np.ones((D, cols))
+    tmp = np.empty(D)
+    bits = np.empty(D)
+    for ci in range(cols):
+        if tau:
+            _decay1(chip.leak_k, h, s0 + ci, tmp, bits)
+            for r in range(D):
+                lk[r, ci] = tmp[r]
+            _decay1(chip.leak_v, h, s0 + ci, tmp, bits)
+            for r in range(D):
+                lv[r, ci] = tmp[r]
+        if P.has_gain:
+            for r in range(D):
+                gk[r, ci] = chip.gain_k[h, s0 + ci, r]
+                gv[r, ci] = chip.gain_v[h, s0 + ci, r]
+    S = np.zeros(cols)
+    phi = np.zeros(cols)
+    pm = np.zeros(cols)
+    dec = np.ones(cols)
+    A = np.zeros(D)
+    n1 = np.zeros(cols)
+    n2 = np.zeros(D)
     nsat1 = 0.0
     nsat2 = 0.0
     bhu = np.uint64(bh)
-    for t0 in range(0, T, _TB):
-        nt = min(_TB, T - t0)
+    for t in range(T):
+        tm = t % W
+        nv = cols if t >= W else min(cols, max(0, t - s0 + 1))   # columns holding a token
+        cn = tm - s0 if s0 <= tm < s0 + cols else -1             # the column written now
+        q = qq[t]
         if P.has_read:
-            for i in range(nt):
-                normals(key, np.uint64(t0 + i), bhu, np.uint64(2), sr, s0, n1[i])
-                normals(key, np.uint64(t0 + i), bhu, np.uint64(3), sr, g * D, n2[i])
-        for i in range(nt):
+            normals(key, np.uint64(t), bhu, np.uint64(2), sr, s0, n1)
+            normals(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, n2)
+        for ci in range(nv):
+            S[ci] = 0.0
+        # first stage
+        if tau:
             for r in range(D):
-                A[i, r] = 0.0
-        for c_lo in range(0, cols, _CH):
-            c_hi = min(cols, c_lo + _CH)
-            # first stage of this chunk over the block's tokens
-            for i in range(nt):
-                t = t0 + i
-                q = qq[t]
-                for ci in range(c_lo, c_hi):
-                    s = s0 + ci
-                    if s > t:                      # never written yet
-                        phi[i, ci] = 0.0
-                        continue
-                    age = (t - s) % W
-                    zr = zk[ci]
-                    if age == 0:
-                        for r in range(D):
-                            zr[r] = ks[t, r] * scale + lo_u
-                    gk = chip.gain_k[h, s] if P.has_gain else onesf
-                    dec = 1.0 if tau else dtab[age]
-                    adv = tau and age > 0
-                    if P.is_lut:
-                        if adv:
-                            lr = lk[ci]
-                            for r in range(D):
-                                zr[r] *= lr[r]
-                        _lut_currents(zr, dec, c0, lut, nl, w0, dw, I)
-                        acc = 0.0
-                        for r in range(D):
-                            acc += q[r] * (I[r] * gk[r])
-                    else:
-                        acc = _poly_dot(zr, lk[ci], adv, dec, q, gk, b0, b1, b2, b3)
-                    if P.has_read:
-                        acc += n1[i, ci]
-                    if P.has_off:
-                        acc -= chip.off1[h, s]
-                    p = min(max(acc / P.sat1, 0.0), 1.0)
-                    phi[i, ci] = p
-                    if p >= 1.0:
-                        nsat1 += 1.0
-            # second stage of this chunk over the block's tokens
-            for i in range(nt):
-                t = t0 + i
-                Ai = A[i]
-                for ci in range(c_lo, c_hi):
-                    s = s0 + ci
-                    if s > t:
-                        continue
-                    age = (t - s) % W
-                    zr = zv[ci]
-                    if age == 0:
-                        for r in range(D):
-                            zr[r] = vs[t, r] * scale + lo_u
-                    adv = tau and age > 0
-                    p = phi[i, ci]
-                    if p == 0.0:
-                        if adv:
-                            lr = lv[ci]
-                            for r in range(D):
-                                zr[r] *= lr[r]
-                        continue
-                    gv = chip.gain_v[h, s] if P.has_gain else onesf
-                    dec = 1.0 if tau else dtab[age]
-                    if P.is_lut:
-                        if adv:
-                            lr = lv[ci]
-                            for r in range(D):
-                                zr[r] *= lr[r]
-                        _lut_currents(zr, dec, c0, lut, nl, w0, dw, I)
-                        for r in range(D):
-                            Ai[r] += p * (I[r] * gv[r])
-                    else:
-                        _poly_axpy(zr, lv[ci], adv, dec, p, gv, b0, b1, b2, b3, Ai)
-        # the block's counters
-        for i in range(nt):
-            yt = y[t0 + i]
+                qr = q[r]
+                for ci in range(nv):
+                    x = zk[r, ci] * lk[r, ci]
+                    zk[r, ci] = x
+                    S[ci] += qr * (gk[r, ci] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                    w0, dw))
+            if cn >= 0:
+                acc = 0.0
+                for r in range(D):
+                    x = ks[t, r] * scale + lo_u
+                    zk[r, cn] = x
+                    acc += q[r] * (gk[r, cn] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                    w0, dw))
+                S[cn] = acc
+        else:
+            if cn >= 0:
+                for r in range(D):
+                    zk[r, cn] = ks[t, r] * scale + lo_u
+            for ci in range(nv):
+                dec[ci] = dtab[(tm - s0 - ci) % W]
             for r in range(D):
-                a = A[i, r]
-                if P.has_read:
-                    a += n2[i, r]
-                if P.has_off:
-                    a -= chip.off2[h, g, r]
-                o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
-                yt[r] += o
-                if abs(o) >= P.lim:
-                    nsat2 += 1.0
+                qr = q[r]
+                for ci in range(nv):
+                    S[ci] += qr * (gk[r, ci] * _cur(c0 + zk[r, ci] * dec[ci], is_lut, a0, a1,
+                                                    a2, a3, lut, nl, w0, dw))
+        for ci in range(nv):
+            acc = S[ci]
+            if P.has_read:
+                acc += n1[ci]
+            if P.has_off:
+                acc -= chip.off1[h, s0 + ci]
+            p = min(max(acc / P.sat1, 0.0), 1.0)
+            phi[ci] = p
+            if p >= 1.0:
+                nsat1 += 1.0
+        # second stage
+        if tau:
+            for ci in range(nv):
+                pm[ci] = phi[ci]
+            if cn >= 0:
+                pm[cn] = 0.0
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    x = zv[r, ci] * lv[r, ci]
+                    zv[r, ci] = x
+                    acc += pm[ci] * (gv[r, ci] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                      w0, dw))
+                A[r] = acc
+            if cn >= 0:
+                p = phi[cn]
+                for r in range(D):
+                    x = vs[t, r] * scale + lo_u
+                    zv[r, cn] = x
+                    A[r] += p * (gv[r, cn] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                  w0, dw))
+        else:
+            if cn >= 0:
+                for r in range(D):
+                    zv[r, cn] = vs[t, r] * scale + lo_u
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    acc += phi[ci] * (gv[r, ci] * _cur(c0 + zv[r, ci] * dec[ci], is_lut, a0,
+                                                       a1, a2, a3, lut, nl, w0, dw))
+                A[r] = acc
+        yt = y[t]
+        for r in range(D):
+            a = A[r]
+            if P.has_read:
+                a += n2[r]
+            if P.has_off:
+                a -= chip.off2[h, g, r]
+            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+            yt[r] += o
+            if abs(o) >= P.lim:
+                nsat2 += 1.0
     stats[2] += nsat1
     stats[3] += nsat2
 
@@ -606,7 +597,6 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
     pulses and counters to stats[..., 2:4] (B,H,4). Heads in parallel, sub-arrays in order."""
     B, H, T, D = qq.shape
     G = P.W // P.cols
-    b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]
     for bh in prange(B * H):
         b = bh // H
         h = bh - b * H
@@ -615,8 +605,8 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
             for r in range(D):
                 yb[t, r] = 0.0
         for g in range(G):
-            _tile(P, cell, chip, dtab, b0, b1, b2, b3, key, sr, bh, h, g, qq[b, h], ks[b, h],
-                  vs[b, h], yb, stats[b, h])
+            _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq[b, h], ks[b, h], vs[b, h], yb,
+                  stats[b, h])
 
 
 #: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
