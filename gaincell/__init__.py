@@ -3,6 +3,7 @@
 The public API is small and re-exported from the layers:
 
 - parameters: :class:`AttentionConfig`, :class:`DeviceParams`, :class:`IVTable`,
+  :class:`RetentionTable`,
   :func:`load_toml`, :func:`save_toml`;
 - :class:`GainCellAttention` (one layer of heads, batched and streaming) and
   :class:`AttentionStack` (several layers), :mod:`gaincell.reference` (ideal attention),
@@ -15,10 +16,17 @@ from gaincell import device, explore, reference, system
 from gaincell._version import __version__
 from gaincell.array import Activity, AttentionStack, AttentionTrace, GainCellAttention
 from gaincell.array.montecarlo import MonteCarloResult, monte_carlo
-from gaincell.params import AttentionConfig, DeviceParams, IVTable, load_toml, save_toml
+from gaincell.params import (
+    AttentionConfig,
+    DeviceParams,
+    IVTable,
+    RetentionTable,
+    load_toml,
+    save_toml,
+)
 
 __all__ = [
-    "AttentionConfig", "DeviceParams", "IVTable", "load_toml", "save_toml",
+    "AttentionConfig", "DeviceParams", "IVTable", "RetentionTable", "load_toml", "save_toml",
     "GainCellAttention", "AttentionStack", "AttentionTrace", "Activity",
     "monte_carlo", "MonteCarloResult",
     "device", "reference", "system", "explore", "__version__",

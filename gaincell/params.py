@@ -33,6 +33,7 @@ else:  # pragma: no cover - Python 3.10
 __all__ = [
     "LEROUX2025_C_UA",
     "IVTable",
+    "RetentionTable",
     "DeviceParams",
     "AttentionConfig",
     "ALLOWED",
@@ -84,6 +85,10 @@ DEFAULT_LEAK_ACTIVATION_EV = 0.6
 K_BOLTZMANN_EV = 8.617333262e-5
 #: Boltzmann constant, J/K (SI 2019, exact).
 K_BOLTZMANN_J = 1.380649e-23
+#: Read device of a cell, width and length, m, for Pelgrom's law. Assumption: 1 um x 1 um
+#: (the paper gives no size; only used when ``pelgrom_avt`` is set).
+DEFAULT_READ_DEVICE_W_M = 1e-6
+DEFAULT_READ_DEVICE_L_M = 1e-6
 #: Read word-line voltage during a pulse, V. Source: PAPER, Methods.
 LEROUX2025_V_READ = 0.9
 #: Gain of the paper's linear intermediate cell model, uA/V. Source: CODE.
@@ -195,6 +200,14 @@ ALLOWED: dict[str, str] = {
     "write_noise_ktc": "true or false",
     "read_disturb_coupling": "[-1, 1] (fraction of the word-line swing)",
     "read_current_tempco": "[-0.05, 0.05] 1/K",
+    "write_pedestal_coef_v": "up to 8 finite numbers c_i, V / V^i ([] for none); |p| <= vdd "
+                             "over [kv_lo, kv_hi]",
+    "sigma_vth_mismatch": ">= 0 V (0 when pelgrom_avt is given)",
+    "pelgrom_avt": "[0, 1e-6] V m (1 mV um = 1e-9 V m; 0 when sigma_vth_mismatch is given)",
+    "read_device_w": "(0, 1e-3] m",
+    "read_device_l": "(0, 1e-3] m",
+    "retention_table": "a [device.retention_table] with t_s (s, from 0), v0 (V), v (V, "
+                       "len(v0) x len(t_s)), t_ref (K, default 300.15), source",
 }
 
 
@@ -285,6 +298,105 @@ class IVTable:
 
 _CELL_MODELS = ("poly", "linear", "table")
 _T_MIN_K, _T_MAX_K = 200.0, 450.0
+
+
+@dataclass(frozen=True)
+class RetentionTable:
+    """Stored voltage against time for several initial voltages (SPICE or measurement).
+
+    Used instead of the single exponential relaxation when given as
+    ``DeviceParams.retention_table`` (see :mod:`gaincell.device.retention_table` for the
+    interpolation, which every engine shares).
+
+    Attributes
+    ----------
+    t_s : tuple[float, ...]
+        Times after the write, s, strictly increasing, ``t_s[0] == 0`` (length N >= 2).
+    v0 : tuple[float, ...]
+        Initial stored voltages, V, strictly increasing (length M >= 1): the storage-node
+        voltage just after the write, the curve's index.
+    v : tuple[tuple[float, ...], ...]
+        Stored voltage, V, indexed ``[v0][t_s]`` (shape M x N); ``v[m][0]`` is normally
+        ``v0[m]`` (the engines apply the change ``v[m][n] - v[m][0]`` to the stored voltage).
+    t_ref : float
+        Temperature the table was measured at, K (its times are scaled to another
+        temperature with the Arrhenius law of ``DeviceParams``).
+    source : str
+        Where it comes from (SPICE bench and netlist hash, measurement).
+    """
+
+    t_s: tuple[float, ...]
+    v0: tuple[float, ...]
+    v: tuple[tuple[float, ...], ...]
+    t_ref: float = LEROUX2025_T_REF_K
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        o = "RetentionTable"
+        for name, unit in (("t_s", "s"), ("v0", "V")):
+            try:
+                object.__setattr__(self, name, tuple(float(x) for x in getattr(self, name)))
+            except (TypeError, ValueError):
+                _fail(o, name, getattr(self, name), f"a sequence of numbers ({unit})")
+        try:
+            object.__setattr__(self, "v", tuple(tuple(float(x) for x in row) for row in self.v))
+        except (TypeError, ValueError):
+            _fail(o, "v", type(self.v).__name__, "a 2-D sequence of voltages (V)")
+        t, v0, v = self.t_s, self.v0, self.v
+        if len(t) < 2:
+            _fail(o, "t_s", len(t), "at least 2 times (s), the first 0")
+        if len(v0) < 1:
+            _fail(o, "v0", len(v0), "at least 1 initial voltage (V)")
+        for name, grid in (("t_s", t), ("v0", v0)):
+            if not all(math.isfinite(x) for x in grid):
+                _fail(o, name, "non-finite entry", "finite values")
+            if any(b <= a for a, b in zip(grid, grid[1:])):
+                _fail(o, name, "not strictly increasing", "a strictly increasing grid")
+        if t[0] != 0.0:
+            _fail(o, "t_s[0]", t[0], "0 s (the table starts at the write)")
+        if len(v) != len(v0) or any(len(row) != len(t) for row in v):
+            _fail(o, "v", f"shape ({len(v)}, {len(v[0]) if v else 0})",
+                  f"shape (len(v0), len(t_s)) = ({len(v0)}, {len(t)})")
+        if not all(math.isfinite(x) for row in v for x in row):
+            _fail(o, "v", "non-finite entry", "finite voltages in V")
+        tr = _real(o, "t_ref", self.t_ref)
+        if not _T_MIN_K <= tr <= _T_MAX_K:
+            _fail(o, "t_ref", self.t_ref, f"[{_T_MIN_K}, {_T_MAX_K}] K")
+        object.__setattr__(self, "t_ref", tr)
+        if not isinstance(self.source, str):
+            _fail(o, "source", self.source, "a string")
+
+    @classmethod
+    def from_arrays(cls, t_s, v0, v, t_ref: float = LEROUX2025_T_REF_K,
+                    source: str = "") -> "RetentionTable":
+        """Build from array-likes (``v`` shaped ``(len(v0), len(t_s))``, volts)."""
+        import numpy as np
+
+        v = np.asarray(v, dtype=float)
+        if v.ndim != 2:
+            raise ValueError(f"RetentionTable.v has shape {v.shape}: allowed a 2-D array "
+                             f"(len(v0), len(t_s))")
+        return cls(tuple(np.asarray(t_s, float).ravel()), tuple(np.asarray(v0, float).ravel()),
+                   tuple(map(tuple, v)), float(t_ref), source)
+
+    @classmethod
+    def exponential(cls, tau: float, v_rest: float, v0, t_s,
+                    t_ref: float = LEROUX2025_T_REF_K) -> "RetentionTable":
+        """The table of a single exponential, ``v = v_rest + (v0 - v_rest) exp(-t / tau)``
+        (tau in s, voltages in V, times in s): what the exponential model does, as a table."""
+        import numpy as np
+
+        t = np.asarray(t_s, float)
+        v0a = np.asarray(v0, float)
+        v = v_rest + (v0a[:, None] - v_rest) * np.exp(-t[None, :] / tau)
+        return cls.from_arrays(t, v0a, v, t_ref,
+                               f"single exponential, tau = {tau!r} s, v_rest = {v_rest!r} V")
+
+    def scaled_voltages(self, f: float) -> "RetentionTable":
+        """The same table with every voltage multiplied by ``f``."""
+        return RetentionTable(self.t_s, tuple(x * f for x in self.v0),
+                              tuple(tuple(x * f for x in r) for r in self.v), self.t_ref,
+                              (self.source + f"; voltages scaled x{f:g}").lstrip("; "))
 
 
 @dataclass(frozen=True)
@@ -387,6 +499,34 @@ class DeviceParams:
     read_current_tempco : float
         Linear temperature coefficient of the read current, 1/K:
         ``I(T) = I(t_ref) (1 + tc (T - t_ref))``. Default 0.
+    write_pedestal_coef_v : tuple[float, ...]
+        Write pedestal, the storage-node shift left by the write (charge injection and clock
+        feed-through of the write device when its word line falls), as polynomial
+        coefficients c_i in V / V^i: ``p(v) = sum_i c_i v**i`` at the ideal DAC level v (V);
+        the cell stores ``v + p(v)`` plus write noise, held within [0, vdd]. From a SPICE
+        write bench (``cond_pedestal_v`` of a characterization); default ``()``, no pedestal
+        (the paper's model). A design with a pedestal stores voltages, not DAC codes.
+    sigma_vth_mismatch : float
+        Standard deviation of the static threshold offset of every cell's read device, V:
+        the cell conducts as if its stored voltage were ``V_node + dvth`` (drawn once per
+        cell; it adds, not multiplies, so it sums along a column). Default 0. Give it or
+        ``pelgrom_avt``, not both.
+    pelgrom_avt : float
+        Pelgrom coefficient of the read device's threshold, V m (1 mV um = 1e-9 V m), as the
+        single-device spread ``sigma(V_T) = A_VT / sqrt(W L)`` with W, L below (a foundry's
+        A_VT for the difference of a matched pair is sqrt(2) larger). Default 0 (off).
+    read_device_w, read_device_l : float
+        Width and length of the cell's read device, m, used with ``pelgrom_avt`` only.
+        Default 1 um x 1 um: an assumption (the paper gives no read-device size).
+    retention_table : RetentionTable or None
+        Stored voltage against time for several initial voltages; when given it replaces the
+        single exponential relaxation in every engine (``v_rest`` then only feeds reports):
+        a cell written to V_w holds ``V_w + V(t; V_w) - V(0; V_w)`` after ``age`` token
+        steps, t = age x token_period x tau(t_ref of the table) / tau(temperature) x s_cell
+        (= age x leak_cell x tau(table's t_ref), s_cell the per-cell retention spread of
+        ``sigma_tau_mismatch``), interpolated linearly in V_w (the change held beyond the
+        first and last v0) and linearly in log(1 + t / t_s[1]) (held beyond the last time).
+        Default None (the exponential model).
     """
 
     vdd: float = 0.9
@@ -424,6 +564,12 @@ class DeviceParams:
     write_noise_ktc: bool = False
     read_disturb_coupling: float = 0.0
     read_current_tempco: float = 0.0
+    write_pedestal_coef_v: tuple[float, ...] = ()
+    sigma_vth_mismatch: float = 0.0
+    pelgrom_avt: float = 0.0
+    read_device_w: float = DEFAULT_READ_DEVICE_W_M
+    read_device_l: float = DEFAULT_READ_DEVICE_L_M
+    retention_table: RetentionTable | None = None
 
     def __post_init__(self) -> None:
         o = "DeviceParams"
@@ -514,6 +660,42 @@ class DeviceParams:
         if self.read_current_scale <= 0:
             _fail(o, "read_current_tempco", tc, f"a value that keeps the read current "
                   f"positive at temperature = {self.temperature} K")
+        self._check_new_effects(o)
+
+    def _check_new_effects(self, o: str) -> None:
+        """Write pedestal, threshold mismatch and retention table."""
+        c = self.write_pedestal_coef_v
+        try:
+            coef = tuple(float(x) for x in c)
+        except (TypeError, ValueError):
+            _fail(o, "write_pedestal_coef_v", c, "a list of numbers (V / V^i)")
+        if len(coef) > 8 or not all(math.isfinite(x) for x in coef):
+            _fail(o, "write_pedestal_coef_v", c, "at most 8 finite coefficients (V / V^i)")
+        object.__setattr__(self, "write_pedestal_coef_v", coef)
+        if coef:
+            n = 65
+            grid = [self.kv_lo + (self.kv_hi - self.kv_lo) * i / (n - 1) for i in range(n)]
+            worst = max(abs(sum(ci * v**i for i, ci in enumerate(coef))) for v in grid)
+            if worst > self.vdd:
+                _fail(o, "write_pedestal_coef_v", c, f"a pedestal within +-vdd = {self.vdd} V "
+                      f"over the DAC range [kv_lo, kv_hi] (it reaches {worst:.4g} V)")
+        for name, hi, unit in (("sigma_vth_mismatch", None, "V"),
+                               ("pelgrom_avt", 1e-6, "V m (1 mV um = 1e-9 V m)")):
+            x = _real(o, name, getattr(self, name))
+            if x < 0 or (hi is not None and x > hi):
+                _fail(o, name, x, f">= 0 {unit}" if hi is None else f"[0, {hi:g}] {unit}")
+        if self.sigma_vth_mismatch > 0 and self.pelgrom_avt > 0:
+            _fail(o, "sigma_vth_mismatch/pelgrom_avt", (self.sigma_vth_mismatch,
+                  self.pelgrom_avt), "one of them non-zero (the threshold spread is given "
+                  "either as a sigma in V or by Pelgrom's A_VT with read_device_w x "
+                  "read_device_l)")
+        for name in ("read_device_w", "read_device_l"):
+            x = _real(o, name, getattr(self, name))
+            if not 0.0 < x <= 1e-3:
+                _fail(o, name, x, "(0, 1e-3] m (1 um = 1e-6 m)")
+        rt = self.retention_table
+        if rt is not None and not isinstance(rt, RetentionTable):
+            _fail(o, "retention_table", type(rt).__name__, "a RetentionTable or None")
 
     # -- derived quantities ------------------------------------------------------------------
     @property
@@ -550,15 +732,28 @@ class DeviceParams:
     def noiseless(self) -> "DeviceParams":
         """The same device with every noise and mismatch off (the "clean" design that error
         studies compare against)."""
-        return dataclasses.replace(self, write_noise_ktc=False, **{
+        return dataclasses.replace(self, write_noise_ktc=False, pelgrom_avt=0.0, **{
             f.name: 0.0 for f in fields(self) if f.name.startswith("sigma_")})
 
     @property
     def has_noise(self) -> bool:
-        """True when any noise or mismatch is on."""
-        return self.write_noise_ktc or any(getattr(self, n) > 0 for n in (
+        """True when any noise or mismatch (threshold mismatch included) is on."""
+        return self.write_noise_ktc or self.vth_sigma > 0 or any(getattr(self, n) > 0 for n in (
             "sigma_gain_mismatch", "sigma_tau_mismatch", "sigma_read_noise",
             "sigma_write_noise", "sigma_comparator_offset"))
+
+    @property
+    def vth_sigma(self) -> float:
+        """Standard deviation of the per-cell threshold offset of the read device, V:
+        ``sigma_vth_mismatch``, or ``pelgrom_avt / sqrt(read_device_w read_device_l)``."""
+        if self.pelgrom_avt > 0:
+            return self.pelgrom_avt / math.sqrt(self.read_device_w * self.read_device_l)
+        return self.sigma_vth_mismatch
+
+    @property
+    def has_pedestal(self) -> bool:
+        """True when the write leaves a pedestal (a non-zero ``write_pedestal_coef_v``)."""
+        return any(c != 0.0 for c in self.write_pedestal_coef_v)
 
     @classmethod
     def leroux2025(cls, **overrides: Any) -> "DeviceParams":
@@ -573,7 +768,9 @@ class DeviceParams:
         """The same design at another supply: every voltage scaled by ``s = vdd / self.vdd``.
 
         Scaled: ``vdd``, ``v_weight_zero``, ``v_read``, ``v_read_idle``, ``v_rest``, ``kv_lo``,
-        ``kv_hi``, ``poly_v_in_range`` and the table's voltage axes. The cell is stretched over
+        ``kv_hi``, ``poly_v_in_range``, the tables' voltage axes and the write pedestal
+        (``p'(v) = s p(v / s)``); not the spreads (noise and threshold sigmas are device
+        statistics, not design voltages). The cell is stretched over
         the new swing with the same currents at corresponding points (``C_ij / s^(i+j)``,
         ``linear_gain / s``), so the converters' saturation charges still fit the cell's
         current range. This is a coherent starting point, not a prediction of another cell:
@@ -599,7 +796,11 @@ class DeviceParams:
             v_read_idle=sc(self.v_read_idle), v_rest=sc(self.v_rest), kv_lo=sc(self.kv_lo),
             kv_hi=sc(self.kv_hi), poly_c_ua=c,
             poly_v_in_range=tuple(sc(v) for v in self.poly_v_in_range),
-            linear_gain_ua_per_v=self.linear_gain_ua_per_v / f, iv_table=table)
+            linear_gain_ua_per_v=self.linear_gain_ua_per_v / f, iv_table=table,
+            write_pedestal_coef_v=tuple(c * f ** (1 - i)
+                                        for i, c in enumerate(self.write_pedestal_coef_v)),
+            retention_table=(None if self.retention_table is None
+                             else self.retention_table.scaled_voltages(f)))
 
 
 @dataclass(frozen=True)
@@ -847,6 +1048,14 @@ def _to_plain(cfg: AttentionConfig) -> dict[str, Any]:
                 dev["iv_table"] = {"v_store": list(v.v_store), "v_in": list(v.v_in),
                                    "i_out": [list(r) for r in v.i_out], "source": v.source}
             continue
+        if f.name == "retention_table":
+            if v is not None:
+                dev["retention_table"] = {"t_s": list(v.t_s), "v0": list(v.v0),
+                                          "v": [list(r) for r in v.v], "t_ref": v.t_ref,
+                                          "source": v.source}
+            continue
+        if f.name == "write_pedestal_coef_v":
+            v = list(v)
         if f.name == "poly_c_ua":
             v = [list(r) for r in v]
         if f.name == "poly_v_in_range":
@@ -886,7 +1095,20 @@ def _from_plain(data: dict[str, Any], source: str) -> AttentionConfig:
         t = dev["iv_table"]
         if not isinstance(t, dict) or not {"v_store", "v_in", "i_out"} <= set(t):
             raise ValueError(f"{source}: [device.iv_table] needs v_store, v_in and i_out")
+    if "retention_table" in dev:
+        t = dev["retention_table"]
+        if not isinstance(t, dict) or not {"t_s", "v0", "v"} <= set(t):
+            raise ValueError(f"{source}: [device.retention_table] needs t_s, v0 and v")
+        bad = sorted(set(t) - {"t_s", "v0", "v", "t_ref", "source"})
+        if bad:
+            raise ValueError(f"{source}: unknown key(s) {bad} in [device.retention_table]: "
+                             f"allowed t_s, v0, v, t_ref, source")
     try:
+        if "retention_table" in dev:
+            t = dev["retention_table"]
+            dev["retention_table"] = RetentionTable(
+                t["t_s"], t["v0"], t["v"], t.get("t_ref", LEROUX2025_T_REF_K),
+                t.get("source", ""))
         if "iv_table" in dev:
             t = dev["iv_table"]
             dev["iv_table"] = IVTable(t["v_store"], t["v_in"], t["i_out"], t.get("source", ""))
@@ -970,10 +1192,14 @@ def dumps_toml(cfg: AttentionConfig) -> str:
     out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["attention"].items()]
     out += ["", "[device]"]
     table = d["device"].pop("iv_table", None)
+    rtable = d["device"].pop("retention_table", None)
     out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d["device"].items()]
     if table is not None:
         out += ["", "[device.iv_table]"]
         out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in table.items()]
+    if rtable is not None:
+        out += ["", "[device.retention_table]"]
+        out += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in rtable.items()]
     return "\n".join(out) + "\n"
 
 

@@ -23,7 +23,8 @@ def test_init_round_trips_through_load_toml(tmp_path, vdd):
     from gaincell.params import ALLOWED
 
     for key in ALLOWED:                       # every key, set or shown commented
-        assert f"\n{key} = " in text or f"\n# {key} = " in text or key == "iv_table", key
+        assert (f"\n{key} = " in text or f"\n# {key} = " in text
+                or key in ("iv_table", "retention_table")), key
     assert "# [device.iv_table]" in text
 
 

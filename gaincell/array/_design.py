@@ -16,6 +16,7 @@ from gaincell.array._draws import ChipDraws, TokenNoise, draw_chip
 from gaincell.array._state import RingBuffer, Writer
 from gaincell.array.activity import Activity
 from gaincell.device.quantize import quantizer_step
+from gaincell.device.retention_table import RetentionInterp, seconds_per_leak
 from gaincell.device.transfer import CellTransfer
 from gaincell.params import AttentionConfig
 
@@ -46,8 +47,19 @@ class Design:
         self.dtab = np.exp(-np.arange(cfg.window) * cfg.leak_per_step)
         #: the paper's model and its quantization/leakage variants (the preset family)
         self.is_preset = bool(tr.is_polynomial and d.v_rest == d.v_weight_zero
-                              and not d.has_noise)
+                              and not d.has_noise and not d.has_pedestal
+                              and d.retention_table is None)
         self.chip: ChipDraws = draw_chip(cfg, entropy) if d.has_noise else ChipDraws()
+        #: the retention table's interpolation and its seconds per unit of leak, or None
+        self.retention = None if d.retention_table is None else RetentionInterp(
+            d.retention_table)
+        self.table_s_per_leak = (None if d.retention_table is None
+                                 else seconds_per_leak(d))
+        #: effects of this design that the fast engine does not model yet: such a design
+        #: runs on the reference engine (``engine="auto"``) or is refused by ``"fast"``
+        self.fast_unsupported: tuple[str, ...] = tuple(name for name, on in (
+            ("threshold mismatch (vth_sigma > 0)", self.chip.vth_k is not None),
+            ("retention_table", d.retention_table is not None)) if on)
         self._check_range()
 
     def _check_range(self) -> None:

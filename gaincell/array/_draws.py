@@ -7,7 +7,9 @@ by one (``step``) or together (``forward``):
 - spawn key ``(0,)``: the chip's static draws (:class:`ChipDraws`), drawn once, in this order
   and only when their sigma is non-zero: gain mismatch of the K cells, of the V cells
   ``(H, W, D)``; retention spread of the K cells, of the V cells ``(H, W, D)``; first-stage
-  comparator offsets ``(H, W)``; second-stage comparator offsets ``(H, G, D)``;
+  comparator offsets ``(H, W)``; second-stage comparator offsets ``(H, G, D)``; threshold
+  offsets of the K cells' read devices, of the V cells' ``(H, W, D)`` (last, so that turning
+  them on leaves every other draw unchanged);
 - token noise (:func:`token_noise`) from the counter-based generator of
   :mod:`gaincell.array._philox` (Philox4x64-10, keyed by spawn key ``(1,)`` of the seed):
   normal deviate i of token t, sequence b, head h and kind c is a pure function of
@@ -79,6 +81,9 @@ class ChipDraws:
         First-stage comparator offsets, uA x T_max.
     off2 : numpy.ndarray (H, G, D) float64 or None
         Second-stage comparator offsets, uA x T_max.
+    vth_k, vth_v : numpy.ndarray (H, W, D) float32 or None
+        Static threshold offsets of the K and V cells' read devices, V
+        (``N(0, vth_sigma)``): a cell conducts as if it stored ``V_node + dvth``.
     """
 
     gain_k: np.ndarray | None = None
@@ -87,6 +92,8 @@ class ChipDraws:
     leak_v: np.ndarray | None = None
     off1: np.ndarray | None = None
     off2: np.ndarray | None = None
+    vth_k: np.ndarray | None = None
+    vth_v: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -111,6 +118,10 @@ def draw_chip(cfg: AttentionConfig, entropy: list[int]) -> ChipDraws:
         to_ua = 1.0 / (_UA * d.t_max)
         c.off1 = comparator_offsets((H, W), d.sigma_comparator_offset, rng) * to_ua
         c.off2 = comparator_offsets((H, G, D), d.sigma_comparator_offset, rng) * to_ua
+    sv = d.vth_sigma
+    if sv > 0:
+        c.vth_k = (sv * rng.standard_normal((H, W, D))).astype(np.float32)
+        c.vth_v = (sv * rng.standard_normal((H, W, D))).astype(np.float32)
     return c
 
 

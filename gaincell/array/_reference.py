@@ -1,5 +1,8 @@
 """The reference engine: every device option in plain vectorized NumPy, one token at a time.
 
+It alone models, for now, the read devices' threshold mismatch and the retention table
+(the facade routes such designs here).
+
 Slow and written to be read: it follows the dataflow of ``attention.py``'s docstring step by
 step, with the chip's static draws and the per-token noise of :mod:`gaincell.array._draws`.
 The fast engine is tested against it to 1e-12 (``tests/test_array_engines.py``).
@@ -26,11 +29,22 @@ class ReferenceEngine:
     def __init__(self, design: Design):
         self.g = design
 
-    def _current(self, v_stored, ages, leak, gain):
-        """Current (uA) of cells holding ``v_stored`` (V) after ``ages`` steps (per slot)."""
-        d = self.g.cfg.device
-        dec = np.exp(-ages[None, None, :, None] * leak)
-        w = d.v_rest - d.v_weight_zero + (v_stored - d.v_rest) * dec
+    def _current(self, v_stored, ages, leak, gain, vth=None):
+        """Current (uA) of cells written to ``v_stored`` (V) after ``ages`` steps (per slot):
+        the node relaxes (exponentially toward ``v_rest``, or along the retention table),
+        the read device's threshold offset ``vth`` (V) adds, and the cell conducts
+        ``I(w)``, ``w = V_node + vth - v_weight_zero``, times its gain."""
+        g, d = self.g, self.g.cfg.device
+        a = ages[None, None, :, None]
+        if g.retention is None:
+            dec = np.exp(-a * leak)
+            w = d.v_rest - d.v_weight_zero + (v_stored - d.v_rest) * dec
+        else:   # table time: age x leak_cell x tau(table's t_ref), s
+            v_node = g.retention(v_stored, a * (np.asarray(leak, np.float64)
+                                                * g.table_s_per_leak))
+            w = v_node - d.v_weight_zero
+        if vth is not None:
+            w = w + vth
         if self.g.a is not None:
             a = self.g.a
             i = a[0] + w * (a[1] + w * (a[2] + w * a[3]))
@@ -54,7 +68,7 @@ class ReferenceEngine:
         leak_k = cfg.leak_per_step if chip.leak_k is None else chip.leak_k
         leak_v = cfg.leak_per_step if chip.leak_v is None else chip.leak_v
         # 2. first dot product, read noise, 3. charge-to-pulse with comparator offsets
-        ik = self._current(wr.voltage(st.k), ages, leak_k, chip.gain_k)
+        ik = self._current(wr.voltage(st.k), ages, leak_k, chip.gain_k, chip.vth_k)
         S = np.einsum("bhd,bhwd->bhw", qq, ik)
         if noise.read1 is not None:
             S = S + noise.read1[0]
@@ -62,7 +76,7 @@ class ReferenceEngine:
         off1 = 0.0 if chip.off1 is None else chip.off1
         phi = np.where(valid, np.clip((S - off1) / g.sat1, 0.0, 1.0), 0.0)
         # 4. second dot product per sub-array, read noise, signed counters; 5. digital sum
-        iv = self._current(wr.voltage(st.v), ages, leak_v, chip.gain_v)
+        iv = self._current(wr.voltage(st.v), ages, leak_v, chip.gain_v, chip.vth_v)
         B, H, _, D = st.k.shape
         A = np.einsum("bhgc,bhgcd->bhgd", phi.reshape(B, H, G, cols),
                       iv.reshape(B, H, G, cols, D))

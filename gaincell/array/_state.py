@@ -2,10 +2,10 @@
 
 Token j is written into slot ``j mod W`` of every head's K and V arrays. What a slot stores is
 either the DAC code (uint8, one byte per cell: when the DAC has at most 256 levels and there
-is no write noise), or the stored voltage itself, V: float64 for an analog DAC, float32 with
-write noise (a resolution of about 0.05 uV at 0.9 V, far below any write noise worth
-simulating, at half the memory). All decode to the stored voltage ``v = code * step + kv_lo``
-(bit for bit the DAC's output level) or ``v``.
+is neither write noise nor a write pedestal), or the stored voltage itself, V: float64 for an
+analog DAC or a pedestal, float32 with write noise (a resolution of about 0.05 uV at 0.9 V,
+far below any write noise worth simulating, at half the memory). All decode to the stored
+voltage ``v = code * step + kv_lo`` (bit for bit the DAC's output level) or ``v``.
 
 Because the buffer is always filled from token 0 on, slot s holds, after token t was written,
 token ``j = t - ((t - s) mod W)`` (empty when j < 0), of age ``(t - s) mod W`` steps.
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gaincell.device.pedestal import write_pedestal
 from gaincell.device.quantize import dac, quantizer_step
 from gaincell.params import AttentionConfig
 
@@ -47,7 +48,8 @@ def slot_ages(t_last: int, W: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class Writer:
-    """The K/V write path of a design: DAC (to codes or voltages) and write noise."""
+    """The K/V write path of a design: DAC (to codes or voltages), write pedestal
+    (:mod:`gaincell.device.pedestal`) and write noise."""
 
     def __init__(self, cfg: AttentionConfig):
         d = cfg.device
@@ -55,7 +57,9 @@ class Writer:
         self.step = quantizer_step(d.kv_lo, d.kv_hi, d.kv_levels)
         #: True when slots hold uint8 DAC codes (otherwise float64 voltages).
         self.codes = bool(d.kv_levels is not None and d.kv_levels <= 256
-                          and d.write_noise_sigma == 0)
+                          and d.write_noise_sigma == 0 and not d.has_pedestal)
+        #: pedestal coefficients (V / V^i) or None
+        self.pedestal = d.write_pedestal_coef_v if d.has_pedestal else None
         #: stored value x -> voltage: x * scale + lo
         self.scale = self.step if self.codes else 1.0
         self.lo = d.kv_lo if self.codes else 0.0
@@ -69,14 +73,20 @@ class Writer:
         return RingBuffer(np.zeros(shape, dt), np.zeros(shape, dt), 0)
 
     def store(self, x: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
-        """Values to store for voltages ``x`` (V): codes, or DAC levels plus write noise held
-        within the rails [0, VDD] (``noise`` pre-scaled, V, shaped like ``x``)."""
+        """Values to store for voltages ``x`` (V): codes, or DAC levels ``v`` plus the write
+        pedestal ``p(v)`` plus write noise, held within the rails [0, VDD] (``noise``
+        pre-scaled, V, shaped like ``x``)."""
         d = self.cfg.device
         if self.codes:
             return np.rint((np.clip(x, d.kv_lo, d.kv_hi) - d.kv_lo) / self.step
                            ).astype(np.uint8)
         vq = dac(x, d)
-        if noise is not None:
+        if self.pedestal is not None:
+            vq = vq + write_pedestal(vq, self.pedestal)
+            if noise is not None:
+                vq = vq + noise
+            vq = np.clip(vq, 0.0, d.vdd)
+        elif noise is not None:
             vq = np.clip(vq + noise, 0.0, d.vdd)
         return vq.astype(self.dtype, copy=False)
 

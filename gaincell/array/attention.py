@@ -82,7 +82,9 @@ class GainCellAttention:
         (:mod:`gaincell.array._draws`); the same seed gives the same numbers in either engine,
         with any thread count, and ``forward`` gives the same numbers as ``step``.
     engine : {"auto", "fast", "reference"}
-        ``auto`` and ``fast`` use the Numba/BLAS engine (every device option); ``reference``
+        ``auto`` and ``fast`` use the Numba/BLAS engine (every device option but threshold
+        mismatch and a retention table, for which ``auto`` runs the reference engine and
+        ``fast`` is refused); ``reference``
         forces the slow vectorized NumPy engine, e.g. to cross-check the fast one (equal to
         1e-12). ``"general"`` is a deprecated alias of ``"reference"``.
 
@@ -105,7 +107,12 @@ class GainCellAttention:
         self._cfg = cfg
         self.seed = seed
         self._design = Design(cfg, seed_entropy(seed))
-        self._engine: Engine = (ReferenceEngine(self._design) if engine == "reference"
+        todo = self._design.fast_unsupported
+        if engine == "fast" and todo:
+            raise ValueError(f"engine = 'fast' does not model {' and '.join(todo)} yet: "
+                             f"allowed engine = 'auto' or 'reference' for this design")
+        self._engine: Engine = (ReferenceEngine(self._design)
+                                if engine == "reference" or todo
                                 else FastEngine(self._design))
         self._state: RingBuffer | None = None
 

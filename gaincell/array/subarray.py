@@ -4,7 +4,8 @@ These classes model the hardware structurally (SI units throughout: V, s, A, C) 
 an explicit, readable counterpart of the vectorized engine in :mod:`gaincell.array.attention`;
 :class:`TiledHead` assembles W / array_cols tile pairs into a ring-buffer head. They are slow
 and meant for small arrays (teaching, SPICE-sized tiles, cross-checks). They support the
-polynomial, linear and table cell models and leakage, without noise or mismatch.
+polynomial, linear and table cell models, leakage (exponential or a retention table) and the
+write pedestal, without noise or mismatch.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import numpy as np
 
 from gaincell._checks import as_finite
 from gaincell.device.leakage import decay_factor
+from gaincell.device.pedestal import write_pedestal
 from gaincell.device.quantize import counter, dac, pwm
 from gaincell.device.readout import hardsigmoid
+from gaincell.device.retention_table import RetentionInterp, seconds_per_leak
 from gaincell.device.transfer import CellTransfer
 from gaincell.params import AttentionConfig, DeviceParams
 
@@ -26,7 +29,8 @@ class SubArray:
 
     Each cell holds a storage voltage (V) written at a token step; while its word line pulses
     (at ``v_read``) it adds ``I(V_store(age)) x pulse width`` to its bit line, where the stored
-    voltage relaxes toward ``v_rest`` by ``exp(-age * leak_per_step)``.
+    voltage relaxes toward ``v_rest`` by ``exp(-age * leak_per_step)``, or follows the
+    device's retention table at ``age x leak_per_step x tau(table's t_ref)`` seconds.
     """
 
     def __init__(self, rows: int, cols: int, device: DeviceParams, leak_per_step: float):
@@ -36,6 +40,9 @@ class SubArray:
         self.transfer = CellTransfer(device)
         self.v_store = np.full((self.rows, self.cols), device.v_rest)
         self.t_write = np.full((self.rows, self.cols), -1, dtype=np.int64)
+        table = device.retention_table
+        self._table = None if table is None else RetentionInterp(table)
+        self._s_per_leak = None if table is None else seconds_per_leak(device)
 
     def write(self, voltages, t: int, row: int | None = None, col: int | None = None) -> None:
         """Write one column (``col``) or one row (``row``) at token step ``t`` (voltages, V)."""
@@ -60,6 +67,8 @@ class SubArray:
         """Stored voltages (V) at token step ``t`` (after leakage)."""
         d = self.device
         age = np.maximum(t - self.t_write, 0)
+        if self._table is not None:
+            return self._table(self.v_store, age * self.leak * self._s_per_leak)
         return d.v_rest + (self.v_store - d.v_rest) * decay_factor(age, self.leak)
 
     def read(self, pulse_widths, t: int) -> np.ndarray:
@@ -83,10 +92,16 @@ class TilePair:
         self.v = SubArray(cfg.array_cols, cfg.head_dim, d, cfg.leak_per_step)
 
     def write_token(self, col: int, k, v, t: int) -> None:
-        """Store key ``k`` and value ``v`` (V, before the DAC) of token ``t`` in column ``col``."""
+        """Store key ``k`` and value ``v`` (V, before the DAC) of token ``t`` in column ``col``:
+        the DAC level plus the write pedestal, within [0, vdd]."""
         d = self.cfg.device
-        self.k.write(dac(k, d), t, col=col)
-        self.v.write(dac(v, d), t, row=col)
+
+        def written(x):
+            lv = dac(x, d)
+            return np.clip(lv + write_pedestal(lv, d), 0.0, d.vdd) if d.has_pedestal else lv
+
+        self.k.write(written(k), t, col=col)
+        self.v.write(written(v), t, row=col)
 
     def read(self, q_pulses, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Query pulses (s) -> (phi per column as a fraction of T_max, counter outputs (D,))."""

@@ -110,9 +110,9 @@ def init_text(vdd: float | None = None, name: str | None = None) -> str:
         value = getattr(dev, f.name)
         if f.name in ("q_levels", "kv_levels", "out_levels") and value is None:
             value = "none"
-        if f.name == "iv_table":
+        if f.name in ("iv_table", "retention_table"):
             out += _comment(ddoc.get(f.name, "")) + _comment(f"allowed: {ALLOWED[f.name]}")
-            out += ["# [device.iv_table]  (not set)", ""]
+            out += [f"# [device.{f.name}]  (not set)", ""]
             continue
         out += _key_block(f.name, value, ddoc.get(f.name, ""), ALLOWED.get(f.name))
     out += ["[system]", ""]
@@ -136,6 +136,9 @@ def show_text(cfg: AttentionConfig, spec: SystemSpec | None, source: str) -> str
         v = getattr(d, f.name)
         if f.name == "iv_table" and v is not None:
             v = f"IVTable({len(v.v_store)} x {len(v.v_in)} points; {v.source})"
+        if f.name == "retention_table" and v is not None:
+            v = (f"RetentionTable({len(v.v0)} levels x {len(v.t_s)} times to {v.t_s[-1]:g} s "
+                 f"at {v.t_ref:.2f} K; {v.source})")
         lines.append(f"{f.name} = {v!r}")
     if spec is not None:
         lines.append("[system]")
@@ -148,6 +151,9 @@ def show_text(cfg: AttentionConfig, spec: SystemSpec | None, source: str) -> str
               f"leak per token step = {cfg.leak_per_step:.6g} "
               f"({'given' if 'leak_per_step' in cfg._given else 'token_period / tau(T)'}); "
               f"token period = {cfg.token_period!r} s",
+              f"read-device threshold spread vth_sigma = {d.vth_sigma:.4g} V"
+              + (f" (Pelgrom: {d.pelgrom_avt:g} V m / sqrt({d.read_device_w:g} m x "
+                 f"{d.read_device_l:g} m))" if d.pelgrom_avt > 0 else ""),
               f"stage saturation charges: {d.stage1_sat_ua_tmax:.4g} and "
               f"{d.stage2_sat_ua_tmax:.4g} uA x T_max",
               f"typical inputs: {100 * u.stage1_saturated:.1f} % of first-stage reads that fire "

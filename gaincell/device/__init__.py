@@ -10,14 +10,20 @@ from gaincell.device.noise import (
                                    comparator_offsets,
                                    gain_mismatch,
 )
+from gaincell.device.pedestal import fit_write_pedestal, write_pedestal
 from gaincell.device.quantize import counter, dac, pwm, quantize, quantize_codes, quantizer_step
 from gaincell.device.readout import hardsigmoid, pulse_width, signed_readout
+from gaincell.device.retention_table import (
+                                   RetentionInterp,
+                                   retention_voltage,
+                                   seconds_per_leak,
+)
 from gaincell.device.transfer import (
-    CellTransfer,
-    eval_poly,
-    interp_lut,
-    linear_equivalent_gain_ua_per_v,
-    poly_read_coeffs_ua,
+                                   CellTransfer,
+                                   eval_poly,
+                                   interp_lut,
+                                   linear_equivalent_gain_ua_per_v,
+                                   poly_read_coeffs_ua,
 )
 
 __all__ = [
@@ -29,4 +35,6 @@ __all__ = [
     "CellTransfer", "eval_poly", "interp_lut", "poly_read_coeffs_ua",
     "linear_equivalent_gain_ua_per_v",
     "DesignUsage", "design_usage", "design_warnings",
+    "write_pedestal", "fit_write_pedestal",
+    "RetentionInterp", "retention_voltage", "seconds_per_leak",
 ]

