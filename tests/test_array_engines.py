@@ -49,6 +49,10 @@ def designs(draw):
         o["sigma_write_noise"] = draw(st.sampled_from([1e-3, 0.05]))
     if draw(st.booleans()):
         o["sigma_comparator_offset"] = draw(st.sampled_from([1e-15, 3e-14]))
+    if draw(st.booleans()):
+        o["sigma_vth_mismatch"] = draw(st.sampled_from([0.005, 0.03]))
+    if draw(st.booleans()):
+        o["write_pedestal_coef_v"] = draw(st.sampled_from([(-0.02,), (-0.02, 0.015, -0.004)]))
     return gc.AttentionConfig.leroux2025(**o)
 
 
@@ -83,7 +87,8 @@ def test_traces_and_activity_agree_with_every_option():
     cfg = gc.AttentionConfig.leroux2025(
         n_heads=2, head_dim=6, window=8, array_cols=4, v_rest=0.3, sigma_gain_mismatch=0.1,
         sigma_tau_mismatch=0.5, sigma_read_noise=2e-14, sigma_write_noise=0.01,
-        sigma_comparator_offset=1e-14, leak_per_step=1e-2)
+        sigma_comparator_offset=1e-14, leak_per_step=1e-2, sigma_vth_mismatch=0.01,
+        write_pedestal_coef_v=(-0.02, 0.015))
     rng = np.random.default_rng(3)
     q, k, v = (rng.uniform(0, 0.9, (2, 2, 19, 6)) for _ in range(3))
     yf, tf = gc.GainCellAttention(cfg, seed=4).forward(q, k, v, trace=True)

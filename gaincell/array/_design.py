@@ -58,8 +58,7 @@ class Design:
         #: effects of this design that the fast engine does not model yet: such a design
         #: runs on the reference engine (``engine="auto"``) or is refused by ``"fast"``
         self.fast_unsupported: tuple[str, ...] = tuple(name for name, on in (
-            ("threshold mismatch (vth_sigma > 0)", self.chip.vth_k is not None),
-            ("retention_table", d.retention_table is not None)) if on)
+            ("retention_table", d.retention_table is not None),) if on)
         self._check_range()
 
     def _check_range(self) -> None:

@@ -108,7 +108,7 @@ class FastEngine:
             out_lo=d.out_lo, out_hi=d.out_hi, out_step=g.out_step, lim=float(lim),
             is_lut=g.lut is not None, has_gain=chip.gain_k is not None,
             has_tau=chip.leak_k is not None, has_off=chip.off1 is not None,
-            has_read=d.sigma_read_noise > 0)
+            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k is not None)
         # folded coefficients: I(c0 + u d) = sum_m b_m d^m u^m, b the cubic around w = c0
         c0 = d.v_rest - d.v_weight_zero
         a = np.zeros(4) if g.a is None else g.a
@@ -128,7 +128,9 @@ class FastEngine:
             _DUMMY3 if chip.leak_k is None else chip.leak_k,
             _DUMMY3 if chip.leak_v is None else chip.leak_v,
             dummy2 if chip.off1 is None else chip.off1,
-            np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2)
+            np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2,
+            _DUMMY3 if chip.vth_k is None else chip.vth_k,
+            _DUMMY3 if chip.vth_v is None else chip.vth_v)
 
     # -- the full path -------------------------------------------------------------------------
     def _run(self, st: RingBuffer, qq, k, v, noise: TokenNoise, keep: bool, out: dict,

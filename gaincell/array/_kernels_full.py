@@ -20,13 +20,15 @@ The small structs:
 value x to the voltage ``x * scale + lo`` (V), ``v_rest`` (V), ``c0 = v_rest - v_weight_zero``
 (V), ``sat1``/``sat2`` (uA x T_max), the counter's ``out_lo``/``out_hi``/``out_step`` and
 saturation limit ``lim`` (full scale), and the flags ``is_lut``, ``has_gain``, ``has_tau``,
-``has_off``, ``has_read``.
+``has_off``, ``has_read``, ``has_vth``.
 
 ``Cell``: ``a`` (4,) cubic coefficients, uA / V^i, or the lookup table ``lut`` (uA) on the
 grid ``w0 + k dw`` (V).
 
 ``Chip`` (arrays; a (1, 1, 1) dummy where absent): ``gain_k``, ``gain_v``, ``leak_k``,
-``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D).
+``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D), ``vth_k``, ``vth_v``
+(H, W, D) float32: the read devices' threshold offsets, V (a cell conducts as if its node
+were that much higher: ``w = c0 + (v - v_rest) dec + dvth``).
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ __all__ = ["Plan", "Cell", "Chip", "run_tokens", "forward_tiles"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
                            "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
-                           "has_tau", "has_off", "has_read"])
+                           "has_tau", "has_off", "has_read", "has_vth"])
 Cell = namedtuple("Cell", ["a", "lut", "w0", "dw"])
-Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"])
+Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k",
+                           "vth_v"])
 
 
 
@@ -89,12 +92,12 @@ def _decay_cells(age, leak, h, s, dd, bits):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _currents(P, cell, st, dec, drow, gain, h, s, w, cur):
+def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur):
     # pragma: no cover - compiled
     """Currents cur (D,) in uA of the cells st (D,) of slot s (generic path: table cell or
     retention spread): a code or voltage decodes to v = x scale + lo; the deviation from
     v_rest has decayed by ``dec`` (or, with retention spread, by ``drow[r]`` per cell);
-    w = c0 + (v - v_rest) dec."""
+    w = c0 + (v - v_rest) dec, plus the cell's threshold offset vth[h, s, r] (V)."""
     D = st.size
     scale, lo, v_rest, c0 = P.scale, P.lo, P.v_rest, P.c0
     if P.has_tau:
@@ -103,6 +106,9 @@ def _currents(P, cell, st, dec, drow, gain, h, s, w, cur):
     else:
         for r in range(D):
             w[r] = c0 + ((st[r] * scale + lo) - v_rest) * dec
+    if P.has_vth:
+        for r in range(D):
+            w[r] += vth[h, s, r]
     if P.is_lut:
         lut = cell.lut
         n = lut.size
@@ -147,8 +153,8 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
     G = W // cols
     sat1, sat2 = P.sat1, P.sat2
     scale, lo_u = P.scale, P.lo - P.v_rest
-    folded = not (P.is_lut or P.has_tau)
-    poly_tau = P.has_tau and not P.is_lut
+    folded = not (P.is_lut or P.has_tau or P.has_vth)
+    poly_tau = P.has_tau and not (P.is_lut or P.has_vth)
     b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]   # the cubic around c0
     gk = chip.gain_k
     gv = chip.gain_v
@@ -218,9 +224,9 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
         else:
             if P.has_tau and lazy:
                 _decay_cells(age, chip.leak_k, h, s, drow, bits)
-                _currents(P, cell, x, dtab[age], drow, gk, h, s, w, cur)
+                _currents(P, cell, x, dtab[age], drow, gk, chip.vth_k, h, s, w, cur)
             else:
-                _currents(P, cell, x, dtab[age], dk[s], gk, h, s, w, cur)
+                _currents(P, cell, x, dtab[age], dk[s], gk, chip.vth_k, h, s, w, cur)
             acc1 = 0.0
             for r in range(D):
                 acc1 += q[r] * cur[r]
@@ -292,9 +298,9 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
             else:
                 if P.has_tau and lazy:
                     _decay_cells(age, chip.leak_v, h, c, drow, bits)
-                    _currents(P, cell, x, dtab[age], drow, gv, h, c, w, cur)
+                    _currents(P, cell, x, dtab[age], drow, gv, chip.vth_v, h, c, w, cur)
                 else:
-                    _currents(P, cell, x, dtab[age], dv[c], gv, h, c, w, cur)
+                    _currents(P, cell, x, dtab[age], dv[c], gv, chip.vth_v, h, c, w, cur)
                 for r in range(D):
                     acc[r] += p * cur[r]
                 if want_abs:
@@ -448,6 +454,8 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     lv = np.ones((D, cols))
     gk = np.ones((D, cols))
     gv = np.ones((D, cols))
+    ck = np.full((D, cols), c0)     # w = ck + z: c0 plus the cell's threshold offset
+    cv = np.full((D, cols), c0)
     tmp = np.empty(D)
     bits = np.empty(D)
     for ci in range(cols):
@@ -462,6 +470,10 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
             for r in range(D):
                 gk[r, ci] = chip.gain_k[h, s0 + ci, r]
                 gv[r, ci] = chip.gain_v[h, s0 + ci, r]
+        if P.has_vth:
+            for r in range(D):
+                ck[r, ci] = c0 + chip.vth_k[h, s0 + ci, r]
+                cv[r, ci] = c0 + chip.vth_v[h, s0 + ci, r]
     S = np.zeros(cols)
     phi = np.zeros(cols)
     pm = np.zeros(cols)
@@ -489,14 +501,14 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
                 for ci in range(nv):
                     x = zk[r, ci] * lk[r, ci]
                     zk[r, ci] = x
-                    S[ci] += qr * (gk[r, ci] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
-                                                    w0, dw))
+                    S[ci] += qr * (gk[r, ci] * _cur(ck[r, ci] + x, is_lut, a0, a1, a2, a3, lut,
+                                                    nl, w0, dw))
             if cn >= 0:
                 acc = 0.0
                 for r in range(D):
                     x = ks[t, r] * scale + lo_u
                     zk[r, cn] = x
-                    acc += q[r] * (gk[r, cn] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                    acc += q[r] * (gk[r, cn] * _cur(ck[r, cn] + x, is_lut, a0, a1, a2, a3, lut, nl,
                                                     w0, dw))
                 S[cn] = acc
         else:
@@ -508,7 +520,7 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
             for r in range(D):
                 qr = q[r]
                 for ci in range(nv):
-                    S[ci] += qr * (gk[r, ci] * _cur(c0 + zk[r, ci] * dec[ci], is_lut, a0, a1,
+                    S[ci] += qr * (gk[r, ci] * _cur(ck[r, ci] + zk[r, ci] * dec[ci], is_lut, a0, a1,
                                                     a2, a3, lut, nl, w0, dw))
         for ci in range(nv):
             acc = S[ci]
@@ -531,7 +543,7 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
                 for ci in range(nv):
                     x = zv[r, ci] * lv[r, ci]
                     zv[r, ci] = x
-                    acc += pm[ci] * (gv[r, ci] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                    acc += pm[ci] * (gv[r, ci] * _cur(cv[r, ci] + x, is_lut, a0, a1, a2, a3, lut, nl,
                                                       w0, dw))
                 A[r] = acc
             if cn >= 0:
@@ -539,7 +551,7 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
                 for r in range(D):
                     x = vs[t, r] * scale + lo_u
                     zv[r, cn] = x
-                    A[r] += p * (gv[r, cn] * _cur(c0 + x, is_lut, a0, a1, a2, a3, lut, nl,
+                    A[r] += p * (gv[r, cn] * _cur(cv[r, cn] + x, is_lut, a0, a1, a2, a3, lut, nl,
                                                   w0, dw))
         else:
             if cn >= 0:
@@ -548,7 +560,7 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
             for r in range(D):
                 acc = 0.0
                 for ci in range(nv):
-                    acc += phi[ci] * (gv[r, ci] * _cur(c0 + zv[r, ci] * dec[ci], is_lut, a0,
+                    acc += phi[ci] * (gv[r, ci] * _cur(cv[r, ci] + zv[r, ci] * dec[ci], is_lut, a0,
                                                        a1, a2, a3, lut, nl, w0, dw))
                 A[r] = acc
         yt = y[t]
