@@ -113,6 +113,31 @@ def chip(cfg: AttentionConfig, seed: int, i: int) -> GainCellAttention:
     return GainCellAttention(cfg, seed=np.random.SeedSequence(seed, spawn_key=(i,)))
 
 
+def _run_chip(sim: GainCellAttention, q, k, v, single: bool):
+    """(y, saturated first-stage pulses, saturated counters) of one chip's forward."""
+    if single and isinstance(sim._engine, FastEngine):
+        sim._engine.threads = 1
+    return sim._forward_stats(q, k, v)
+
+
+def simulate_chips(cfg: AttentionConfig, q, k, v, seeds, workers: int | None = None
+                   ) -> list[tuple[np.ndarray, int, int]]:
+    """``(y, phi_saturated, counter_saturated)`` of the chips seeded by ``seeds`` (each
+    anything :class:`GainCellAttention` takes as a seed), run side by side on ``workers``
+    threads as in :func:`monte_carlo` (the numbers do not depend on it). For callers that
+    choose their own chip seeds (e.g. ``gaincell.explore``)."""
+    seeds = list(seeds)
+    n_workers = min(n_threads() if workers is None else int(workers), max(1, len(seeds)))
+
+    def one(s):
+        return _run_chip(GainCellAttention(cfg, seed=s), q, k, v, n_workers > 1)
+
+    if n_workers <= 1:
+        return [one(s) for s in seeds]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_workers) as pool:
+        return list(pool.map(one, seeds))
+
+
 def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
                 keep_outputs: bool | None = None, workers: int | None = None,
                 progress: bool = True, memory_limit: int = DEFAULT_MEMORY_LIMIT
@@ -182,10 +207,7 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
         ideal[sl] = hardsigmoid_attention(q[sl], k[sl], v[sl], cfg)
 
     def run(i: int) -> None:
-        sim = chip(cfg, seed, i)
-        if n_workers > 1 and isinstance(sim._engine, FastEngine):
-            sim._engine.threads = 1
-        y, n1, n2 = sim._forward_stats(q, k, v)
+        y, n1, n2 = _run_chip(chip(cfg, seed, i), q, k, v, n_workers > 1)
         metrics["rel_rms_vs_ideal"][i] = _rel_rms(y, ideal)
         metrics["corr_vs_ideal"][i] = _corr(y, ideal)
         metrics["rel_rms_vs_clean"][i] = _rel_rms(y, clean)
