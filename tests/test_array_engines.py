@@ -14,6 +14,15 @@ import gaincell as gc
 from gaincell.array import _kernels_full as KF
 
 TABLE = gc.IVTable.leroux2025()
+#: retention tables: one level (the change since the write only), and a non-exponential one
+#: (a plateau, then a slide, faster from higher levels), in table seconds
+RETENTION = (
+    gc.RetentionTable(t_s=(0.0, 1e-6, 2e-5, 1e-3), v0=(0.5,), v=((0.5, 0.49, 0.45, 0.3),),
+                      t_ref=300.0),
+    gc.RetentionTable(t_s=(0.0, 2e-6, 1e-5, 3e-4), v0=(0.1, 0.45, 0.9),
+                      v=((0.1, 0.1, 0.09, 0.08), (0.45, 0.44, 0.4, 0.2),
+                         (0.9, 0.88, 0.7, 0.3)), t_ref=330.0),
+)
 
 
 def stream(attn, q, k, v, trace=False):
@@ -53,6 +62,8 @@ def designs(draw):
         o["sigma_vth_mismatch"] = draw(st.sampled_from([0.005, 0.03]))
     if draw(st.booleans()):
         o["write_pedestal_coef_v"] = draw(st.sampled_from([(-0.02,), (-0.02, 0.015, -0.004)]))
+    if draw(st.booleans()):
+        o["retention_table"] = draw(st.sampled_from(RETENTION))
     return gc.AttentionConfig.leroux2025(**o)
 
 

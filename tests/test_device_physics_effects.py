@@ -238,12 +238,10 @@ def test_threshold_offset_acts_as_a_shift_of_the_stored_voltage_in_a_poly_cell()
                                                    rel=1e-9)
 
 
-def test_fast_engine_refuses_what_it_does_not_model():
-    assert gc.GainCellAttention(small(sigma_vth_mismatch=0.01), engine="fast").engine == "fast"
+def test_fast_engine_models_threshold_mismatch_and_the_retention_table():
+    assert gc.GainCellAttention(small(sigma_vth_mismatch=0.01)).engine == "fast"
     table = RetentionTable.exponential(5e-3, 0.45, [0.0, 0.9], [0, 1e-6, 1e-3])
-    with pytest.raises(ValueError, match="retention_table"):
-        gc.GainCellAttention(small(retention_table=table), engine="fast")
-    assert gc.GainCellAttention(small(retention_table=table)).engine == "reference"
+    assert gc.GainCellAttention(small(retention_table=table)).engine == "fast"
 
 
 # -- retention table ---------------------------------------------------------------------------

@@ -57,8 +57,7 @@ class Design:
                                  else seconds_per_leak(d))
         #: effects of this design that the fast engine does not model yet: such a design
         #: runs on the reference engine (``engine="auto"``) or is refused by ``"fast"``
-        self.fast_unsupported: tuple[str, ...] = tuple(name for name, on in (
-            ("retention_table", d.retention_table is not None),) if on)
+        self.fast_unsupported: tuple[str, ...] = ()
         self._check_range()
 
     def _check_range(self) -> None:

@@ -108,19 +108,25 @@ class FastEngine:
             out_lo=d.out_lo, out_hi=d.out_hi, out_step=g.out_step, lim=float(lim),
             is_lut=g.lut is not None, has_gain=chip.gain_k is not None,
             has_tau=chip.leak_k is not None, has_off=chip.off1 is not None,
-            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k is not None)
+            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k is not None,
+            has_table=g.retention is not None, leak=float(cfg.leak_per_step))
         # folded coefficients: I(c0 + u d) = sum_m b_m d^m u^m, b the cubic around w = c0
         c0 = d.v_rest - d.v_weight_zero
         a = np.zeros(4) if g.a is None else g.a
         b = np.array([sum(a[i] * math.comb(i, m) * c0 ** (i - m) for i in range(m, 4))
                       for m in range(4)])
         self._etab = np.ascontiguousarray(b[None, :] * g.dtab[:, None] ** np.arange(4))
+        rt = g.retention
+        table = ((np.zeros(2), 1.0, np.zeros(2), np.zeros((2, 2)), 0.0) if rt is None else
+                 (np.ascontiguousarray(rt.x), float(rt.t1), np.ascontiguousarray(rt.v0),
+                  np.ascontiguousarray(rt.drop), float(g.table_s_per_leak)))
         if g.lut is None:
             self._cell = KF.Cell(np.ascontiguousarray(g.a, dtype=np.float64), np.zeros(2),
-                                 0.0, 1.0)
+                                 0.0, 1.0, *table, float(d.v_weight_zero))
         else:
             self._cell = KF.Cell(np.zeros(4), np.ascontiguousarray(g.lut.i_ua),
-                                 float(g.lut.w0), float(g.lut.dw))
+                                 float(g.lut.w0), float(g.lut.dw), *table,
+                                 float(d.v_weight_zero))
         dummy2 = np.zeros((1, 1))
         self._chip = KF.Chip(
             _DUMMY3 if chip.gain_k is None else chip.gain_k,

@@ -20,10 +20,14 @@ The small structs:
 value x to the voltage ``x * scale + lo`` (V), ``v_rest`` (V), ``c0 = v_rest - v_weight_zero``
 (V), ``sat1``/``sat2`` (uA x T_max), the counter's ``out_lo``/``out_hi``/``out_step`` and
 saturation limit ``lim`` (full scale), and the flags ``is_lut``, ``has_gain``, ``has_tau``,
-``has_off``, ``has_read``, ``has_vth``.
+``has_off``, ``has_read``, ``has_vth``, ``has_table`` (a retention table replaces the
+exponential relaxation) and the leak per step ``leak`` (dt / tau).
 
 ``Cell``: ``a`` (4,) cubic coefficients, uA / V^i, or the lookup table ``lut`` (uA) on the
-grid ``w0 + k dw`` (V).
+grid ``w0 + k dw`` (V); the retention table's interpolation
+(:class:`gaincell.device.retention_table.RetentionInterp`): ``rt_x`` (N,) log(1 + t / t1),
+``rt_t1`` (s), ``rt_v0`` (M,) written voltages (V), ``rt_drop`` (M, N) change since the write
+(V), ``rt_spl`` table seconds per unit of leak, and ``v_wz`` the zero-weight voltage (V).
 
 ``Chip`` (arrays; a (1, 1, 1) dummy where absent): ``gain_k``, ``gain_v``, ``leak_k``,
 ``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D), ``vth_k``, ``vth_v``
@@ -45,8 +49,9 @@ __all__ = ["Plan", "Cell", "Chip", "run_tokens", "forward_tiles"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
                            "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
-                           "has_tau", "has_off", "has_read", "has_vth"])
-Cell = namedtuple("Cell", ["a", "lut", "w0", "dw"])
+                           "has_tau", "has_off", "has_read", "has_vth", "has_table", "leak"])
+Cell = namedtuple("Cell", ["a", "lut", "w0", "dw", "rt_x", "rt_t1", "rt_v0", "rt_drop",
+                           "rt_spl", "v_wz"])
 Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k",
                            "vth_v"])
 
@@ -91,8 +96,34 @@ def _decay_cells(age, leak, h, s, dd, bits):  # pragma: no cover - compiled
         dd[r] *= bits[r]
 
 
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _ret_v(cell, vw, t):  # pragma: no cover - compiled
+    """Node voltage (V) t seconds after writing vw (V), from the retention table: the twin
+    of :class:`gaincell.device.retention_table.RetentionInterp` (the change since the write,
+    linear in the written voltage and in log(1 + t / t1), held beyond the table)."""
+    xt = cell.rt_x
+    n = xt.size
+    x = np.log1p(t / cell.rt_t1)
+    j = 0
+    while j < n - 2 and xt[j + 1] <= x:
+        j += 1
+    fx = min(max((x - xt[j]) / (xt[j + 1] - xt[j]), 0.0), 1.0)
+    D = cell.rt_drop
+    v0 = cell.rt_v0
+    m = v0.size
+    if m == 1:
+        return vw + ((1.0 - fx) * D[0, j] + fx * D[0, j + 1])
+    i = 0
+    while i < m - 2 and v0[i + 1] <= vw:
+        i += 1
+    fv = min(max((vw - v0[i]) / (v0[i + 1] - v0[i]), 0.0), 1.0)
+    lo = (1.0 - fx) * D[i, j] + fx * D[i, j + 1]
+    hi = (1.0 - fx) * D[i + 1, j] + fx * D[i + 1, j + 1]
+    return vw + ((1.0 - fv) * lo + fv * hi)
+
+
 @njit(cache=True, fastmath=_FM, inline="always")
-def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur):
+def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur, age, leak):
     # pragma: no cover - compiled
     """Currents cur (D,) in uA of the cells st (D,) of slot s (generic path: table cell or
     retention spread): a code or voltage decodes to v = x scale + lo; the deviation from
@@ -100,7 +131,12 @@ def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur):
     w = c0 + (v - v_rest) dec, plus the cell's threshold offset vth[h, s, r] (V)."""
     D = st.size
     scale, lo, v_rest, c0 = P.scale, P.lo, P.v_rest, P.c0
-    if P.has_tau:
+    if P.has_table:     # table time: age x leak x seconds per leak
+        spl = cell.rt_spl
+        for r in range(D):
+            lk = np.float64(leak[h, s, r]) if P.has_tau else P.leak
+            w[r] = _ret_v(cell, st[r] * scale + lo, age * (lk * spl)) - cell.v_wz
+    elif P.has_tau:
         for r in range(D):
             w[r] = c0 + ((st[r] * scale + lo) - v_rest) * drow[r]
     else:
@@ -153,8 +189,8 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
     G = W // cols
     sat1, sat2 = P.sat1, P.sat2
     scale, lo_u = P.scale, P.lo - P.v_rest
-    folded = not (P.is_lut or P.has_tau or P.has_vth)
-    poly_tau = P.has_tau and not (P.is_lut or P.has_vth)
+    folded = not (P.is_lut or P.has_tau or P.has_vth or P.has_table)
+    poly_tau = P.has_tau and not (P.is_lut or P.has_vth or P.has_table)
     b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]   # the cubic around c0
     gk = chip.gain_k
     gv = chip.gain_v
@@ -224,9 +260,11 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
         else:
             if P.has_tau and lazy:
                 _decay_cells(age, chip.leak_k, h, s, drow, bits)
-                _currents(P, cell, x, dtab[age], drow, gk, chip.vth_k, h, s, w, cur)
+                _currents(P, cell, x, dtab[age], drow, gk, chip.vth_k, h, s, w, cur, age,
+                          chip.leak_k)
             else:
-                _currents(P, cell, x, dtab[age], dk[s], gk, chip.vth_k, h, s, w, cur)
+                _currents(P, cell, x, dtab[age], dk[s], gk, chip.vth_k, h, s, w, cur, age,
+                          chip.leak_k)
             acc1 = 0.0
             for r in range(D):
                 acc1 += q[r] * cur[r]
@@ -298,9 +336,11 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
             else:
                 if P.has_tau and lazy:
                     _decay_cells(age, chip.leak_v, h, c, drow, bits)
-                    _currents(P, cell, x, dtab[age], drow, gv, chip.vth_v, h, c, w, cur)
+                    _currents(P, cell, x, dtab[age], drow, gv, chip.vth_v, h, c, w, cur, age,
+                              chip.leak_v)
                 else:
-                    _currents(P, cell, x, dtab[age], dv[c], gv, chip.vth_v, h, c, w, cur)
+                    _currents(P, cell, x, dtab[age], dv[c], gv, chip.vth_v, h, c, w, cur, age,
+                              chip.leak_v)
                 for r in range(D):
                     acc[r] += p * cur[r]
                 if want_abs:
@@ -440,9 +480,11 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     T, D = qq.shape
     W, cols = P.W, P.cols
     s0 = g * cols
-    scale, lo_u = P.scale, P.lo - P.v_rest
+    table = P.has_table
+    # the state z: the deviation from v_rest (exponential model) or the written voltage
+    scale, lo_u = P.scale, (P.lo if table else P.lo - P.v_rest)
     c0 = P.c0
-    tau = P.has_tau
+    tau = P.has_tau and not table
     is_lut = P.is_lut
     a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
     lut = cell.lut
@@ -474,6 +516,16 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
             for r in range(D):
                 ck[r, ci] = c0 + chip.vth_k[h, s0 + ci, r]
                 cv[r, ci] = c0 + chip.vth_v[h, s0 + ci, r]
+    if table:   # w = V_node - v_weight_zero + dvth; table time = age x leak x s per leak
+        for r in range(D):
+            for ci in range(cols):
+                ck[r, ci] -= c0 + cell.v_wz
+                cv[r, ci] -= c0 + cell.v_wz
+                lk[r, ci] = (np.float64(chip.leak_k[h, s0 + ci, r]) if P.has_tau
+                             else P.leak) * cell.rt_spl
+                lv[r, ci] = (np.float64(chip.leak_v[h, s0 + ci, r]) if P.has_tau
+                             else P.leak) * cell.rt_spl
+    agec = np.zeros(cols)
     S = np.zeros(cols)
     phi = np.zeros(cols)
     pm = np.zeros(cols)
@@ -495,7 +547,19 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
         for ci in range(nv):
             S[ci] = 0.0
         # first stage
-        if tau:
+        if table:
+            if cn >= 0:
+                for r in range(D):
+                    zk[r, cn] = ks[t, r] * scale + lo_u
+            for ci in range(nv):
+                agec[ci] = np.float64((tm - s0 - ci) % W)
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    wv = _ret_v(cell, zk[r, ci], agec[ci] * lk[r, ci]) + ck[r, ci]
+                    S[ci] += qr * (gk[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl, w0,
+                                                    dw))
+        elif tau:
             for r in range(D):
                 qr = q[r]
                 for ci in range(nv):
@@ -533,7 +597,18 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
             if p >= 1.0:
                 nsat1 += 1.0
         # second stage
-        if tau:
+        if table:
+            if cn >= 0:
+                for r in range(D):
+                    zv[r, cn] = vs[t, r] * scale + lo_u
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    wv = _ret_v(cell, zv[r, ci], agec[ci] * lv[r, ci]) + cv[r, ci]
+                    acc += phi[ci] * (gv[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl,
+                                                       w0, dw))
+                A[r] = acc
+        elif tau:
             for ci in range(nv):
                 pm[ci] = phi[ci]
             if cn >= 0:
