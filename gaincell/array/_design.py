@@ -55,8 +55,9 @@ class Design:
             d.retention_table)
         self.table_s_per_leak = (None if d.retention_table is None
                                  else seconds_per_leak(d))
-        #: effects of this design that the fast engine does not model yet: such a design
-        #: runs on the reference engine (``engine="auto"``) or is refused by ``"fast"``
+        #: effects of this design that the fast engine does not model (none today: a new
+        #: effect listed here runs on the reference engine with ``engine="auto"`` and is
+        #: refused by ``"fast"`` until the kernels model it)
         self.fast_unsupported: tuple[str, ...] = ()
         self._check_range()
 

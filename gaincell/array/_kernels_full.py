@@ -654,8 +654,8 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
                 for ci in range(nv):
                     x = zv[r, ci] * lv[r, ci]
                     zv[r, ci] = x
-                    acc += pm[ci] * (gv[r, ci] * _cur(cv[r, ci] + x, is_lut, a0, a1, a2, a3, lut, nl,
-                                                      w0, dw))
+                    acc += pm[ci] * (gv[r, ci] * _cur(cv[r, ci] + x, is_lut, a0, a1, a2, a3,
+                                                      lut, nl, w0, dw))
                 A[r] = acc
             if cn >= 0:
                 p = phi[cn]

@@ -82,9 +82,7 @@ class GainCellAttention:
         (:mod:`gaincell.array._draws`); the same seed gives the same numbers in either engine,
         with any thread count, and ``forward`` gives the same numbers as ``step``.
     engine : {"auto", "fast", "reference"}
-        ``auto`` and ``fast`` use the Numba/BLAS engine (every device option but threshold
-        mismatch and a retention table, for which ``auto`` runs the reference engine and
-        ``fast`` is refused); ``reference``
+        ``auto`` and ``fast`` use the Numba/BLAS engine (every device option); ``reference``
         forces the slow vectorized NumPy engine, e.g. to cross-check the fast one (equal to
         1e-12). ``"general"`` is a deprecated alias of ``"reference"``.
 
