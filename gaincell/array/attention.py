@@ -225,7 +225,8 @@ class GainCellAttention:
                              "a usable range")
 
     def _rng(self, *key: int) -> np.random.Generator:
-        """Independent stream ``key`` of this seed: (0,) static draws, (1, t) token t."""
+        """Independent stream ``key`` of this seed ((0,): the static draws; the token noise
+        is counter-based, see :mod:`gaincell.array._draws`)."""
         return stream(self._design.entropy, *key)
 
     def _check_inputs(self, q, k, v, ndim: int):
