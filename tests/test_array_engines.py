@@ -14,6 +14,15 @@ import gaincell as gc
 from gaincell.array import _kernels_full as KF
 
 TABLE = gc.IVTable.leroux2025()
+#: retention tables: one level (the change since the write only), and a non-exponential one
+#: (a plateau, then a slide, faster from higher levels), in table seconds
+RETENTION = (
+    gc.RetentionTable(t_s=(0.0, 1e-6, 2e-5, 1e-3), v0=(0.5,), v=((0.5, 0.49, 0.45, 0.3),),
+                      t_ref=300.0),
+    gc.RetentionTable(t_s=(0.0, 2e-6, 1e-5, 3e-4), v0=(0.1, 0.45, 0.9),
+                      v=((0.1, 0.1, 0.09, 0.08), (0.45, 0.44, 0.4, 0.2),
+                         (0.9, 0.88, 0.7, 0.3)), t_ref=330.0),
+)
 
 
 def stream(attn, q, k, v, trace=False):
@@ -49,6 +58,12 @@ def designs(draw):
         o["sigma_write_noise"] = draw(st.sampled_from([1e-3, 0.05]))
     if draw(st.booleans()):
         o["sigma_comparator_offset"] = draw(st.sampled_from([1e-15, 3e-14]))
+    if draw(st.booleans()):
+        o["sigma_vth_mismatch"] = draw(st.sampled_from([0.005, 0.03]))
+    if draw(st.booleans()):
+        o["write_pedestal_coef_v"] = draw(st.sampled_from([(-0.02,), (-0.02, 0.015, -0.004)]))
+    if draw(st.booleans()):
+        o["retention_table"] = draw(st.sampled_from(RETENTION))
     return gc.AttentionConfig.leroux2025(**o)
 
 
@@ -66,11 +81,16 @@ def test_fast_equals_reference_and_forward_equals_steps(cfg, seed, B, t_factor):
     y = fast.forward(q, k, v)
     np.testing.assert_allclose(ref.forward(q, k, v), y, atol=1e-12, rtol=0)
     ys = stream(fast, q, k, v)
-    # the preset family's batched pass is BLAS; retention spread decays by recurrence in blocks
-    if fast._design.is_preset or cfg.device.sigma_tau_mismatch > 0:
-        np.testing.assert_allclose(ys, y, atol=1e-12, rtol=0)
-    else:
-        np.testing.assert_array_equal(ys, y)                    # the same kernel, bit for bit
+    # the batched passes are BLAS (preset family) or go sub-array by sub-array (full path)
+    np.testing.assert_allclose(ys, y, atol=1e-12, rtol=0)
+    if not fast._design.is_preset:
+        # the traced forward runs the streaming kernel in blocks of tokens: bit for bit,
+        # except that retention spread decays by recurrence within a block
+        yt = fast.forward(q, k, v, trace=True)[0]
+        if cfg.device.sigma_tau_mismatch > 0:
+            np.testing.assert_allclose(yt, ys, atol=1e-12, rtol=0)
+        else:
+            np.testing.assert_array_equal(yt, ys)
     np.testing.assert_allclose(stream(ref, q, k, v), y, atol=1e-12, rtol=0)
 
 
@@ -78,7 +98,8 @@ def test_traces_and_activity_agree_with_every_option():
     cfg = gc.AttentionConfig.leroux2025(
         n_heads=2, head_dim=6, window=8, array_cols=4, v_rest=0.3, sigma_gain_mismatch=0.1,
         sigma_tau_mismatch=0.5, sigma_read_noise=2e-14, sigma_write_noise=0.01,
-        sigma_comparator_offset=1e-14, leak_per_step=1e-2)
+        sigma_comparator_offset=1e-14, leak_per_step=1e-2, sigma_vth_mismatch=0.01,
+        write_pedestal_coef_v=(-0.02, 0.015))
     rng = np.random.default_rng(3)
     q, k, v = (rng.uniform(0, 0.9, (2, 2, 19, 6)) for _ in range(3))
     yf, tf = gc.GainCellAttention(cfg, seed=4).forward(q, k, v, trace=True)

@@ -161,3 +161,83 @@ def test_step_charge_abs_twin():
         ko2, vo2 = np.empty((B, H)), np.empty((B, H))
         K.step_charge_abs_serial(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko2, vo2)
         np.testing.assert_array_equal(ko2, ko)
+
+
+# -- the counter-based token noise (gaincell/array/_philox.py) ----------------------------------
+
+def _philox_kernel():
+    from numba import njit
+
+    from gaincell.array import _philox as P
+
+    @njit
+    def blocks(c, k):
+        return P.philox(c[0], c[1], c[2], c[3], k[0], k[1])
+
+    return blocks
+
+
+def test_philox_equals_numpys_philox_bit_for_bit():
+    blocks = _philox_kernel()
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        key = rng.integers(0, 2**64, 2, dtype=np.uint64, endpoint=False)
+        ctr = rng.integers(1, 2**64, 4, dtype=np.uint64, endpoint=False)
+        prev = ctr.copy()
+        prev[0] -= np.uint64(1)      # numpy increments its counter before each block
+        want = np.random.Philox(key=key, counter=prev).random_raw(4)
+        np.testing.assert_array_equal(np.array(blocks(ctr, key), dtype=np.uint64), want)
+
+
+def _normals_twin(key, c1, c2, c3, n):
+    """Box-Muller on numpy's Philox words with numpy's log, cos and sin."""
+    out = []
+    for b in range((n + 3) // 4):
+        prev = np.array([b, c1, c2, c3], dtype=np.uint64)
+        if b == 0:   # counter - 1 with the borrow into the next word
+            prev[0] = np.uint64(2**64 - 1)
+            prev[1] = np.uint64(c1 - 1)
+        else:
+            prev[0] = np.uint64(b - 1)
+        w = [int(x) for x in np.random.Philox(key=key, counter=prev).random_raw(4)]
+        for x, y in ((w[0], w[1]), (w[2], w[3])):
+            u1 = 1.0 - (x >> 11) * 2.0**-53
+            u2 = (y >> 11) * 2.0**-53
+            r = np.sqrt(-2.0 * np.log(u1))
+            out += [r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)]
+    return np.array(out[:n])
+
+
+def test_normals_twin_and_any_sub_range_is_the_same_numbers():
+    from gaincell.array import _philox as P
+
+    key = P.normal_key([4, 2])
+    full = np.empty(37)
+    P.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 1.0, 0, full)
+    np.testing.assert_allclose(full, _normals_twin(key, 3, 9, 2, 37), rtol=0, atol=1e-14)
+    scaled = np.empty(37)
+    P.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, 0, scaled)
+    np.testing.assert_allclose(scaled, 2.5 * full, rtol=1e-15, atol=0)
+    for first, n in ((0, 8), (1, 7), (5, 30), (36, 1)):    # aligned to blocks of 4 or not
+        part = np.empty(n)
+        P.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, first, part)
+        np.testing.assert_array_equal(part, scaled[first:first + n])
+    big = np.empty(200_000)
+    P.normals(key, np.uint64(1), np.uint64(0), np.uint64(0), 1.0, 0, big)
+    assert abs(big.mean()) < 0.01 and abs(big.std() - 1) < 0.01
+    assert abs(np.mean(big**3)) < 0.03 and abs(np.mean(big**4) - 3) < 0.05
+
+
+def test_token_noise_is_one_function_of_token_sequence_head_and_index():
+    import gaincell as gc
+    from gaincell.array._draws import token_noise
+
+    cfg = gc.AttentionConfig.leroux2025(n_heads=2, head_dim=3, window=8, array_cols=4,
+                                        sigma_read_noise=1e-14, sigma_write_noise=1e-3)
+    block = token_noise(cfg, [7], 5, 4, 2)            # tokens 5..8, batch of 2
+    for i in range(4):
+        one = token_noise(cfg, [7], 5 + i, 1, 1)      # token 5 + i, batch row 0 only
+        for name in ("write_k", "write_v", "read1", "read2"):
+            np.testing.assert_array_equal(getattr(block, name)[i, :1], getattr(one, name)[0])
+    assert not np.array_equal(block.read1[0, 0], block.read1[0, 1])
+    assert not np.array_equal(block.write_k[0], block.write_v[0])

@@ -97,3 +97,19 @@ def test_outputs_over_the_memory_limit_are_refused_with_the_memory_needed():
         gc.monte_carlo(small(), q, k, v, 1, workers=0)
     with pytest.raises(ValueError, match="q has shape"):
         gc.monte_carlo(small(), q[0], k, v, 1)
+
+
+def test_simulate_chips_runs_the_given_seeds_on_any_number_of_workers():
+    from gaincell.array.montecarlo import simulate_chips
+
+    cfg = small(**NOISY)
+    q, k, v = inputs()
+    seeds = [np.random.SeedSequence(5, spawn_key=(2, 7, c)) for c in range(3)]
+    one = simulate_chips(cfg, q, k, v, seeds, workers=1)
+    two = simulate_chips(cfg, q, k, v, seeds, workers=2)
+    for (y1, a1, b1), (y2, a2, b2), s in zip(one, two, seeds):
+        np.testing.assert_array_equal(y1, y2)
+        assert (a1, b1) == (a2, b2)
+        y, tr = gc.GainCellAttention(cfg, seed=s).forward(q, k, v, trace=True)
+        np.testing.assert_allclose(y1, y, atol=1e-12, rtol=0)
+        assert a1 == tr.activity.phi_saturated and b1 == tr.activity.counter_saturated

@@ -208,7 +208,7 @@ def test_threshold_offsets_add_along_a_column_as_their_sum():
     q = np.ones((1, 1, T, 8))
     _, k, v = inputs(base, T, seed=1)
     sim = gc.GainCellAttention(cfg, seed=3)
-    assert sim.engine == "reference"
+    assert sim.engine == "fast"
     _, tr = sim.forward(q, k, v, trace=True)
     _, t0 = gc.GainCellAttention(base).forward(q, k, v, trace=True)
     chip = sim._design.chip
@@ -238,14 +238,10 @@ def test_threshold_offset_acts_as_a_shift_of_the_stored_voltage_in_a_poly_cell()
                                                    rel=1e-9)
 
 
-def test_fast_engine_refuses_what_it_does_not_model():
-    cfg = small(sigma_vth_mismatch=0.01)
-    with pytest.raises(ValueError, match="engine = 'fast' does not model threshold mismatch"):
-        gc.GainCellAttention(cfg, engine="fast")
+def test_fast_engine_models_threshold_mismatch_and_the_retention_table():
+    assert gc.GainCellAttention(small(sigma_vth_mismatch=0.01)).engine == "fast"
     table = RetentionTable.exponential(5e-3, 0.45, [0.0, 0.9], [0, 1e-6, 1e-3])
-    with pytest.raises(ValueError, match="retention_table"):
-        gc.GainCellAttention(small(retention_table=table), engine="fast")
-    assert gc.GainCellAttention(small(retention_table=table)).engine == "reference"
+    assert gc.GainCellAttention(small(retention_table=table)).engine == "fast"
 
 
 # -- retention table ---------------------------------------------------------------------------

@@ -10,9 +10,13 @@ by one (``step``) or together (``forward``):
   comparator offsets ``(H, W)``; second-stage comparator offsets ``(H, G, D)``; threshold
   offsets of the K cells' read devices, of the V cells' ``(H, W, D)`` (last, so that turning
   them on leaves every other draw unchanged);
-- spawn key ``(1, t)``: token t's noise (:func:`token_noise`), drawn in this order and only
-  when its sigma is non-zero: write noise of K, of V ``(B, H, D)``; first-stage read noise of
-  every column ``(B, H, W)``; second-stage read noise of every sub-array output ``(B, H, G, D)``.
+- token noise (:func:`token_noise`) from the counter-based generator of
+  :mod:`gaincell.array._philox` (Philox4x64-10, keyed by spawn key ``(1,)`` of the seed):
+  normal deviate i of token t, sequence b, head h and kind c is a pure function of
+  ``(t, b H + h, c, i)``, so a kernel may draw any part of it where it needs it and still get
+  the numbers that :func:`token_noise` returns. Kinds: 0 write noise of K, 1 of V (index r
+  of the D rows); 2 first-stage read noise (index: column s of W); 3 second-stage read noise
+  (index ``g D + r``: sub-array g, row r). Only drawn when their sigma is non-zero.
 
 The arrays are plain NumPy arrays that the Numba kernels and the NumPy reference engine
 consume alike. Per-cell static arrays are held in float32 (resolution 6e-8 relative, far below
@@ -21,16 +25,19 @@ any spread worth simulating) to keep the chip's state small; both engines read t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
+from numba import njit
 
+from gaincell.array._philox import normal_key, normals
 from gaincell.device.leakage import sample_tau
 from gaincell.device.noise import comparator_offsets, gain_mismatch
 from gaincell.params import UA as _UA
 from gaincell.params import AttentionConfig
 
-__all__ = ["ChipDraws", "TokenNoise", "seed_entropy", "draw_chip", "token_noise"]
+__all__ = ["ChipDraws", "TokenNoise", "seed_entropy", "draw_chip", "token_noise", "token_key"]
 
 
 def seed_entropy(seed) -> list[int]:
@@ -131,27 +138,58 @@ class TokenNoise:
     read2: np.ndarray | None = None
 
 
-def token_noise(cfg: AttentionConfig, entropy: list[int], t0: int, n: int, B: int
-                ) -> TokenNoise:
-    """Noise of tokens ``t0 .. t0 + n - 1`` for a batch of ``B`` sequences."""
+def token_noise(cfg: AttentionConfig, entropy: list[int], t0: int, n: int, B: int,
+                read: bool = True) -> TokenNoise:
+    """Noise of tokens ``t0 .. t0 + n - 1`` for a batch of ``B`` sequences (``read=False``:
+    the write noise only, for a kernel that draws the read noise itself)."""
     d = cfg.device
     H, W, D, G = cfg.n_heads, cfg.window, cfg.head_dim, cfg.n_subarrays
     out = TokenNoise()
     sw, sr = d.write_noise_sigma, d.sigma_read_noise * (1.0 / (_UA * d.t_max))
+    if not read:
+        sr = 0.0
+    if sw == 0 and sr == 0:
+        return out
+    z = np.zeros((1, 1, 1, 1))
     if sw > 0:
         out.write_k = np.empty((n, B, H, D))
         out.write_v = np.empty((n, B, H, D))
     if sr > 0:
         out.read1 = np.empty((n, B, H, W))
         out.read2 = np.empty((n, B, H, G, D))
-    if sw == 0 and sr == 0:
-        return out
-    for i in range(n):
-        rng = stream(entropy, 1, t0 + i)
-        if sw > 0:
-            out.write_k[i] = sw * rng.standard_normal((B, H, D))
-            out.write_v[i] = sw * rng.standard_normal((B, H, D))
-        if sr > 0:
-            out.read1[i] = sr * rng.standard_normal((B, H, W))
-            out.read2[i] = sr * rng.standard_normal((B, H, G, D))
+    _fill(token_key(entropy), t0, H, sw, sr,
+          z if sw == 0 else out.write_k, z if sw == 0 else out.write_v,
+          z if sr == 0 else out.read1,
+          z if sr == 0 else out.read2.reshape(n, B, H, G * D))
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _key(entropy: tuple[int, ...]) -> np.ndarray:
+    k = normal_key(list(entropy))
+    k.flags.writeable = False
+    return k
+
+
+def token_key(entropy: list[int]) -> np.ndarray:
+    """The (2,) uint64 Philox key of a seed's token noise."""
+    return _key(tuple(entropy))
+
+
+@njit(cache=True, nogil=True)
+def _fill(key, t0, H, sw, sr, wk, wv, r1, r2):  # pragma: no cover - compiled
+    """Token noise arrays (n, B, H, .) from the counter-based streams (see the module doc)."""
+    n, B = r1.shape[0], r1.shape[1]
+    if sw > 0:
+        n, B = wk.shape[0], wk.shape[1]
+    for i in range(n):
+        t = np.uint64(t0 + i)
+        for b in range(B):
+            for h in range(H):
+                bh = np.uint64(b * H + h)
+                if sw > 0:
+                    normals(key, t, bh, np.uint64(0), sw, 0, wk[i, b, h])
+                    normals(key, t, bh, np.uint64(1), sw, 0, wv[i, b, h])
+                if sr > 0:
+                    normals(key, t, bh, np.uint64(2), sr, 0, r1[i, b, h])
+                    normals(key, t, bh, np.uint64(3), sr, 0, r2[i, b, h])

@@ -15,6 +15,7 @@ Two paths, chosen per design:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from gaincell.array import _kernels as K
 from gaincell.array import _kernels_full as KF
 from gaincell.array._design import Design, Read
-from gaincell.array._draws import TokenNoise, token_noise
+from gaincell.array._draws import TokenNoise, token_key, token_noise
 from gaincell.array._state import RingBuffer, slot_ages
 
 __all__ = ["FastEngine", "n_threads"]
@@ -46,6 +47,12 @@ def n_threads() -> int:
         if n < 1:
             raise ValueError(f"GAINCELL_THREADS = {env!r} is invalid: allowed an integer >= 1")
         return n
+    return _cores()
+
+
+@functools.lru_cache(maxsize=1)
+def _cores() -> int:
+    """Usable cores (asked once: a system call per streaming step costs)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
         os.cpu_count() or 1)
 
@@ -88,6 +95,10 @@ class FastEngine:
         # preset decoding: w = store * scale - offset (V)
         self._offset = d.v_weight_zero - wr.lo
         self._dpow = _decay_powers(cfg.window, cfg.leak_per_step)
+        #: the streaming preset kernel's scalars (a struct built once)
+        self._read = K.Read(float(self._scale), float(self._offset), float(g.sat1),
+                            float(g.sat2), cfg.array_cols, float(d.out_lo), float(d.out_hi),
+                            float(g.out_step))
         if g.is_preset:
             # Batched first stage in exact integer arithmetic (float32 BLAS) when the PWM and
             # the DAC are quantized and every code sum sum_r m_r c_r^3 stays below 2^24.
@@ -108,19 +119,25 @@ class FastEngine:
             out_lo=d.out_lo, out_hi=d.out_hi, out_step=g.out_step, lim=float(lim),
             is_lut=g.lut is not None, has_gain=chip.gain_k is not None,
             has_tau=chip.leak_k is not None, has_off=chip.off1 is not None,
-            has_read=d.sigma_read_noise > 0)
+            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k is not None,
+            has_table=g.retention is not None, leak=float(cfg.leak_per_step))
         # folded coefficients: I(c0 + u d) = sum_m b_m d^m u^m, b the cubic around w = c0
         c0 = d.v_rest - d.v_weight_zero
         a = np.zeros(4) if g.a is None else g.a
         b = np.array([sum(a[i] * math.comb(i, m) * c0 ** (i - m) for i in range(m, 4))
                       for m in range(4)])
         self._etab = np.ascontiguousarray(b[None, :] * g.dtab[:, None] ** np.arange(4))
+        rt = g.retention
+        table = ((np.zeros(2), 1.0, np.zeros(2), np.zeros((2, 2)), 0.0) if rt is None else
+                 (np.ascontiguousarray(rt.x), float(rt.t1), np.ascontiguousarray(rt.v0),
+                  np.ascontiguousarray(rt.drop), float(g.table_s_per_leak)))
         if g.lut is None:
             self._cell = KF.Cell(np.ascontiguousarray(g.a, dtype=np.float64), np.zeros(2),
-                                 0.0, 1.0)
+                                 0.0, 1.0, *table, float(d.v_weight_zero))
         else:
             self._cell = KF.Cell(np.zeros(4), np.ascontiguousarray(g.lut.i_ua),
-                                 float(g.lut.w0), float(g.lut.dw))
+                                 float(g.lut.w0), float(g.lut.dw), *table,
+                                 float(d.v_weight_zero))
         dummy2 = np.zeros((1, 1))
         self._chip = KF.Chip(
             _DUMMY3 if chip.gain_k is None else chip.gain_k,
@@ -128,7 +145,9 @@ class FastEngine:
             _DUMMY3 if chip.leak_k is None else chip.leak_k,
             _DUMMY3 if chip.leak_v is None else chip.leak_v,
             dummy2 if chip.off1 is None else chip.off1,
-            np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2)
+            np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2,
+            _DUMMY3 if chip.vth_k is None else chip.vth_k,
+            _DUMMY3 if chip.vth_v is None else chip.vth_v)
 
     # -- the full path -------------------------------------------------------------------------
     def _run(self, st: RingBuffer, qq, k, v, noise: TokenNoise, keep: bool, out: dict,
@@ -163,8 +182,27 @@ class FastEngine:
         if self.g.is_preset:
             sat = np.zeros(2, np.int64)
             return self._forward_preset(qq, k, v, False, sat), int(sat[0]), int(sat[1])
-        r, stats = self._forward_full(qq, k, v, False)
-        return r.y, int(stats[..., 2].sum()), int(stats[..., 3].sum())
+        y, stats = self._forward_tiles(qq, k, v)
+        return y, int(stats[..., 2].sum()), int(stats[..., 3].sum())
+
+    def _forward_tiles(self, qq, k, v):
+        """Untraced batched forward of the full path, sub-array by sub-array
+        (:func:`gaincell.array._kernels_full.forward_tiles`)."""
+        g, cfg, d = self.g, self.g.cfg, self.g.cfg.device
+        B, H, T, D = qq.shape
+        wr = g.writer
+        noise = token_noise(cfg, g.entropy, 0, T, B, read=False)
+        ks = wr.store(k, None if noise.write_k is None else noise.write_k.transpose(1, 2, 0, 3))
+        vs = wr.store(v, None if noise.write_v is None else noise.write_v.transpose(1, 2, 0, 3))
+        y = np.empty((B, H, T, D))
+        stats = np.zeros((B, H, 4))
+        sr = d.sigma_read_noise * g.to_ua
+        run = (KF.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
+               else KF.forward_tiles_serial)
+        run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
+            np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
+            stats)
+        return y, stats
 
     def step(self, st: RingBuffer, qq, k, v, noise: TokenNoise, trace: bool) -> Read:
         if self.g.is_preset:
@@ -183,6 +221,8 @@ class FastEngine:
     def forward(self, qq, k, v, trace: bool) -> Read:
         if self.g.is_preset:
             return self._forward_preset(qq, k, v, trace)
+        if not trace:
+            return Read(self._forward_tiles(qq, k, v)[0])
         return self._forward_full(qq, k, v, trace)[0]
 
     def _forward_full(self, qq, k, v, trace: bool):
@@ -217,7 +257,7 @@ class FastEngine:
 
     # -- the preset path -----------------------------------------------------------------------
     def _step_preset(self, st: RingBuffer, qq, k, v, trace: bool) -> Read:
-        g, cfg, d = self.g, self.g.cfg, self.g.cfg.device
+        g, cfg = self.g, self.g.cfg
         wr = g.writer
         ks, vs = wr.store(k), wr.store(v)
         slot = st.t % cfg.window
@@ -233,10 +273,8 @@ class FastEngine:
         sub = np.empty((B, H, cfg.n_subarrays, D))
         par = _parallel(self.threads, st.k.size * 2)
         step = K.step_poly if par else K.step_poly_serial
-        R = K.Read(float(self._scale), float(self._offset), float(g.sat1), float(g.sat2),
-                   cfg.array_cols, float(d.out_lo), float(d.out_hi), float(g.out_step))
-        step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a, R,
-             y, S, phi, sub)
+        step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a,
+             self._read, y, S, phi, sub)
         if not trace:
             return Read(y)
         k_abs = np.empty((B, H))

@@ -275,5 +275,5 @@ def step_charge_abs(q, phi, kst, vst, scale, offset, t_now, leak, a, k_out, v_ou
 
 # Serial twins of the parallel kernels (the same compiled arithmetic per head): for small
 # work, or one thread, where starting the parallel region costs more than it saves.
-step_poly_serial = njit(cache=True)(step_poly.py_func)
-step_charge_abs_serial = njit(cache=True, fastmath=_FM)(step_charge_abs.py_func)
+step_poly_serial = njit(cache=True, nogil=True)(step_poly.py_func)
+step_charge_abs_serial = njit(cache=True, nogil=True, fastmath=_FM)(step_charge_abs.py_func)

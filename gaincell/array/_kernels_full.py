@@ -20,13 +20,19 @@ The small structs:
 value x to the voltage ``x * scale + lo`` (V), ``v_rest`` (V), ``c0 = v_rest - v_weight_zero``
 (V), ``sat1``/``sat2`` (uA x T_max), the counter's ``out_lo``/``out_hi``/``out_step`` and
 saturation limit ``lim`` (full scale), and the flags ``is_lut``, ``has_gain``, ``has_tau``,
-``has_off``, ``has_read``.
+``has_off``, ``has_read``, ``has_vth``, ``has_table`` (a retention table replaces the
+exponential relaxation) and the leak per step ``leak`` (dt / tau).
 
 ``Cell``: ``a`` (4,) cubic coefficients, uA / V^i, or the lookup table ``lut`` (uA) on the
-grid ``w0 + k dw`` (V).
+grid ``w0 + k dw`` (V); the retention table's interpolation
+(:class:`gaincell.device.retention_table.RetentionInterp`): ``rt_x`` (N,) log(1 + t / t1),
+``rt_t1`` (s), ``rt_v0`` (M,) written voltages (V), ``rt_drop`` (M, N) change since the write
+(V), ``rt_spl`` table seconds per unit of leak, and ``v_wz`` the zero-weight voltage (V).
 
 ``Chip`` (arrays; a (1, 1, 1) dummy where absent): ``gain_k``, ``gain_v``, ``leak_k``,
-``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D).
+``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D), ``vth_k``, ``vth_v``
+(H, W, D) float32: the read devices' threshold offsets, V (a cell conducts as if its node
+were that much higher: ``w = c0 + (v - v_rest) dec + dvth``).
 """
 
 from __future__ import annotations
@@ -37,14 +43,17 @@ import numpy as np
 from numba import njit, prange
 
 from gaincell.array._kernels import _FM, _quant
+from gaincell.array._philox import normals
 
-__all__ = ["Plan", "Cell", "Chip", "run_tokens"]
+__all__ = ["Plan", "Cell", "Chip", "run_tokens", "forward_tiles"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
                            "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
-                           "has_tau", "has_off", "has_read"])
-Cell = namedtuple("Cell", ["a", "lut", "w0", "dw"])
-Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"])
+                           "has_tau", "has_off", "has_read", "has_vth", "has_table", "leak"])
+Cell = namedtuple("Cell", ["a", "lut", "w0", "dw", "rt_x", "rt_t1", "rt_v0", "rt_drop",
+                           "rt_spl", "v_wz"])
+Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k",
+                           "vth_v"])
 
 
 
@@ -87,21 +96,55 @@ def _decay_cells(age, leak, h, s, dd, bits):  # pragma: no cover - compiled
         dd[r] *= bits[r]
 
 
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _ret_v(cell, vw, t):  # pragma: no cover - compiled
+    """Node voltage (V) t seconds after writing vw (V), from the retention table: the twin
+    of :class:`gaincell.device.retention_table.RetentionInterp` (the change since the write,
+    linear in the written voltage and in log(1 + t / t1), held beyond the table)."""
+    xt = cell.rt_x
+    n = xt.size
+    x = np.log1p(t / cell.rt_t1)
+    j = 0
+    while j < n - 2 and xt[j + 1] <= x:
+        j += 1
+    fx = min(max((x - xt[j]) / (xt[j + 1] - xt[j]), 0.0), 1.0)
+    D = cell.rt_drop
+    v0 = cell.rt_v0
+    m = v0.size
+    if m == 1:
+        return vw + ((1.0 - fx) * D[0, j] + fx * D[0, j + 1])
+    i = 0
+    while i < m - 2 and v0[i + 1] <= vw:
+        i += 1
+    fv = min(max((vw - v0[i]) / (v0[i + 1] - v0[i]), 0.0), 1.0)
+    lo = (1.0 - fx) * D[i, j] + fx * D[i, j + 1]
+    hi = (1.0 - fx) * D[i + 1, j] + fx * D[i + 1, j + 1]
+    return vw + ((1.0 - fv) * lo + fv * hi)
+
+
 @njit(cache=True, fastmath=_FM, inline="always")
-def _currents(P, cell, st, dec, drow, gain, h, s, w, cur):
+def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur, age, leak):
     # pragma: no cover - compiled
     """Currents cur (D,) in uA of the cells st (D,) of slot s (generic path: table cell or
     retention spread): a code or voltage decodes to v = x scale + lo; the deviation from
     v_rest has decayed by ``dec`` (or, with retention spread, by ``drow[r]`` per cell);
-    w = c0 + (v - v_rest) dec."""
+    w = c0 + (v - v_rest) dec, plus the cell's threshold offset vth[h, s, r] (V)."""
     D = st.size
     scale, lo, v_rest, c0 = P.scale, P.lo, P.v_rest, P.c0
-    if P.has_tau:
+    if P.has_table:     # table time: age x leak x seconds per leak
+        spl = cell.rt_spl
+        for r in range(D):
+            lk = np.float64(leak[h, s, r]) if P.has_tau else P.leak
+            w[r] = _ret_v(cell, st[r] * scale + lo, age * (lk * spl)) - cell.v_wz
+    elif P.has_tau:
         for r in range(D):
             w[r] = c0 + ((st[r] * scale + lo) - v_rest) * drow[r]
     else:
         for r in range(D):
             w[r] = c0 + ((st[r] * scale + lo) - v_rest) * dec
+    if P.has_vth:
+        for r in range(D):
+            w[r] += vth[h, s, r]
     if P.is_lut:
         lut = cell.lut
         n = lut.size
@@ -146,8 +189,8 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
     G = W // cols
     sat1, sat2 = P.sat1, P.sat2
     scale, lo_u = P.scale, P.lo - P.v_rest
-    folded = not (P.is_lut or P.has_tau)
-    poly_tau = P.has_tau and not P.is_lut
+    folded = not (P.is_lut or P.has_tau or P.has_vth or P.has_table)
+    poly_tau = P.has_tau and not (P.is_lut or P.has_vth or P.has_table)
     b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]   # the cubic around c0
     gk = chip.gain_k
     gv = chip.gain_v
@@ -217,9 +260,11 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
         else:
             if P.has_tau and lazy:
                 _decay_cells(age, chip.leak_k, h, s, drow, bits)
-                _currents(P, cell, x, dtab[age], drow, gk, h, s, w, cur)
+                _currents(P, cell, x, dtab[age], drow, gk, chip.vth_k, h, s, w, cur, age,
+                          chip.leak_k)
             else:
-                _currents(P, cell, x, dtab[age], dk[s], gk, h, s, w, cur)
+                _currents(P, cell, x, dtab[age], dk[s], gk, chip.vth_k, h, s, w, cur, age,
+                          chip.leak_k)
             acc1 = 0.0
             for r in range(D):
                 acc1 += q[r] * cur[r]
@@ -291,9 +336,11 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
             else:
                 if P.has_tau and lazy:
                     _decay_cells(age, chip.leak_v, h, c, drow, bits)
-                    _currents(P, cell, x, dtab[age], drow, gv, h, c, w, cur)
+                    _currents(P, cell, x, dtab[age], drow, gv, chip.vth_v, h, c, w, cur, age,
+                              chip.leak_v)
                 else:
-                    _currents(P, cell, x, dtab[age], dv[c], gv, h, c, w, cur)
+                    _currents(P, cell, x, dtab[age], dv[c], gv, chip.vth_v, h, c, w, cur, age,
+                              chip.leak_v)
                 for r in range(D):
                     acc[r] += p * cur[r]
                 if want_abs:
@@ -389,4 +436,301 @@ def _advance(d, lam, slot):  # pragma: no cover - compiled
 
 
 #: Serial twin of :func:`run_tokens` (small work, or one thread).
-run_tokens_serial = njit(cache=True)(run_tokens.py_func)
+run_tokens_serial = njit(cache=True, nogil=True)(run_tokens.py_func)
+
+
+# -- the batched full path: one sub-array of one head at a time, over the whole sequence --------
+#
+# Every quantity of sub-array g (its cols K columns, its cols V columns and its D counters)
+# depends only on that sub-array's cells, the queries and the noise, so a head's forward runs
+# sub-array by sub-array: its state (cols x D cells per array) stays in the L2 cache for the
+# whole sequence. With retention spread, each cell's decayed deviation
+# ``z = (v - v_rest) exp(-age leak_cell)`` is held and advanced by z *= lam_cell once per token
+# (lam_cell = exp(-leak_cell)), the slot just written restarting at z = v - v_rest; without
+# it, z = u d_age from the shared table. The read noise is drawn here from the counter-based
+# streams (the same numbers as :func:`gaincell.array._draws.token_noise`). The head output is
+# the digital sum over the sub-arrays in ascending order, as in :func:`_read_head`.
+
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _cur(w, is_lut, a0, a1, a2, a3, lut, n, w0, dw):  # pragma: no cover - compiled
+    """The cell current (uA) at signed weight w (V): the cubic a, or the table (linear
+    interpolation, held at its ends)."""
+    if not is_lut:
+        return a0 + w * (a1 + w * (a2 + w * a3))
+    u = (w - w0) / dw
+    if u <= 0.0:
+        return lut[0]
+    if u >= n - 1:
+        return lut[n - 1]
+    k = int(u)
+    f = u - k
+    return lut[k] + f * (lut[k + 1] - lut[k])
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
+    # pragma: no cover - compiled
+    """Sub-array g of one head over all T tokens: qq, ks, vs (T, D) pulses and stored values;
+    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,). bc (4,):
+    the cubic re-expanded around w = c0 (uA / V^i), for the polynomial cell without threshold
+    offsets (one add and one load fewer per cell).
+
+    The state is held row-major, (D, cols): the loops run over the sub-array's columns
+    innermost, with no branch per column; the columns that hold a token are a prefix (the
+    buffer fills in order). With retention spread the advance z *= lam is fused with the read;
+    the column written at this token then gets its fresh value and its charge again."""
+    T, D = qq.shape
+    W, cols = P.W, P.cols
+    s0 = g * cols
+    table = P.has_table
+    # the state z: the deviation from v_rest (exponential model) or the written voltage
+    scale, lo_u = P.scale, (P.lo if table else P.lo - P.v_rest)
+    c0 = P.c0
+    tau = P.has_tau and not table
+    plain = not P.is_lut and not P.has_vth     # the b-form applies
+    b0, b1, b2, b3 = bc[0], bc[1], bc[2], bc[3]
+    is_lut = P.is_lut
+    a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
+    lut = cell.lut
+    nl = lut.size
+    w0, dw = cell.w0, cell.dw
+    zk = np.zeros((D, cols))
+    zv = np.zeros((D, cols))
+    lk = np.ones((D, cols))
+    lv = np.ones((D, cols))
+    gk = np.ones((D, cols))
+    gv = np.ones((D, cols))
+    ck = np.full((D, cols), c0)     # w = ck + z: c0 plus the cell's threshold offset
+    cv = np.full((D, cols), c0)
+    tmp = np.empty(D)
+    bits = np.empty(D)
+    for ci in range(cols):
+        if tau:
+            _decay1(chip.leak_k, h, s0 + ci, tmp, bits)
+            for r in range(D):
+                lk[r, ci] = tmp[r]
+            _decay1(chip.leak_v, h, s0 + ci, tmp, bits)
+            for r in range(D):
+                lv[r, ci] = tmp[r]
+        if P.has_gain:
+            for r in range(D):
+                gk[r, ci] = chip.gain_k[h, s0 + ci, r]
+                gv[r, ci] = chip.gain_v[h, s0 + ci, r]
+        if P.has_vth:
+            for r in range(D):
+                ck[r, ci] = c0 + chip.vth_k[h, s0 + ci, r]
+                cv[r, ci] = c0 + chip.vth_v[h, s0 + ci, r]
+    if table:   # w = V_node - v_weight_zero + dvth; table time = age x leak x s per leak
+        for r in range(D):
+            for ci in range(cols):
+                ck[r, ci] -= c0 + cell.v_wz
+                cv[r, ci] -= c0 + cell.v_wz
+                lk[r, ci] = (np.float64(chip.leak_k[h, s0 + ci, r]) if P.has_tau
+                             else P.leak) * cell.rt_spl
+                lv[r, ci] = (np.float64(chip.leak_v[h, s0 + ci, r]) if P.has_tau
+                             else P.leak) * cell.rt_spl
+    agec = np.zeros(cols)
+    S = np.zeros(cols)
+    phi = np.zeros(cols)
+    pm = np.zeros(cols)
+    dec = np.ones(cols)
+    A = np.zeros(D)
+    n1 = np.zeros(cols)
+    n2 = np.zeros(D)
+    nsat1 = 0.0
+    nsat2 = 0.0
+    bhu = np.uint64(bh)
+    for t in range(T):
+        tm = t % W
+        nv = cols if t >= W else min(cols, max(0, t - s0 + 1))   # columns holding a token
+        cn = tm - s0 if s0 <= tm < s0 + cols else -1             # the column written now
+        q = qq[t]
+        if P.has_read:
+            normals(key, np.uint64(t), bhu, np.uint64(2), sr, s0, n1)
+            normals(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, n2)
+        for ci in range(nv):
+            S[ci] = 0.0
+        # first stage
+        if table:
+            if cn >= 0:
+                for r in range(D):
+                    zk[r, cn] = ks[t, r] * scale + lo_u
+            for ci in range(nv):
+                agec[ci] = np.float64((tm - s0 - ci) % W)
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    wv = _ret_v(cell, zk[r, ci], agec[ci] * lk[r, ci]) + ck[r, ci]
+                    S[ci] += qr * (gk[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl, w0,
+                                                    dw))
+        elif tau and plain:
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    x = zk[r, ci] * lk[r, ci]
+                    zk[r, ci] = x
+                    S[ci] += qr * (gk[r, ci] * (b0 + x * (b1 + x * (b2 + x * b3))))
+            if cn >= 0:
+                acc = 0.0
+                for r in range(D):
+                    x = ks[t, r] * scale + lo_u
+                    zk[r, cn] = x
+                    acc += q[r] * (gk[r, cn] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                S[cn] = acc
+        elif tau:
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    x = zk[r, ci] * lk[r, ci]
+                    zk[r, ci] = x
+                    S[ci] += qr * (gk[r, ci] * _cur(ck[r, ci] + x, is_lut, a0, a1, a2, a3, lut,
+                                                    nl, w0, dw))
+            if cn >= 0:
+                acc = 0.0
+                for r in range(D):
+                    x = ks[t, r] * scale + lo_u
+                    zk[r, cn] = x
+                    acc += q[r] * (gk[r, cn] * _cur(ck[r, cn] + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                    w0, dw))
+                S[cn] = acc
+        else:
+            if cn >= 0:
+                for r in range(D):
+                    zk[r, cn] = ks[t, r] * scale + lo_u
+            for ci in range(nv):
+                dec[ci] = dtab[(tm - s0 - ci) % W]
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    S[ci] += qr * (gk[r, ci] * _cur(ck[r, ci] + zk[r, ci] * dec[ci], is_lut, a0, a1,
+                                                    a2, a3, lut, nl, w0, dw))
+        for ci in range(nv):
+            acc = S[ci]
+            if P.has_read:
+                acc += n1[ci]
+            if P.has_off:
+                acc -= chip.off1[h, s0 + ci]
+            p = min(max(acc / P.sat1, 0.0), 1.0)
+            phi[ci] = p
+            if p >= 1.0:
+                nsat1 += 1.0
+        # second stage
+        if table:
+            if cn >= 0:
+                for r in range(D):
+                    zv[r, cn] = vs[t, r] * scale + lo_u
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    wv = _ret_v(cell, zv[r, ci], agec[ci] * lv[r, ci]) + cv[r, ci]
+                    acc += phi[ci] * (gv[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl,
+                                                       w0, dw))
+                A[r] = acc
+        elif tau and plain:
+            for ci in range(nv):
+                pm[ci] = phi[ci]
+            if cn >= 0:
+                pm[cn] = 0.0
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    x = zv[r, ci] * lv[r, ci]
+                    zv[r, ci] = x
+                    acc += pm[ci] * (gv[r, ci] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                A[r] = acc
+            if cn >= 0:
+                p = phi[cn]
+                for r in range(D):
+                    x = vs[t, r] * scale + lo_u
+                    zv[r, cn] = x
+                    A[r] += p * (gv[r, cn] * (b0 + x * (b1 + x * (b2 + x * b3))))
+        elif tau:
+            for ci in range(nv):
+                pm[ci] = phi[ci]
+            if cn >= 0:
+                pm[cn] = 0.0
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    x = zv[r, ci] * lv[r, ci]
+                    zv[r, ci] = x
+                    acc += pm[ci] * (gv[r, ci] * _cur(cv[r, ci] + x, is_lut, a0, a1, a2, a3,
+                                                      lut, nl, w0, dw))
+                A[r] = acc
+            if cn >= 0:
+                p = phi[cn]
+                for r in range(D):
+                    x = vs[t, r] * scale + lo_u
+                    zv[r, cn] = x
+                    A[r] += p * (gv[r, cn] * _cur(cv[r, cn] + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                  w0, dw))
+        else:
+            if cn >= 0:
+                for r in range(D):
+                    zv[r, cn] = vs[t, r] * scale + lo_u
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    acc += phi[ci] * (gv[r, ci] * _cur(cv[r, ci] + zv[r, ci] * dec[ci], is_lut, a0,
+                                                       a1, a2, a3, lut, nl, w0, dw))
+                A[r] = acc
+        yt = y[t]
+        for r in range(D):
+            a = A[r]
+            if P.has_read:
+                a += n2[r]
+            if P.has_off:
+                a -= chip.off2[h, g, r]
+            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+            yt[r] += o
+            if abs(o) >= P.lim:
+                nsat2 += 1.0
+    stats[2] += nsat1
+    stats[3] += nsat2
+
+
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _lut_currents(zr, dec, c0, lut, n, w0, dw, I):  # pragma: no cover - compiled
+    """I[r] = the table current (uA) at w = c0 + zr[r] dec (linear interpolation, held at the
+    ends)."""
+    for r in range(zr.size):
+        u = (c0 + zr[r] * dec - w0) / dw
+        if u <= 0.0:
+            I[r] = lut[0]
+        elif u >= n - 1:
+            I[r] = lut[n - 1]
+        else:
+            k = int(u)
+            f = u - k
+            I[r] = lut[k] + f * (lut[k + 1] - lut[k])
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _decay1(leak, h, s, out, bits):  # pragma: no cover - compiled
+    """out[r] = exp(-leak[h, s, r]): one token's decay factor of every cell of slot s."""
+    _decay_cells(1, leak, h, s, out, bits)
+
+
+@njit(cache=True, parallel=True)
+def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
+    # pragma: no cover - compiled
+    """Batched forward of the full path from an empty buffer: qq (B,H,T,D) pulses, ks, vs
+    (B,H,T,D) stored values (write noise in), ``key`` the token-noise key and ``sr`` the
+    read-noise sigma (uA x T_max); writes y (B,H,T,D) and adds the saturated first-stage
+    pulses and counters to stats[..., 2:4] (B,H,4). Heads in parallel, sub-arrays in order."""
+    B, H, T, D = qq.shape
+    G = P.W // P.cols
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        yb = y[b, h]
+        for t in range(T):
+            for r in range(D):
+                yb[t, r] = 0.0
+        for g in range(G):
+            _tile(P, cell, chip, dtab, etab[0], key, sr, bh, h, g, qq[b, h], ks[b, h], vs[b, h],
+                  yb, stats[b, h])
+
+
+#: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
+forward_tiles_serial = njit(cache=True, nogil=True)(forward_tiles.py_func)

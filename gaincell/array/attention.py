@@ -88,9 +88,7 @@ class GainCellAttention:
         (:mod:`gaincell.array._draws`); the same seed gives the same numbers in either engine,
         with any thread count, and ``forward`` gives the same numbers as ``step``.
     engine : {"auto", "fast", "reference"}
-        ``auto`` and ``fast`` use the Numba/BLAS engine (every device option but threshold
-        mismatch and a retention table, for which ``auto`` runs the reference engine and
-        ``fast`` is refused); ``reference``
+        ``auto`` and ``fast`` use the Numba/BLAS engine (every device option); ``reference``
         forces the slow vectorized NumPy engine, e.g. to cross-check the fast one (equal to
         1e-12). ``"general"`` is a deprecated alias of ``"reference"``.
 
@@ -244,7 +242,8 @@ class GainCellAttention:
                              "a usable range")
 
     def _rng(self, *key: int) -> np.random.Generator:
-        """Independent stream ``key`` of this seed: (0,) static draws, (1, t) token t."""
+        """Independent stream ``key`` of this seed ((0,): the static draws; the token noise
+        is counter-based, see :mod:`gaincell.array._draws`)."""
         return stream(self._design.entropy, *key)
 
     def _check_inputs(self, q, k, v, ndim: int):

@@ -113,6 +113,31 @@ def chip(cfg: AttentionConfig, seed: int, i: int) -> GainCellAttention:
     return GainCellAttention(cfg, seed=np.random.SeedSequence(seed, spawn_key=(i,)))
 
 
+def _run_chip(sim: GainCellAttention, q, k, v, single: bool):
+    """(y, saturated first-stage pulses, saturated counters) of one chip's forward."""
+    if single and isinstance(sim._engine, FastEngine):
+        sim._engine.threads = 1
+    return sim._forward_stats(q, k, v)
+
+
+def simulate_chips(cfg: AttentionConfig, q, k, v, seeds, workers: int | None = None
+                   ) -> list[tuple[np.ndarray, int, int]]:
+    """``(y, phi_saturated, counter_saturated)`` of the chips seeded by ``seeds`` (each
+    anything :class:`GainCellAttention` takes as a seed), run side by side on ``workers``
+    threads as in :func:`monte_carlo` (the numbers do not depend on it). For callers that
+    choose their own chip seeds (e.g. ``gaincell.explore``)."""
+    seeds = list(seeds)
+    n_workers = min(n_threads() if workers is None else int(workers), max(1, len(seeds)))
+
+    def one(s):
+        return _run_chip(GainCellAttention(cfg, seed=s), q, k, v, n_workers > 1)
+
+    if n_workers <= 1:
+        return [one(s) for s in seeds]
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_workers) as pool:
+        return list(pool.map(one, seeds))
+
+
 def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
                 keep_outputs: bool | None = None, workers: int | None = None,
                 progress: bool = True, memory_limit: int = DEFAULT_MEMORY_LIMIT
@@ -170,17 +195,19 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
                          f"{need / 2**30:.2f} GiB, above the memory limit of "
                          f"{memory_limit / 2**30:.2f} GiB: use keep_outputs=False (per-chip "
                          f"metrics only), fewer chips, or a larger memory_limit")
-    ideal = hardsigmoid_attention(q, k, v, cfg)
-    clean = clean_sim.forward(q, k, v)
     outputs = np.empty((n_chips,) + q.shape) if keep_outputs else None
     metrics = {m: np.empty(n_chips) for m in METRICS}
     n_workers = min(n_threads() if workers is None else int(workers), n_chips)
+    B, H = q.shape[:2]
+    ideal = np.empty(q.shape)
+
+    def ideal_part(bh: int) -> None:
+        b, h = divmod(bh, H)
+        sl = (slice(b, b + 1), slice(h, h + 1))
+        ideal[sl] = hardsigmoid_attention(q[sl], k[sl], v[sl], cfg)
 
     def run(i: int) -> None:
-        sim = chip(cfg, seed, i)
-        if n_workers > 1 and isinstance(sim._engine, FastEngine):
-            sim._engine.threads = 1
-        y, n1, n2 = sim._forward_stats(q, k, v)
+        y, n1, n2 = _run_chip(chip(cfg, seed, i), q, k, v, n_workers > 1)
         metrics["rel_rms_vs_ideal"][i] = _rel_rms(y, ideal)
         metrics["corr_vs_ideal"][i] = _corr(y, ideal)
         metrics["rel_rms_vs_clean"][i] = _rel_rms(y, clean)
@@ -192,24 +219,31 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
 
     from tqdm.auto import tqdm
 
+    # Every part runs single-threaded inside (BLAS too: nested threads oversubscribe the
+    # cores, and a busy machine slows spinning BLAS threads down by several times); the
+    # chips, and the ideal reference's heads, run side by side on the workers.
     bar = tqdm(total=n_chips, desc="chips", unit="chip", disable=not progress)
     try:
-        if n_workers > 1:
-            with threadpool_limits(limits=1, user_api="blas"), \
-                    ThreadPoolExecutor(n_workers) as pool:
-                futures = [pool.submit(run, i) for i in range(n_chips)]
-                try:
-                    for f in as_completed(futures):
-                        f.result()
-                        bar.update()
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-        else:
-            for i in range(n_chips):
-                run(i)
-                bar.update()
+        with threadpool_limits(limits=1, user_api="blas"):
+            clean = clean_sim.forward(q, k, v)
+            if n_workers > 1:
+                with ThreadPoolExecutor(n_workers) as pool:
+                    list(pool.map(ideal_part, range(B * H)))
+                    futures = [pool.submit(run, i) for i in range(n_chips)]
+                    try:
+                        for f in as_completed(futures):
+                            f.result()
+                            bar.update()
+                    except BaseException:
+                        for f in futures:
+                            f.cancel()
+                        raise
+            else:
+                for bh in range(B * H):
+                    ideal_part(bh)
+                for i in range(n_chips):
+                    run(i)
+                    bar.update()
     finally:
         bar.close()
     return MonteCarloResult(metrics, outputs, int(seed),

@@ -100,15 +100,27 @@ def _cost(cfg: AttentionConfig, spec: SystemSpec) -> dict[str, Any]:
 
 
 def _simulate_chips(cfg: AttentionConfig, q, k, v, chip_seeds) -> list[tuple]:
-    """``(y, activity)`` of each chip. The one place that runs the simulator per chip (a
-    Monte Carlo engine can replace this loop)."""
-    from gaincell.array.attention import GainCellAttention
+    """``(y, activity)`` of each chip, run side by side by the Monte Carlo engine
+    (:func:`gaincell.array.montecarlo.simulate_chips`); ``activity`` holds the saturation
+    counts and the number of conversions of each stage."""
+    from gaincell.array.montecarlo import simulate_chips
 
-    out = []
-    for s in chip_seeds:
-        y, tr = GainCellAttention(cfg, seed=s).forward(q, k, v, trace=True)
-        out.append((y, tr.activity))
-    return out
+    B, H, T, D = np.shape(q)
+    W = cfg.window
+    conv1 = B * H * int(np.minimum(np.arange(1, T + 1), W).sum())
+    conv2 = B * H * T * cfg.n_subarrays * D
+    return [(y, ChipActivity(n1, conv1, n2, conv2))
+            for y, n1, n2 in simulate_chips(cfg, q, k, v, chip_seeds)]
+
+
+@dataclass(frozen=True)
+class ChipActivity:
+    """Saturation counts of a chip's forward, with the conversions they are counted over."""
+
+    phi_saturated: int
+    stage1_conversions: int
+    counter_saturated: int
+    stage2_conversions: int
 
 
 def _ratio(n: int, d: int) -> float:
