@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gaincell as gc
-from gaincell.array import _kernels_full as KF
+from gaincell.array import _kernels_full
 
 TABLE = gc.IVTable.leroux2025()
 #: retention tables: one level (the change since the write only), and a non-exponential one
@@ -141,7 +141,7 @@ def test_vectorized_decay_twin():
 
     @njit
     def decay(age, leak, s, dd, bits):
-        KF._decay_cells(age, leak, 0, s, dd, bits)
+        _kernels_full._decay_cells(age, leak, 0, s, dd, bits)
 
     rng = np.random.default_rng(0)
     leak = np.exp(rng.normal(-6, 3, (1, 4, 50))).astype(np.float32)

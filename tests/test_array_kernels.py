@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gaincell.array import _kernels as K
+from gaincell.array import _kernels
 
 A = np.array([0.52136361, 13.61226063, -2.62044562, 46.05483778])
 
@@ -30,8 +30,8 @@ def test_step_poly_twin(seed):
     S = np.empty((B, H, W))
     phi = np.empty((B, H, W))
     sub = np.empty((B, H, W // cols, D))
-    K.step_poly(q, kst, vst, slot_token, t_now, dtab, A,
-                K.Read(scale, off, 80.0, 40.0, cols, -1.0, 1.0, step), y, S, phi, sub)
+    _kernels.step_poly(q, kst, vst, slot_token, t_now, dtab, A,
+                _kernels.Read(scale, off, 80.0, 40.0, cols, -1.0, 1.0, step), y, S, phi, sub)
     wk = kst * scale - off
     wv = vst * scale - off
     S_ref = sum(A[i] * dpow[:, i] * np.einsum("bhd,bhwd->bhw", q, wk**i) for i in range(4))
@@ -58,7 +58,7 @@ def test_stage1_block_twin():
     cols = 8
     E = np.empty((Kk // cols, Tq, 3 * cols))
     S = np.empty((Tq, Kk))
-    K.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, S, phi, E)
+    _kernels.stage1_block(P, sumq, t0, k0, W, dpow, A, 80.0, S, phi, E)
     for t in range(Tq):
         for j in range(Kk):
             age = t0 + t - (k0 + j)
@@ -78,7 +78,7 @@ def test_readout_groups_twin():
     Acc = rng.normal(0, 50, (5, 4, 6))
     sub = np.empty_like(Acc)
     y = np.empty((5, 6))
-    K.readout_groups(Acc, 40.0, -1.0, 1.0, 2 / 31, sub, y)
+    _kernels.readout_groups(Acc, 40.0, -1.0, 1.0, 2 / 31, sub, y)
     ref = quant(Acc / 40, -1, 1, 2 / 31)
     np.testing.assert_array_equal(sub, ref)
     np.testing.assert_allclose(y, ref.sum(axis=1), atol=1e-14)
@@ -94,7 +94,7 @@ def test_charge_abs_twin():
     leak = 0.05
     ko = np.empty((B, H))
     vo = np.empty((B, H))
-    K.charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, leak, A, ko, vo)
+    _kernels.charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, leak, A, ko, vo)
     f = np.polynomial.polynomial.polyval
     for h in range(H):
         kr = vr = 0.0
@@ -114,7 +114,7 @@ def test_scatter_slots_twin():
     rng = np.random.default_rng(2)
     src = rng.normal(size=(3, 11)) * (rng.random((3, 11)) < 0.7)
     dst = np.zeros((3, 4))
-    K.scatter_slots(src, 5, 4, dst)
+    _kernels.scatter_slots(src, 5, 4, dst)
     ref = np.zeros((3, 4))
     for j in range(11):
         ref[:, (5 + j) % 4] += src[:, j]
@@ -132,7 +132,7 @@ def test_powers_from_codes_twin():
                       for k in range(4)] for i in (1, 2, 3)])
     G = np.stack([m @ (c**k).T for k in (1, 2, 3)]).astype(np.float32)
     P = np.empty((3, Tq, Kk))
-    K.powers_from_codes(G, m.sum(1).astype(float), qstep, coef, P)
+    _kernels.powers_from_codes(G, m.sum(1).astype(float), qstep, coef, P)
     q = m * qstep
     w = c * s - v0
     for i in (1, 2, 3):
@@ -148,7 +148,7 @@ def test_step_charge_abs_twin():
     vst = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
     leak, t_now = 0.05, 3     # slots 4 and 5 are still empty
     ko, vo = np.empty((B, H)), np.empty((B, H))
-    K.step_charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko, vo)
+    _kernels.step_charge_abs(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko, vo)
     f = np.polynomial.polynomial.polyval
     for h in range(H):
         kr = vr = 0.0
@@ -159,7 +159,7 @@ def test_step_charge_abs_twin():
         assert ko[0, h] == pytest.approx(kr, rel=1e-12)
         assert vo[0, h] == pytest.approx(vr, rel=1e-12)
         ko2, vo2 = np.empty((B, H)), np.empty((B, H))
-        K.step_charge_abs_serial(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko2, vo2)
+        _kernels.step_charge_abs_serial(q, phi, kst, vst, 0.9 / 7, 0.45, t_now, leak, A, ko2, vo2)
         np.testing.assert_array_equal(ko2, ko)
 
 
@@ -168,11 +168,11 @@ def test_step_charge_abs_twin():
 def _philox_kernel():
     from numba import njit
 
-    from gaincell.array import _philox as P
+    from gaincell.array import _philox
 
     @njit
     def blocks(c, k):
-        return P.philox(c[0], c[1], c[2], c[3], k[0], k[1])
+        return _philox.philox(c[0], c[1], c[2], c[3], k[0], k[1])
 
     return blocks
 
@@ -209,21 +209,21 @@ def _normals_twin(key, c1, c2, c3, n):
 
 
 def test_normals_twin_and_any_sub_range_is_the_same_numbers():
-    from gaincell.array import _philox as P
+    from gaincell.array import _philox
 
-    key = P.normal_key([4, 2])
+    key = _philox.normal_key([4, 2])
     full = np.empty(37)
-    P.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 1.0, 0, full)
+    _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 1.0, 0, full)
     np.testing.assert_allclose(full, _normals_twin(key, 3, 9, 2, 37), rtol=0, atol=1e-14)
     scaled = np.empty(37)
-    P.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, 0, scaled)
+    _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, 0, scaled)
     np.testing.assert_allclose(scaled, 2.5 * full, rtol=1e-15, atol=0)
     for first, n in ((0, 8), (1, 7), (5, 30), (36, 1)):    # aligned to blocks of 4 or not
         part = np.empty(n)
-        P.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, first, part)
+        _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, first, part)
         np.testing.assert_array_equal(part, scaled[first:first + n])
     big = np.empty(200_000)
-    P.normals(key, np.uint64(1), np.uint64(0), np.uint64(0), 1.0, 0, big)
+    _philox.normals(key, np.uint64(1), np.uint64(0), np.uint64(0), 1.0, 0, big)
     assert abs(big.mean()) < 0.01 and abs(big.std() - 1) < 0.01
     assert abs(np.mean(big**3)) < 0.03 and abs(np.mean(big**4) - 3) < 0.05
 

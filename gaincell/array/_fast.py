@@ -24,8 +24,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gaincell.array import _kernels as K
-from gaincell.array import _kernels_full as KF
+from gaincell.array import _kernels, _kernels_full
 from gaincell.array._design import Design, Read
 from gaincell.array._draws import TokenNoise, token_key, token_noise
 from gaincell.array._state import RingBuffer, slot_ages
@@ -96,7 +95,7 @@ class FastEngine:
         self._offset = d.v_weight_zero - wr.lo
         self._dpow = _decay_powers(cfg.window, cfg.leak_per_step)
         #: the streaming preset kernel's scalars (a struct built once)
-        self._read = K.Read(float(self._scale), float(self._offset), float(g.sat1),
+        self._read = _kernels.Read(float(self._scale), float(self._offset), float(g.sat1),
                             float(g.sat2), cfg.array_cols, float(d.out_lo), float(d.out_hi),
                             float(g.out_step))
         if g.is_preset:
@@ -113,7 +112,7 @@ class FastEngine:
             return
         chip = g.chip
         lim = max(abs(d.out_lo), abs(d.out_hi))
-        self._plan = KF.Plan(
+        self._plan = _kernels_full.Plan(
             W=cfg.window, cols=cfg.array_cols, scale=float(wr.scale), lo=float(wr.lo),
             v_rest=d.v_rest, c0=d.v_rest - d.v_weight_zero, sat1=g.sat1, sat2=g.sat2,
             out_lo=d.out_lo, out_hi=d.out_hi, out_step=g.out_step, lim=float(lim),
@@ -132,14 +131,15 @@ class FastEngine:
                  (np.ascontiguousarray(rt.x), float(rt.t1), np.ascontiguousarray(rt.v0),
                   np.ascontiguousarray(rt.drop), float(g.table_s_per_leak)))
         if g.lut is None:
-            self._cell = KF.Cell(np.ascontiguousarray(g.a, dtype=np.float64), np.zeros(2),
-                                 0.0, 1.0, *table, float(d.v_weight_zero))
+            self._cell = _kernels_full.Cell(np.ascontiguousarray(g.a, dtype=np.float64),
+                                            np.zeros(2), 0.0, 1.0, *table,
+                                            float(d.v_weight_zero))
         else:
-            self._cell = KF.Cell(np.zeros(4), np.ascontiguousarray(g.lut.i_ua),
+            self._cell = _kernels_full.Cell(np.zeros(4), np.ascontiguousarray(g.lut.i_ua),
                                  float(g.lut.w0), float(g.lut.dw), *table,
                                  float(d.v_weight_zero))
         dummy2 = np.zeros((1, 1))
-        self._chip = KF.Chip(
+        self._chip = _kernels_full.Chip(
             _DUMMY3 if chip.gain_k is None else chip.gain_k,
             _DUMMY3 if chip.gain_v is None else chip.gain_v,
             _DUMMY3 if chip.leak_k is None else chip.leak_k,
@@ -161,7 +161,8 @@ class FastEngine:
         n1 = noise.read1 if noise.read1 is not None else np.zeros((1, 1, 1, 1))
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         work = qq.size * cfg.window * 2
-        run = KF.run_tokens if _parallel(self.threads, work) else KF.run_tokens_serial
+        run = (_kernels_full.run_tokens if _parallel(self.threads, work)
+               else _kernels_full.run_tokens_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
                       np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep, want_abs,
@@ -197,8 +198,8 @@ class FastEngine:
         y = np.empty((B, H, T, D))
         stats = np.zeros((B, H, 4))
         sr = d.sigma_read_noise * g.to_ua
-        run = (KF.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
-               else KF.forward_tiles_serial)
+        run = (_kernels_full.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
+               else _kernels_full.forward_tiles_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
             np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
             stats)
@@ -272,14 +273,14 @@ class FastEngine:
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
         par = _parallel(self.threads, st.k.size * 2)
-        step = K.step_poly if par else K.step_poly_serial
+        step = _kernels.step_poly if par else _kernels.step_poly_serial
         step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a,
              self._read, y, S, phi, sub)
         if not trace:
             return Read(y)
         k_abs = np.empty((B, H))
         v_abs = np.empty((B, H))
-        charge = K.step_charge_abs if par else K.step_charge_abs_serial
+        charge = _kernels.step_charge_abs if par else _kernels.step_charge_abs_serial
         charge(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1, cfg.leak_per_step,
                g.a, k_abs, v_abs)
         return Read(y, S, phi, sub, float(k_abs.sum()), float(v_abs.sum()),
@@ -334,13 +335,14 @@ class FastEngine:
                     Gk = np.matmul(qcode[b, h, t0:t1][None],
                                    WK[b, h, :, k0:k1].transpose(0, 2, 1))
                     P = np.empty(Gk.shape)
-                    K.powers_from_codes(Gk, qcode0[b, h, t0:t1], g.q_step, self._coef, P)
+                    _kernels.powers_from_codes(Gk, qcode0[b, h, t0:t1], g.q_step, self._coef, P)
                 else:
                     P = np.matmul(qq[b, h, t0:t1][None], WK[b, h, :, k0:k1].transpose(0, 2, 1))
                 S = np.empty((tq, nk))
                 phi = np.empty((tq, nk))
                 E = np.empty((nb, tq, 3 * cols))
-                K.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1, S, phi, E)
+                _kernels.stage1_block(P, sumq[b, h, t0:t1], t0, k0, W, self._dpow, a, sat1, S,
+                                      phi, E)
                 C = np.matmul(E, WVb[b, h, k0 // cols:k1 // cols])     # (nb, tq, D)
                 C += (a[0] * phi.reshape(tq, nb, cols).sum(axis=2)).T[:, :, None]
                 # the sub-arrays this block of keys touches, in ascending order (the digital
@@ -352,14 +354,14 @@ class FastEngine:
                 for blk in range(nb):
                     A[:, where[(k0 // cols + blk) % G]] += C[blk]
                 sub = np.empty((tq, len(groups), D))
-                K.readout_groups(A, sat2, d.out_lo, d.out_hi, g.out_step, sub,
+                _kernels.readout_groups(A, sat2, d.out_lo, d.out_hi, g.out_step, sub,
                                  y[b, h, t0:t1])
                 if sat is not None:
                     sat_counts[bh, 0] += int((phi >= 1.0).sum())
                     sat_counts[bh, 1] += int((np.abs(sub) >= lim).sum())
                 if trace:
-                    K.scatter_slots(S, k0, W, tr_S[b, h, t0:t1])
-                    K.scatter_slots(phi, k0, W, tr_phi[b, h, t0:t1])
+                    _kernels.scatter_slots(S, k0, W, tr_S[b, h, t0:t1])
+                    _kernels.scatter_slots(phi, k0, W, tr_phi[b, h, t0:t1])
                     tr_sub[b, h, t0:t1][:, groups] = sub
 
         # Heads are independent: run them on a thread pool (BLAS and the kernels release
@@ -379,7 +381,7 @@ class FastEngine:
             return y if sat is not None else Read(y)
         k_abs = np.empty((B, H))
         v_abs = np.empty((B, H))
-        K.charge_abs(qq, tr_phi, np.ascontiguousarray(kst), np.ascontiguousarray(vst),
+        _kernels.charge_abs(qq, tr_phi, np.ascontiguousarray(kst), np.ascontiguousarray(vst),
                      self._scale, self._offset, cfg.leak_per_step, a, k_abs, v_abs)
         return Read(y, tr_S, tr_phi, tr_sub, float(k_abs.sum()), float(v_abs.sum()),
                     g.writer.voltage_sum(kst, vst))
