@@ -205,6 +205,12 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
         (tmp / "characterization.toml").write_text(
             meta + "\n" + dumps_toml(design) + "\n" + "\n".join(system) + "\n",
             encoding="utf-8")
+        if kc.base.kit.name == "gf180" and len({c["corner"] for c in cond}) > 1:
+            # every corner x temperature: its own design file (gaincell.spice.conditions)
+            from gaincell.spice.conditions import derive_condition_designs
+
+            derive_condition_designs(tmp / "characterization.toml", kc.base.kit,
+                                     out_dir=tmp / "conditions")
     return {"npz": str(folder / "characterization.npz"),
             "toml": str(folder / "characterization.toml")}
 
