@@ -426,7 +426,8 @@ def _reset_windows(windows, vdd: float) -> str:
 
 def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
                          kit: CircuitKit | None = None, cf: float = CF_COLUMN,
-                         c_bl: float = 0.0, t_hold: float = 20e-9) -> Netlist:
+                         c_bl: float = 0.0, t_hold: float = 20e-9,
+                         amplifier: dict | None = None) -> Netlist:
     """A column of ``len(v_dac)`` cells written through the write path, then read several times.
 
     Write phase: one write word line per row, slot k writes ``v_dac[k]`` (V, the DAC level on
@@ -434,8 +435,11 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
     ``t_hold`` s after the previous one (storage nodes float and leak in between): read r
     drives row k's read word lines with a pulse of ``pulses[r][k]`` x t_max. The bit line
     (capacitance ``c_bl`` F to ground) sits on the integrator's virtual ground; the integrator
-    is reset between reads. Vectors ``v(vo)`` and ``v(sn<k>)``; ``meta["reads"]`` holds each
-    read's (start, stop) window, s.
+    is reset between reads. ``amplifier``: None for the ideal integrator, or the macro-model
+    parameters matched to the GF180 amplifier (``gm``, ``ro``, ``co``, ``vlo``, ``vhi``,
+    ``vo0``: :func:`gaincell.spice.characterize.ota_characterization`), whose finite gain
+    leaves the bit line off VDD/2 by V_out / a0. Vectors ``v(vo)``, ``v(bl)`` and
+    ``v(sn<k>)``; ``meta["reads"]`` holds each read's (start, stop) window, s.
     """
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
@@ -454,10 +458,19 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
     windows = [(s - T_GAP / 2, s + device.t_max + T_GAP / 2) for s in starts]
     lines = _header(f"column of {n} cells written through the write path, {pw.shape[0]} reads",
                     kit, device)
+    if amplifier is None:
+        integ = [f"xint bl vo vref rst gc_integrator cf={sn(cf)} vdd={sn(vdd)}"]
+    else:
+        keys = ("gm", "ro", "co", "vlo", "vhi", "vo0")
+        if set(amplifier) < set(keys) or not all(np.isfinite(float(amplifier[k])) for k in keys):
+            raise ValueError(f"amplifier = {amplifier!r} is invalid: allowed a dict with finite "
+                             f"{', '.join(keys)}")
+        integ = [f".include {macro_file()}",
+                 f"xint bl vo vref rst gc_integrator_macro cf={sn(cf)} vdd={sn(vdd)} "
+                 + " ".join(f"{k}={sn(amplifier[k])}" for k in keys)]
     lines += [TRAN_OPTIONS, f"vwbl wbl 0 {_bitline_levels(vd, T_GAP, device.v_weight_zero)}",
               f"vref vref 0 {sn(device.v_weight_zero)}",
-              f"vrst rst 0 {_reset_windows(windows, vdd)}",
-              f"xint bl vo vref rst gc_integrator cf={sn(cf)} vdd={sn(vdd)}"]
+              f"vrst rst 0 {_reset_windows(windows, vdd)}", *integ]
     if c_bl > 0:
         lines.append(f"cbl bl 0 {sn(c_bl)}")
     for k in range(n):
@@ -471,7 +484,7 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
     lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / MAX_STEP_DIV)}",
               ".end"]
     return Netlist("\n".join(lines) + "\n", "column_written.cir",
-                   ["v(vo)"] + [f"v(sn{k})" for k in range(n)],
+                   ["v(vo)", "v(bl)"] + [f"v(sn{k})" for k in range(n)],
                    {"cf": cf, "n_cells": n, "reads": windows, "starts": starts,
                     "write_slots": [_slot(k, T_GAP) for k in range(n)], "t_write_end": t_w,
                     "c_bl": c_bl})
@@ -804,3 +817,105 @@ def energy_bench(v_store: float, device: DeviceParams | None = None,
     return Netlist("\n".join(lines) + "\n", "energy.cir",
                    [f"i({s})" for s in srcs] + [f"v({n})" for n in nodes] + ["v(sn0)"],
                    {"write": (0.0, t_w), "read": (t_w, t_end), "sources": srcs, "nodes": nodes})
+
+
+# ---------------------------------------------------------------------------------------------
+# periphery at circuit level: the GF180 amplifier, its macro-model, conversion and gate energy
+# ---------------------------------------------------------------------------------------------
+
+#: Load capacitance of the amplifier characterization, F (assumption: the integrator's
+#: feedback capacitor in series with the bit line, ~80 fF, plus the comparator input and
+#: wiring, rounded up).
+OTA_C_LOAD = 0.2e-12
+
+
+def _ota_file() -> str:
+    from gaincell.spice.netlist import circuits_dir
+
+    return str(circuits_dir() / "gf180" / "gf180_ota.cir")
+
+
+def macro_file() -> str:
+    """The integrator macro-model sub-circuit file (``gc_integrator_macro``)."""
+    from gaincell.spice.netlist import circuits_dir
+
+    return str(circuits_dir() / "gf180" / "gf180_integrator_macro.cir")
+
+
+def ota_dc_bench(kit: CircuitKit, device: DeviceParams, ib: float, span: float = 0.05,
+                 points: int = 401) -> Netlist:
+    """Open-loop DC transfer of ``gf180_ota`` at ``device.vdd``: non-inverting input at
+    ``vcm = device.v_weight_zero``, inverting input swept over ``vcm +- span`` V. Vectors
+    ``v(out)`` (V) and ``i(vdda)`` (A; minus the supply current)."""
+    vdd, vcm = device.vdd, device.v_weight_zero
+    lines = _header("gf180_ota open-loop DC transfer", kit, device)
+    step = 2 * span / (points - 1)
+    lines += [f".include {_ota_file()}", f"vdda vdda 0 {sn(vdd)}", f"vp inp 0 {sn(vcm)}",
+              f"vn inn 0 {sn(vcm)}", f"xo inp inn out vdda 0 gf180_ota ib={sn(ib)}",
+              f"cl out 0 {sn(OTA_C_LOAD)}",
+              f".dc vn {sn(vcm - span)} {sn(vcm + span + step / 2)} {sn(step)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "ota_dc.cir", ["v(out)", "i(vdda)"],
+                   {"vcm": vcm, "span": span, "ib": ib})
+
+
+def ota_step_bench(kit: CircuitKit, device: DeviceParams, v0: float, dv: float, ib: float,
+                   c_load: float = OTA_C_LOAD) -> Netlist:
+    """``gf180_ota`` as a unity-gain follower with ``c_load`` F, input stepped from ``v0`` to
+    ``v0 + dv`` V at 1 ns (10 ps edge). Vectors ``v(out)``, ``i(vdda)``."""
+    vdd = device.vdd
+    lines = _header("gf180_ota unity-gain step response", kit, device)
+    lines += [f".include {_ota_file()}", f"vdda vdda 0 {sn(vdd)}",
+              f"vp inp 0 pwl(0 {sn(v0)} 1e-09 {sn(v0)} 1.01e-09 {sn(v0 + dv)})",
+              f"xo inp out out vdda 0 gf180_ota ib={sn(ib)}", f"cl out 0 {sn(c_load)}",
+              ".tran 1e-12 2e-08 0 2e-11", ".end"]
+    return Netlist("\n".join(lines) + "\n", "ota_step.cir", ["v(out)", "i(vdda)"],
+                   {"t_step": 1e-9, "v0": v0, "dv": dv, "ib": ib, "c_load": c_load})
+
+
+def conversion_energy_bench(kit: CircuitKit, device: DeviceParams, ib: float, q: float,
+                            c_bl: float, cf: float = CF_C2P) -> Netlist:
+    """One first-stage conversion on the transistor-level amplifier: an integrator
+    (``gf180_ota``, ``cf`` F, bit line ``c_bl`` F) reset, then receiving ``q`` C over one
+    t_max (the cells' current), then discharged by the reference current ``stage1_q_sat /
+    t_max`` for ``q / (stage1_q_sat / t_max)`` s (the converter's pulse; the comparator is
+    behavioural and not part of the energy). Vectors ``i(vdda)``, ``v(out)``, ``v(in)``;
+    ``meta["window"]`` is the conversion (integrate + convert), s."""
+    tm, vdd = device.t_max, device.vdd
+    iref = device.stage1_q_sat / tm
+    t_in = T_GAP
+    t_dis = t_in + tm + T_GAP
+    w = q / iref
+    lines = _header("one conversion on the transistor-level GF180 integrator", kit, device)
+    lines += [TRAN_OPTIONS, f".include {_ota_file()}", f"vdda vdda 0 {sn(vdd)}",
+              f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"xo vref in out vdda 0 gf180_ota ib={sn(ib)}", f"cf in out {sn(cf)}",
+              f"cbl in 0 {sn(c_bl)}", "srst in out rst 0 gc_sw_e",
+              ".model gc_sw_e sw vt={} vh=0.05 ron=100 roff=1e15".format(sn(vdd / 2)),
+              f"iin 0 in {pwl_pulse(t_in, tm, 0.0, q / tm)}",
+              f"idis in 0 {pwl_pulse(t_dis, w, 0.0, iref)}",
+              f".tran {sn(tm / 1500)} {sn(t_dis + tm + T_GAP)} 0 {sn(tm / 300)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "conversion_energy.cir",
+                   ["i(vdda)", "v(out)", "v(in)"],
+                   {"window": (t_in, t_dis + tm), "q": q, "iref": iref, "ib": ib})
+
+
+def gate_energy_bench(kit: CircuitKit, device: DeviceParams, period: float = 4e-9,
+                      cycles: int = 4) -> Netlist:
+    """A chain of four minimum-size GF180 3.3 V inverters (nmos 0.44/0.3 um, pmos
+    1.0/0.3 um), the input toggled ``cycles`` times; the third inverter has its own supply
+    ``vdd3`` (vector ``i(vdd3)``): its energy per cycle is the switched energy of one gate
+    driving one gate load (two transitions)."""
+    vdd = device.vdd
+    lines = _header("minimum GF180 3.3 V inverter chain: energy per toggle", kit, device)
+    lines += [f"vdda vdda 0 {sn(vdd)}", f"vdd3 vdd3 0 {sn(vdd)}",
+              f"vin a0 0 pulse(0 {sn(vdd)} {sn(period / 2)} 5e-11 5e-11 {sn(period / 2)} "
+              f"{sn(period)})"]
+    for k in range(4):
+        sup = "vdd3" if k == 2 else "vdda"
+        lines += [f"mp{k} a{k + 1} a{k} {sup} {sup} pmos_3p3 w=1e-06 l=3e-07 as=5e-13 ad=5e-13 "
+                  f"ps=3e-06 pd=3e-06",
+                  f"mn{k} a{k + 1} a{k} 0 0 nmos_3p3 w=4.4e-07 l=3e-07 as=2.2e-13 ad=2.2e-13 "
+                  f"ps=2e-06 pd=2e-06"]
+    lines += [f".tran 1e-12 {sn(period * (cycles + 0.5))} 0 1e-11", ".end"]
+    return Netlist("\n".join(lines) + "\n", "gate_energy.cir", ["i(vdd3)", "v(a3)"],
+                   {"period": period, "cycles": cycles})

@@ -68,6 +68,11 @@ def register(sub) -> None:
                    "generic kit adds column and tile)")
     p.add_argument("--tile-size", type=int, default=None,
                    help="rows = tokens of the written tile (default 16; 32 with --full)")
+    p.add_argument("--tile-inputs", nargs="+", default=None,
+                   choices=("gaussian", "centred", "recorded"),
+                   help="inputs of the written tile: projection-like Gaussians, centred "
+                   "Gaussians, or q/k/v recorded from the trained tiny model (default "
+                   "gaussian; gaussian recorded with --full)")
     p.add_argument("--cell-model", default="poly", choices=("poly", "table"),
                    help="behavioural cell model to validate (fitted cubic or the sweep table)")
     _kit_args(p)
@@ -261,13 +266,25 @@ def run_validate(args: argparse.Namespace) -> int:
             plan.append((conds[0], ["tile_written"]))
         par = {"workers": args.workers, "progress": True}
         n_col, n_rd = (4, 3) if args.full else (2, 2)
-        designs = {}
+        designs, amps = {}, {}
+        tile_inputs = args.tile_inputs or (["gaussian", "recorded"] if args.full
+                                           else ["gaussian"])
         for (corner, temp), names in plan:
             k = kit.with_conditions(corner if g else None, temp)
             # each condition against its own characterized design (conditions/ beside it)
             dev, ped, fs, designs[f"{k.corner} {k.temp_c:g}C"] = _design_at(
                 cfg_path, k, dev0, ped0, fs0)
             c = {"kit": k, "timeout_s": args.timeout, "backend": args.backend}
+            # gf180: the column's integrator on the macro-model of the GF180 amplifier,
+            # characterized at this condition (gaincell.spice.characterize)
+            amp = None
+            if g and "column_written" in names:
+                from gaincell.spice.characterize import ota_characterization
+
+                ota = ota_characterization(dev, k, timeout_s=args.timeout, backend=args.backend)
+                amp = ota["macro"]
+                amps[f"{k.corner} {k.temp_c:g}C"] = {x: v for x, v in ota.items()
+                                                     if x != "netlists"}
             t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
             runs = {  # each called within this iteration only
                 "cell": lambda c=c: V.validate_cell(dev, fs, args.seed, **c),
@@ -275,12 +292,16 @@ def run_validate(args: argparse.Namespace) -> int:
                                                         **par, **c),
                 "c2p": lambda c=c: V.validate_c2p(dev, args.seed, **c),
                 "tile": lambda c=c: V.validate_tile(dev, args.seed, args.tile_cases, **par, **c),
-                "column_written": lambda c=c: V.validate_column_written(
-                    dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, **par, **c),
-                "tile_written": lambda t=t_tile: V.validate_tile_written(
-                    dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl, **par,
-                    **t),
+                "column_written": lambda c=c, a=amp: V.validate_column_written(
+                    dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, amplifier=a,
+                    **par, **c),
             }
+            for inp in tile_inputs:
+                runs[f"tile_written {inp}"] = lambda t=t_tile, i=inp: V.validate_tile_written(
+                    dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl,
+                    inputs=i, **par, **t)
+            names = [x for n in names for x in (
+                [f"tile_written {i}" for i in tile_inputs] if n == "tile_written" else [n])]
             for name in names:
                 try:
                     checks.append(runs[name]())
@@ -303,7 +324,8 @@ def run_validate(args: argparse.Namespace) -> int:
     ctx = {"kit": kit.describe(), "cell_fit": fit_note, "cell_fit_a_ua": fit_a,
            "cell_model": dev.cell_model, "seed": args.seed,
            "design_file": str(cfg_path) if cfg_path else None,
-           "pedestal_correction": ped is not None, "design_per_condition": designs, "did_not_finish": timed_out,
+           "pedestal_correction": ped is not None, "design_per_condition": designs,
+           "amplifier_per_condition": amps, "did_not_finish": timed_out,
            "provenance": provenance(nl0, kit, args.backend)}
     paths = write_report(checks, args.out, ctx)
     print(f"wrote {paths['md']}, {paths['json']} and {len(paths['figures'])} figures")

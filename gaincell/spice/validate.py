@@ -136,7 +136,9 @@ class Check:
                 "signal": float(self.signal) if np.isfinite(self.signal) else None,
                 "signal_floor": self.signal_floor,
                 "signal_unit": self.signal_unit,
-                "signal_ok": self.signal_ok}
+                "signal_ok": self.signal_ok,
+                "extra": {k: v for k, v in self.data.items()
+                          if isinstance(v, (bool, int, float, str))}}
 
 
 def _timed(fn, repeat: int = 5):
@@ -458,7 +460,7 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
                             pedestal: tuple | None = None, c_bl: float = 0.0,
                             t_hold: float = 20e-9, timeout_s: float = DEFAULT_TIMEOUT_S,
                             backend: str = "auto", workers: int | None = None,
-                            progress: bool = False) -> Check:
+                            progress: bool = False, amplifier: dict | None = None) -> Check:
     """Columns written through the write path and read ``n_reads`` times, vs the model.
 
     Stored values and pulse widths are projection-like Gaussians on the design's K/V DAC and
@@ -466,7 +468,10 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
     coupling of the shared write bit line, leakage and read disturb between reads, bit-line
     capacitance). Model: ``sum_i I(V_i(t)) p_i t_max`` with ``I`` the design's cell model and
     ``V_i(t)`` the target relaxed with the design's tau and v_rest for the time since its
-    write. Error: (SPICE - model) / stage1_q_sat.
+    write. Error: (SPICE - model) / stage1_q_sat. ``amplifier``: the integrator's macro-model
+    parameters matched to the GF180 amplifier (None: ideal); SPICE's charge is the one on the
+    feedback capacitor, ``-cf x (change of V_out - change of V_bl)``: what a finite-gain
+    amplifier leaves on the bit line is lost to the measurement, as in the circuit.
     """
     from gaincell.device.leakage import relax
 
@@ -479,14 +484,15 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
         pw = gaussian_levels(rng, (n_reads, n_cells), d.q_lo, d.q_hi, d.q_levels)
         cases.append((tgt, pw))
     nls = [column_written_bench(dac_levels(t, pedestal, d.vdd), p, d, kit, c_bl=c_bl,
-                                t_hold=t_hold) for t, p in cases]
+                                t_hold=t_hold, amplifier=amplifier) for t, p in cases]
     for i, n in enumerate(nls):
         n.name = f"column_written_{i:02d}.cir"
-        n.vectors = ["v(vo)"]
+        n.vectors = ["v(vo)", "v(bl)"]
     res = simulate_many(nls, timeout_s, backend, workers,
                         progress="column (written)" if progress else False)
     t_sp = sum(r.wall_s for r in res)
-    q_sp = np.array([[-CF_COLUMN * np.diff(np.interp(w, r.scale, r["v(vo)"]))[0]
+    q_sp = np.array([[-CF_COLUMN * (np.diff(np.interp(w, r.scale, r["v(vo)"]))[0]
+                                    - np.diff(np.interp(w, r.scale, r["v(bl)"]))[0])
                       for w in nl.meta["reads"]] for nl, r in zip(nls, res)])
     tr = CellTransfer(d)
 
@@ -508,7 +514,8 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
                  "fraction of stage1_q_sat", int(e.size), t_sp, t_mod,
                  {"spice": q_sp, "model": q_mod, "full_scale": qs1},
                  f"{n_cases} columns of {n_cells} cells written through the write path (DAC "
-                 f"{'with' if pedestal is not None else 'without'} pedestal correction), "
+                 f"{'with' if pedestal is not None else 'without'} pedestal correction, "
+                 f"{'ideal integrator' if amplifier is None else 'integrator on the macro-model of the GF180 amplifier'}), "
                  f"{n_reads} reads {t_hold * 1e9:g} ns apart, Gaussian inputs; error "
                  f"{_stats_note(e)} of Q_sat1", nls, errors=e,
                  signal=float(np.abs(q_sp).max() / qs1), signal_floor=SIGNAL_FLOOR_QSAT,
@@ -614,7 +621,7 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
         nls = [tile_written_bench(q, kd, vd, d, kit, **kw) for (q, _, _), (kd, vd) in
                zip(cases, dacs)]
         for i, nl in enumerate(nls):
-            nl.name = f"tile_written_{i:02d}.cir"
+            nl.name = f"tile_written_{n}_{inputs}_{i:02d}.cir"
         res = simulate_many(nls, timeout_s, backend, workers, progress=bar("written"))
         t_sp = sum(r.wall_s for r in res)
         for nl, r in zip(nls, res):
@@ -626,7 +633,7 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
         knl = [tile_k_bench(q, kd, g, d, kit, **kw) for (q, _, _), (kd, _) in zip(cases, dacs)
                for g in groups]
         for i, nl in enumerate(knl):
-            nl.name = f"tile_k_{i // len(groups):02d}_{i % len(groups):02d}.cir"
+            nl.name = f"tile_k_{n}_{inputs}_{i // len(groups):02d}_{i % len(groups):02d}.cir"
         rk = simulate_many(knl, timeout_s, backend, workers, progress=bar("K groups"))
         waves, vnl = [], []
         for ci, (_, vd) in enumerate(dacs):
@@ -642,7 +649,7 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
                 phis.append([ph[j] for j in range(n)])
             for g in groups:
                 nl = tile_v_bench(waves[ci], vd, g, d, kit, n_reads=n_reads, **kw)
-                nl.name = f"tile_v_{ci:02d}_{g[0] // group:02d}.cir"
+                nl.name = f"tile_v_{n}_{inputs}_{ci:02d}_{g[0] // group:02d}.cir"
                 vnl.append(nl)
         rv = simulate_many(vnl, timeout_s, backend, workers, progress=bar("V groups"))
         for ci in range(len(cases)):
@@ -692,4 +699,5 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
                  f"between the HardSigmoid's rails; phi error (= first-stage charge error in "
                  f"Q_sat1) {_stats_note(phis - phi_mod)}; wall {wall:.1f} s", nls, errors=e,
                  signal=float(np.abs(phis).max()), signal_floor=SIGNAL_FLOOR_QSAT,
-                 signal_unit="first-stage phi (T_max)", condition=_cond(kit_))
+                 signal_unit="first-stage phi (T_max)",
+                 condition=f"{_cond(kit_)}, {n}x{n}, {inputs} inputs")
