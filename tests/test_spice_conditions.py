@@ -133,8 +133,9 @@ def test_tile_inputs_lie_on_the_grids_and_recorded_ones_carry_provenance():
     (_, kg, _), = V.tile_cases(d, 32, 3, 1, 0, "gaussian")
     (_, kc, _), = V.tile_cases(d, 32, 3, 1, 0, "centred")
     assert kg.mean() > d.v_weight_zero + 0.2 > kc.mean()
-    import gaincell
     from pathlib import Path
+
+    import gaincell
 
     z = np.load(Path(gaincell.__file__).parent / "data" / "spice_tile_qkv.npz")
     prov = json.loads(str(z["provenance_json"]))

@@ -285,21 +285,24 @@ def run_validate(args: argparse.Namespace) -> int:
                 amp = ota["macro"]
                 amps[f"{k.corner} {k.temp_c:g}C"] = {x: v for x, v in ota.items()
                                                      if x != "netlists"}
-            t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
+            t_tile = max(args.timeout, 3600.0 if args.full else 900.0)
+            # the condition's design, pedestal and amplifier, bound into each run
+            dc = {"dv": dev, "fs": fs, "pd": ped, "a": amp, "c": c, "tt": t_tile}
             runs = {  # each called within this iteration only
-                "cell": lambda c=c: V.validate_cell(dev, fs, args.seed, **c),
-                "column": lambda c=c: V.validate_column(dev, fs, args.seed, args.column_cases,
-                                                        **par, **c),
-                "c2p": lambda c=c: V.validate_c2p(dev, args.seed, **c),
-                "tile": lambda c=c: V.validate_tile(dev, args.seed, args.tile_cases, **par, **c),
-                "column_written": lambda c=c, a=amp: V.validate_column_written(
-                    dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, amplifier=a,
-                    **par, **c),
+                "cell": lambda b=dc: V.validate_cell(b["dv"], b["fs"], args.seed, **b["c"]),
+                "column": lambda b=dc: V.validate_column(b["dv"], b["fs"], args.seed,
+                                                         args.column_cases, **par, **b["c"]),
+                "c2p": lambda b=dc: V.validate_c2p(b["dv"], args.seed, **b["c"]),
+                "tile": lambda b=dc: V.validate_tile(b["dv"], args.seed, args.tile_cases, **par,
+                                                     **b["c"]),
+                "column_written": lambda b=dc: V.validate_column_written(
+                    b["dv"], args.seed, n_col, 64, 3, pedestal=b["pd"], c_bl=64 * cbl,
+                    amplifier=b["a"], **par, **b["c"]),
             }
             for inp in tile_inputs:
-                runs[f"tile_written {inp}"] = lambda t=t_tile, i=inp: V.validate_tile_written(
-                    dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl,
-                    inputs=i, **par, **t)
+                runs[f"tile_written {inp}"] = lambda b=dc, i=inp: V.validate_tile_written(
+                    b["dv"], args.seed, 1, n_tile, n_rd, pedestal=b["pd"], c_bl_per_cell=cbl,
+                    inputs=i, **par, **{**b["c"], "timeout_s": b["tt"]})
             names = [x for n in names for x in (
                 [f"tile_written {i}" for i in tile_inputs] if n == "tile_written" else [n])]
             for name in names:

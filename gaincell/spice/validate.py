@@ -510,12 +510,14 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
     q_mod, t_mod = _timed(model)
     e = (q_sp - q_mod) / qs1
     kit_ = kit or CircuitKit.default()
+    integ = ("ideal integrator" if amplifier is None
+             else "integrator on the macro-model of the GF180 amplifier")
     return Check("column_written", float(np.abs(e).max()), BUDGETS_WRITTEN["column_written"],
                  "fraction of stage1_q_sat", int(e.size), t_sp, t_mod,
                  {"spice": q_sp, "model": q_mod, "full_scale": qs1},
                  f"{n_cases} columns of {n_cells} cells written through the write path (DAC "
                  f"{'with' if pedestal is not None else 'without'} pedestal correction, "
-                 f"{'ideal integrator' if amplifier is None else 'integrator on the macro-model of the GF180 amplifier'}), "
+                 f"{integ}), "
                  f"{n_reads} reads {t_hold * 1e9:g} ns apart, Gaussian inputs; error "
                  f"{_stats_note(e)} of Q_sat1", nls, errors=e,
                  signal=float(np.abs(q_sp).max() / qs1), signal_floor=SIGNAL_FLOOR_QSAT,
@@ -660,7 +662,8 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
                        for c in nl.meta["columns"]}
                 codes.append(_counter([acc[c] for c in range(n)]))
         nls = knl + vnl
-        t_sp = sum(r.wall_s for r in rk + rv)
+        res = rk + rv
+        t_sp = sum(r.wall_s for r in res)
     wall = time.perf_counter() - t0
     step = (d.out_hi - d.out_lo) / (d.out_levels - 1)
     codes, phis = np.array(codes), np.array(phis)
@@ -686,7 +689,8 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
                  "output LSB", int(e.size), t_sp, t_mod,
                  {"spice": codes * step, "model": y_mod, "phi_spice": phis, "phi_model": phi_mod,
                   "step": step, "stage1_sat_c": qs1, "stage2_sat_c": d.stage2_q_sat,
-                  "wall_s": wall, "n": n, "split": split, "inputs": inputs,
+                  "wall_s": wall, "cpu_s": float(sum(r.cpu_s for r in res)), "n": n,
+                  "split": split, "inputs": inputs,
                   "max_step_div": div, "decks": len(nls),
                   "phi_error_qsat1": (phis - phi_mod).ravel(),
                   "fraction_nonzero_model": float(np.mean(c_mod != 0)),
@@ -697,7 +701,8 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
                  f"t_max/{div}; {int(np.sum(c_mod != 0))} of {e.size} model outputs non-zero, "
                  f"codes {int(c_mod.min())}..{int(c_mod.max())}, {100 * between:.0f} % of phi "
                  f"between the HardSigmoid's rails; phi error (= first-stage charge error in "
-                 f"Q_sat1) {_stats_note(phis - phi_mod)}; wall {wall:.1f} s", nls, errors=e,
+                 f"Q_sat1) {_stats_note(phis - phi_mod)}; wall {wall:.1f} s, ngspice CPU "
+                 f"{sum(r.cpu_s for r in res):.1f} s", nls, errors=e,
                  signal=float(np.abs(phis).max()), signal_floor=SIGNAL_FLOOR_QSAT,
                  signal_unit="first-stage phi (T_max)",
                  condition=f"{_cond(kit_)}, {n}x{n}, {inputs} inputs")
