@@ -297,14 +297,20 @@ def run_validate(args: argparse.Namespace) -> int:
                                                      **b["c"]),
                 "column_written": lambda b=dc: V.validate_column_written(
                     b["dv"], args.seed, n_col, 64, 3, pedestal=b["pd"], c_bl=64 * cbl,
-                    amplifier=b["a"], **par, **b["c"]),
+                    **par, **b["c"]),
             }
             for inp in tile_inputs:
                 runs[f"tile_written {inp}"] = lambda b=dc, i=inp: V.validate_tile_written(
                     b["dv"], args.seed, 1, n_tile, n_rd, pedestal=b["pd"], c_bl_per_cell=cbl,
                     inputs=i, **par, **{**b["c"], "timeout_s": b["tt"]})
-            names = [x for n in names for x in (
-                [f"tile_written {i}" for i in tile_inputs] if n == "tile_written" else [n])]
+            if amp is not None:   # the same columns on the amplifier's macro-model
+                runs["column_written amp"] = lambda b=dc: V.validate_column_written(
+                    b["dv"], args.seed, n_col, 64, 3, pedestal=b["pd"], c_bl=64 * cbl,
+                    amplifier=b["a"], **par, **b["c"])
+            expand = {"tile_written": [f"tile_written {i}" for i in tile_inputs],
+                      "column_written": ["column_written"]
+                      + (["column_written amp"] if amp is not None else [])}
+            names = [x for n in names for x in expand.get(n, [n])]
             for name in names:
                 try:
                     checks.append(runs[name]())

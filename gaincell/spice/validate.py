@@ -521,7 +521,8 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
                  f"{n_reads} reads {t_hold * 1e9:g} ns apart, Gaussian inputs; error "
                  f"{_stats_note(e)} of Q_sat1", nls, errors=e,
                  signal=float(np.abs(q_sp).max() / qs1), signal_floor=SIGNAL_FLOOR_QSAT,
-                 signal_unit="fraction of stage1_q_sat", condition=_cond(kit_))
+                 signal_unit="fraction of stage1_q_sat",
+                 condition=_cond(kit_) + ("" if amplifier is None else ", amplifier macro-model"))
 
 
 def tile_design(device: DeviceParams, n: int, design_rows: int = 64) -> AttentionConfig:
