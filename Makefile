@@ -11,8 +11,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: demo test setup ngspice pdk validate-full gf180-preset bench lint clean check-wheel \
-	notebooks notebooks-execute
+.PHONY: demo test setup ngspice pdk validate-full gf180-preset gf180-conditions bench lint \
+	clean check-wheel notebooks notebooks-execute
 
 setup:
 	@bash scripts/setup_env.sh
@@ -28,6 +28,9 @@ validate-full: ngspice pdk
 
 gf180-preset: ngspice pdk
 	$(PY) -m gaincell characterize --kit gf180 --full --out gaincell/data/gf180
+
+gf180-conditions: ngspice pdk
+	$(PY) -m gaincell.spice.conditions
 
 demo: setup
 	$(PY) -m gaincell demo --out report

@@ -31,6 +31,14 @@ def _builders(d):
         "disturb_bench": lambda k: B.disturb_bench([0.1, 0.2], [0.5, 1.0], d, k, q_probe=1e-15),
         "energy_bench": lambda k: B.energy_bench(d.vdd, d, k, 1e-15, 1e-15, 1e-15),
         "cell_points_bench": lambda k: V.cell_points_bench([0.1, 0.2], d, k),
+        "tile_k_bench": lambda k: B.tile_k_bench([[0.5, 1.0]], z2, [1], d, k),
+        "tile_v_bench": lambda k: B.tile_v_bench([([0.0, 1e-9], [0.0, 0.0])] * 2, z2, [0], d,
+                                                 k),
+        "ota_dc_bench": lambda k: B.ota_dc_bench(k, d, 1e-4),
+        "ota_step_bench": lambda k: B.ota_step_bench(k, d, 1.0, 0.02, 1e-4),
+        "conversion_energy_bench": lambda k: B.conversion_energy_bench(k, d, 1e-4, 1e-13,
+                                                                       1e-13),
+        "gate_energy_bench": lambda k: B.gate_energy_bench(k, d),
     }
 
 

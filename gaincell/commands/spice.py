@@ -68,6 +68,11 @@ def register(sub) -> None:
                    "generic kit adds column and tile)")
     p.add_argument("--tile-size", type=int, default=None,
                    help="rows = tokens of the written tile (default 16; 32 with --full)")
+    p.add_argument("--tile-inputs", nargs="+", default=None,
+                   choices=("gaussian", "centred", "recorded"),
+                   help="inputs of the written tile: projection-like Gaussians, centred "
+                   "Gaussians, or q/k/v recorded from the trained tiny model (default "
+                   "gaussian; gaussian recorded with --full)")
     p.add_argument("--cell-model", default="poly", choices=("poly", "table"),
                    help="behavioural cell model to validate (fitted cubic or the sweep table)")
     _kit_args(p)
@@ -190,20 +195,33 @@ def run_characterize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pedestal_from(path):
-    """(levels V, pedestal V) of the nominal condition from the characterization NPZ beside a
+def _pedestal_from(path, corner, temp_c):
+    """(levels V, pedestal V) at ``corner``/``temp_c`` from the characterization NPZ beside a
     design file, or None."""
+    from gaincell.spice.conditions import condition_pedestal
+
+    return None if path is None else condition_pedestal(path, corner, temp_c)
+
+
+def _design_at(cfg_path, kit, dev, ped, fs):
+    """(device, pedestal, full-scale current A, source) to validate ``kit``'s condition
+    against: the condition's own design file beside ``cfg_path`` when there is one
+    (``gaincell.spice.conditions``), else the given design."""
+    import dataclasses
+
     import numpy as np
 
-    if path is None:
-        return None
-    npz = path.parent / "characterization.npz"
-    if not npz.is_file():
-        return None
-    with np.load(npz, allow_pickle=False) as z:
-        if "cond_pedestal_v" not in z.files:
-            return None
-        return np.asarray(z["cond_v0_v"]), np.asarray(z["cond_pedestal_v"][0])
+    from gaincell.device.transfer import CellTransfer
+    from gaincell.spice.conditions import condition_design_path, design_at
+
+    if cfg_path is None or kit.name != "gf180" or not condition_design_path(
+            cfg_path, kit.corner, kit.temp_c).is_file():
+        return dev, ped, fs, str(cfg_path) if cfg_path else "fresh sweep"
+    d, p, src = design_at(cfg_path, kit.corner, kit.temp_c)
+    # the condition files carry both the table and its cubic: the nominal's choice applies
+    d = dataclasses.replace(d, cell_model=dev.cell_model)
+    fs_c = float(np.abs(CellTransfer(d).current(np.linspace(0.0, d.vdd, 201))).max())
+    return d, p, fs_c, src
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -257,7 +275,7 @@ def run_validate(args: argparse.Namespace) -> int:
                 dev = dataclasses.replace(dev, cell_model="table", iv_table=iv.table)
             fs = iv.fit.full_scale
             fit_note, fit_a, nl0 = iv.fit.summary(), iv.fit.a_ua.tolist(), [iv.netlist]
-        ped = _pedestal_from(cfg_path)
+        ped = _pedestal_from(cfg_path, kit.corner, kit.temp_c)
         if ped is None and {"column_written", "tile_written"} & set(checks_wanted):
             from gaincell.spice.fitdata import write_pedestal
 
@@ -270,28 +288,58 @@ def run_validate(args: argparse.Namespace) -> int:
             conds += [(c, t) for c in sorted(GF180_CORNERS) for t in GF180_TEMPS_C
                       if (c, t) != conds[0]]
         checks, timed_out = [], []
+        dev0, ped0, fs0 = dev, ped, fs
         # the large tile runs once, last, at the kit's own condition
         plan = [(c, [n for n in checks_wanted if n != "tile_written"]) for c in conds]
         if "tile_written" in checks_wanted:
             plan.append((conds[0], ["tile_written"]))
         par = {"workers": args.workers, "progress": True}
         n_col, n_rd = (4, 3) if args.full else (2, 2)
+        designs, amps = {}, {}
+        tile_inputs = args.tile_inputs or (["gaussian", "recorded"] if args.full
+                                           else ["gaussian"])
         for (corner, temp), names in plan:
             k = kit_at(kit, corner if g else None, temp)
+            # each condition against its own characterized design (conditions/ beside it)
+            dev, ped, fs, designs[f"{k.corner} {k.temp_c:g}C"] = _design_at(
+                cfg_path, k, dev0, ped0, fs0)
             c = {"kit": k, "timeout_s": args.timeout, "backend": args.backend}
-            t_tile = {**c, "timeout_s": max(args.timeout, 3600.0 if args.full else 900.0)}
+            # gf180: the column's integrator on the macro-model of the GF180 amplifier,
+            # characterized at this condition (gaincell.spice.characterize)
+            amp = None
+            if g and "column_written" in names:
+                from gaincell.spice.characterize import ota_characterization
+
+                ota = ota_characterization(dev, k, timeout_s=args.timeout, backend=args.backend)
+                amp = ota["macro"]
+                amps[f"{k.corner} {k.temp_c:g}C"] = {x: v for x, v in ota.items()
+                                                     if x != "netlists"}
+            t_tile = max(args.timeout, 3600.0 if args.full else 900.0)
+            # the condition's design, pedestal and amplifier, bound into each run
+            dc = {"dv": dev, "fs": fs, "pd": ped, "a": amp, "c": c, "tt": t_tile}
             runs = {  # each called within this iteration only
-                "cell": lambda c=c: validate_cell(dev, fs, args.seed, **c),
-                "column": lambda c=c: validate_column(dev, fs, args.seed, args.column_cases,
-                                                  **par, **c),
-                "c2p": lambda c=c: validate_c2p(dev, args.seed, **c),
-                "tile": lambda c=c: validate_tile(dev, args.seed, args.tile_cases, **par, **c),
-                "column_written": lambda c=c: validate_column_written(
-                    dev, args.seed, n_col, 64, 3, pedestal=ped, c_bl=64 * cbl, **par, **c),
-                "tile_written": lambda t=t_tile: validate_tile_written(
-                    dev, args.seed, 1, n_tile, n_rd, pedestal=ped, c_bl_per_cell=cbl, **par,
-                    **t),
+                "cell": lambda b=dc: validate_cell(b["dv"], b["fs"], args.seed, **b["c"]),
+                "column": lambda b=dc: validate_column(b["dv"], b["fs"], args.seed,
+                                                         args.column_cases, **par, **b["c"]),
+                "c2p": lambda b=dc: validate_c2p(b["dv"], args.seed, **b["c"]),
+                "tile": lambda b=dc: validate_tile(b["dv"], args.seed, args.tile_cases, **par,
+                                                     **b["c"]),
+                "column_written": lambda b=dc: validate_column_written(
+                    b["dv"], args.seed, n_col, 64, 3, pedestal=b["pd"], c_bl=64 * cbl,
+                    **par, **b["c"]),
             }
+            for inp in tile_inputs:
+                runs[f"tile_written {inp}"] = lambda b=dc, i=inp: validate_tile_written(
+                    b["dv"], args.seed, 1, n_tile, n_rd, pedestal=b["pd"], c_bl_per_cell=cbl,
+                    inputs=i, **par, **{**b["c"], "timeout_s": b["tt"]})
+            if amp is not None:   # the same columns on the amplifier's macro-model
+                runs["column_written amp"] = lambda b=dc: validate_column_written(
+                    b["dv"], args.seed, n_col, 64, 3, pedestal=b["pd"], c_bl=64 * cbl,
+                    amplifier=b["a"], **par, **b["c"])
+            expand = {"tile_written": [f"tile_written {i}" for i in tile_inputs],
+                      "column_written": ["column_written"]
+                      + (["column_written amp"] if amp is not None else [])}
+            names = [x for n in names for x in expand.get(n, [n])]
             for name in names:
                 try:
                     checks.append(runs[name]())
@@ -301,6 +349,7 @@ def run_validate(args: argparse.Namespace) -> int:
                     timed_out.append(f"{name} {k.corner} {k.temp_c:g}C")
                     continue
                 c = checks[-1]
+                c.notes += f"; design {designs[f'{k.corner} {k.temp_c:g}C']}"
                 dist = c.distribution()
                 print(f"{c.name:14s} {c.condition}: max {c.error:.4g}, rms {dist['rms']:.3g}, "
                       f"mean {dist['mean']:+.3g} (budget {c.budget:g} {c.unit}): "
@@ -313,7 +362,8 @@ def run_validate(args: argparse.Namespace) -> int:
     ctx = {"kit": kit.describe(), "cell_fit": fit_note, "cell_fit_a_ua": fit_a,
            "cell_model": dev.cell_model, "seed": args.seed,
            "design_file": str(cfg_path) if cfg_path else None,
-           "pedestal_correction": ped is not None, "did_not_finish": timed_out,
+           "pedestal_correction": ped is not None, "design_per_condition": designs,
+           "amplifier_per_condition": amps, "did_not_finish": timed_out,
            "provenance": provenance(nl0, kit, args.backend)}
     paths = write_report(checks, args.out, ctx)
     print(f"wrote {paths['md']}, {paths['json']} and {len(paths['figures'])} figures")

@@ -26,7 +26,8 @@ from gaincell.spice.netlist import CircuitKit, Netlist
 from gaincell.spice.netlist import spice_number as sn
 
 __all__ = ["cell_dc_bench", "retention_bench", "column_bench", "c2p_bench",
-           "c2p_signed_bench", "tile_bench", "V_WWL_HIGH", "T_EDGE", "pwl_pulse", "GMIN"]
+           "c2p_signed_bench", "tile_bench", "tile_written_bench", "tile_k_bench",
+           "tile_v_bench", "pulse_wave", "V_WWL_HIGH", "T_EDGE", "pwl_pulse", "GMIN"]
 
 #: Boosted write word-line level of the generic kit, V (assumption: a standard gain-cell write
 #: boost of ~VDD + 0.5 V so the pass device's threshold does not clip the written voltage).
@@ -425,7 +426,8 @@ def _reset_windows(windows, vdd: float) -> str:
 
 def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
                          kit: CircuitKit | None = None, cf: float = CF_COLUMN,
-                         c_bl: float = 0.0, t_hold: float = 20e-9) -> Netlist:
+                         c_bl: float = 0.0, t_hold: float = 20e-9,
+                         amplifier: dict | None = None) -> Netlist:
     """A column of ``len(v_dac)`` cells written through the write path, then read several times.
 
     Write phase: one write word line per row, slot k writes ``v_dac[k]`` (V, the DAC level on
@@ -433,8 +435,11 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
     ``t_hold`` s after the previous one (storage nodes float and leak in between): read r
     drives row k's read word lines with a pulse of ``pulses[r][k]`` x t_max. The bit line
     (capacitance ``c_bl`` F to ground) sits on the integrator's virtual ground; the integrator
-    is reset between reads. Vectors ``v(vo)`` and ``v(sn<k>)``; ``meta["reads"]`` holds each
-    read's (start, stop) window, s.
+    is reset between reads. ``amplifier``: None for the ideal integrator, or the macro-model
+    parameters matched to the GF180 amplifier (``gm``, ``ro``, ``co``, ``vlo``, ``vhi``,
+    ``vo0``: :func:`gaincell.spice.characterize.ota_characterization`), whose finite gain
+    leaves the bit line off VDD/2 by V_out / a0. Vectors ``v(vo)``, ``v(bl)`` and
+    ``v(sn<k>)``; ``meta["reads"]`` holds each read's (start, stop) window, s.
     """
     device = device or DeviceParams()
     kit = kit or CircuitKit.default()
@@ -453,10 +458,19 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
     windows = [(s - T_GAP / 2, s + device.t_max + T_GAP / 2) for s in starts]
     lines = _header(f"column of {n} cells written through the write path, {pw.shape[0]} reads",
                     kit, device)
+    if amplifier is None:
+        integ = [f"xint bl vo vref rst gc_integrator cf={sn(cf)} vdd={sn(vdd)}"]
+    else:
+        keys = ("gm", "ro", "co", "vlo", "vhi", "vo0")
+        if set(amplifier) < set(keys) or not all(np.isfinite(float(amplifier[k])) for k in keys):
+            raise ValueError(f"amplifier = {amplifier!r} is invalid: allowed a dict with finite "
+                             f"{', '.join(keys)}")
+        integ = [f".include {macro_file()}",
+                 f"xint bl vo vref rst gc_integrator_macro cf={sn(cf)} vdd={sn(vdd)} "
+                 + " ".join(f"{k}={sn(amplifier[k])}" for k in keys)]
     lines += [TRAN_OPTIONS, f"vwbl wbl 0 {_bitline_levels(vd, T_GAP, device.v_weight_zero)}",
               f"vref vref 0 {sn(device.v_weight_zero)}",
-              f"vrst rst 0 {_reset_windows(windows, vdd)}",
-              f"xint bl vo vref rst gc_integrator cf={sn(cf)} vdd={sn(vdd)}"]
+              f"vrst rst 0 {_reset_windows(windows, vdd)}", *integ]
     if c_bl > 0:
         lines.append(f"cbl bl 0 {sn(c_bl)}")
     for k in range(n):
@@ -470,7 +484,7 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
     lines += [f".tran {sn(device.t_max / 1500)} {sn(t_end)} 0 {sn(device.t_max / MAX_STEP_DIV)}",
               ".end"]
     return Netlist("\n".join(lines) + "\n", "column_written.cir",
-                   ["v(vo)"] + [f"v(sn{k})" for k in range(n)],
+                   ["v(vo)", "v(bl)"] + [f"v(sn{k})" for k in range(n)],
                    {"cf": cf, "n_cells": n, "reads": windows, "starts": starts,
                     "write_slots": [_slot(k, T_GAP) for k in range(n)], "t_write_end": t_w,
                     "c_bl": c_bl})
@@ -478,7 +492,8 @@ def column_written_bench(v_dac, pulses, device: DeviceParams | None = None,
 
 def tile_written_bench(qs, k_dac, v_dac, device: DeviceParams | None = None,
                        kit: CircuitKit | None = None, cf: float = CF_C2P, eps: float = EPS_C2P,
-                       c_bl_per_cell: float = 0.0, t_hold: float = 20e-9) -> Netlist:
+                       c_bl_per_cell: float = 0.0, t_hold: float = 20e-9,
+                       max_step_div: int | None = None) -> Netlist:
     """A tile written through the write path, then read by several query tokens.
 
     ``k_dac``, ``v_dac`` (N, D): DAC levels (V) of token j's key and value. Write slot j raises
@@ -502,10 +517,7 @@ def tile_written_bench(qs, k_dac, v_dac, device: DeviceParams | None = None,
     tm, vdd = device.t_max, device.vdd
     hi, lo = device.v_read, device.v_read_idle
     i1, i2 = device.stage1_q_sat / tm, device.stage2_q_sat / tm
-    t_w = _write_end(n, T_GAP)
-    per = 3 * tm + 4 * T_GAP + t_hold
-    t1s = [t_w + T_GAP + t_hold + r * per for r in range(qs.shape[0])]
-    windows = [(t - T_GAP / 2, t + 3 * tm + 2 * T_GAP + T_GAP / 2) for t in t1s]
+    t_w, t1s, windows = _tile_timeline(n, qs.shape[0], device, t_hold)
     lines = _header(f"tile {d} x {n} written through the write path, {qs.shape[0]} query reads",
                     kit, device)
     idle = device.v_weight_zero
@@ -540,11 +552,166 @@ def tile_written_bench(qs, k_dac, v_dac, device: DeviceParams | None = None,
         lines.append(f"xs{c} vbl{c} en2 vref rst s{c} cnt{c} sacc{c} gc_c2p_signed cf={sn(cf)} "
                      f"iref={sn(i2)} eps={sn(eps)} vdd={sn(vdd)} tlsb={sn(_tlsb(device))}")
     t_end = windows[-1][1] + T_GAP
-    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / TILE_MAX_STEP_DIV)}", ".end"]
+    div = max_step_div or TILE_MAX_STEP_DIV
+    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / div)}", ".end"]
     return Netlist("\n".join(lines) + "\n", "tile_written.cir",
                    [f"v(acc{j})" for j in range(n)] + [f"v(sacc{c})" for c in range(d)],
                    {"n_tokens": n, "head_dim": d, "reads": windows, "t1": t1s,
                     "t_write_end": t_w, "write_slots": [_slot(j, T_GAP) for j in range(n)]})
+
+
+def _tile_timeline(n_tokens: int, n_reads: int, device: DeviceParams, t_hold: float):
+    """(end of the write phase, phase-1 start of each read, each read's (start, stop) window),
+    s, of the written tile (shared by the whole-tile and the split benches)."""
+    tm = device.t_max
+    t_w = _write_end(n_tokens, T_GAP)
+    per = 3 * tm + 4 * T_GAP + t_hold
+    t1s = [t_w + T_GAP + t_hold + r * per for r in range(n_reads)]
+    windows = [(t - T_GAP / 2, t + 3 * tm + 2 * T_GAP + T_GAP / 2) for t in t1s]
+    return t_w, t1s, windows
+
+
+def _tile_inputs(qs, k_dac, v_dac, device: DeviceParams, t_hold: float):
+    qs = _check_grid("qs", qs, 0.0, 1.0)
+    k = _check_grid("k_dac", k_dac, 0.0, device.vdd)
+    v = _check_grid("v_dac", v_dac, 0.0, device.vdd)
+    if k.ndim != 2 or k.shape != v.shape or qs.ndim != 2 or qs.shape[1] != k.shape[1]:
+        raise ValueError(f"shapes qs {qs.shape}, k_dac {k.shape}, v_dac {v.shape} are invalid: "
+                         f"allowed qs (R, D), k_dac and v_dac (N, D)")
+    if not (t_hold >= 0 and np.isfinite(t_hold)):
+        raise ValueError(f"t_hold = {t_hold!r} is invalid: allowed >= 0 s")
+    return qs, k, v
+
+
+def _group(cols, size: int, name: str) -> list[int]:
+    c = [int(x) for x in cols]
+    if not c or len(set(c)) != len(c) or min(c) < 0 or max(c) >= size:
+        raise ValueError(f"{name} = {cols!r} is invalid: allowed distinct indices in "
+                         f"[0, {size - 1}]")
+    return c
+
+
+def tile_k_bench(qs, k_dac, tokens, device: DeviceParams | None = None,
+                 kit: CircuitKit | None = None, cf: float = CF_C2P, eps: float = EPS_C2P,
+                 c_bl_per_cell: float = 0.0, t_hold: float = 20e-9,
+                 max_step_div: int | None = None) -> Netlist:
+    """The K half of :func:`tile_written_bench` for the K columns ``tokens`` (a column group).
+
+    Same timeline, write path and read phases as the whole tile: the D write bit lines carry
+    every token's levels in every slot (so the coupling onto cells already written is
+    simulated), only the group's cells and first-stage converters are instantiated. Exact
+    split: in the whole tile the K columns share only ideal sources (query word lines, write
+    bit lines, enable), so they do not interact. Vectors ``v(acc<j>)`` and ``v(g<j>)`` (the
+    converter's pulse, 0..1, which :func:`tile_v_bench` replays on the V rows).
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    qs, k, _ = _tile_inputs(qs, k_dac, k_dac, device, t_hold)
+    n, d = k.shape
+    js = _group(tokens, n, "tokens")
+    tm, vdd = device.t_max, device.vdd
+    hi, lo = device.v_read, device.v_read_idle
+    t_w, t1s, windows = _tile_timeline(n, qs.shape[0], device, t_hold)
+    idle = device.v_weight_zero
+    en1 = _pulses([t + tm + T_GAP for t in t1s], [tm] * len(t1s), 0.0, vdd)
+    lines = _header(f"tile K columns {js[0]}..{js[-1]} of {n} ({d} rows), written through "
+                    f"the write path, {qs.shape[0]} query reads", kit, device)
+    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(idle)}",
+              f"vrst rst 0 {_reset_windows(windows, vdd)}", f"ven1 en1 0 {en1}"]
+    for j in js:
+        a, b = _slot(j, T_GAP)
+        lines.append(f"vww{j} ww{j} 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}")
+    for r in range(d):
+        lines += [f"vkb{r} kwb{r} 0 {_bitline_levels(k[:, r], T_GAP, idle)}",
+                  f"vqr{r} qr{r} 0 {_pulses(t1s, qs[:, r] * tm, lo, hi)}",
+                  f"vqrb{r} qrb{r} 0 {_pulses(t1s, qs[:, r] * tm, vdd - lo, vdd - hi)}"]
+    for j in js:
+        for r in range(d):
+            lines.append(_cell(f"k{r}_{j}", f"ww{j}", f"kwb{r}", f"qr{r}", f"qrb{r}", f"kbl{j}",
+                               f"ksn{r}_{j}", kit))
+        if c_bl_per_cell > 0:
+            lines.append(f"ckbl{j} kbl{j} 0 {sn(c_bl_per_cell * d)}")
+        lines.append(f"xa{j} kbl{j} en1 vref rst g{j} vr{j} vrb{j} acc{j} gc_c2p cf={sn(cf)} "
+                     f"iref={sn(device.stage1_q_sat / tm)} eps={sn(eps)} vdd={sn(vdd)} "
+                     f"tnorm={sn(tm)}")
+    t_end = windows[-1][1] + T_GAP
+    div = max_step_div or TILE_MAX_STEP_DIV
+    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / div)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "tile_k.cir",
+                   [f"v(acc{j})" for j in js] + [f"v(g{j})" for j in js],
+                   {"tokens": js, "head_dim": d, "reads": windows, "t1": t1s,
+                    "t_write_end": t_w, "write_slots": [_slot(j, T_GAP) for j in range(n)]})
+
+
+def pulse_wave(t, g, tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """A simulated pulse waveform ``g(t)`` (0..1) reduced to the samples where it changes
+    (each sample kept whose step to a neighbour exceeds ``tol``, plus the ends): the PWL
+    :func:`tile_v_bench` replays. Between kept samples the waveform moved by < ``tol``."""
+    t = np.asarray(t, float)
+    g = np.asarray(g, float)
+    if t.ndim != 1 or t.shape != g.shape or t.size < 2:
+        raise ValueError(f"t shape {t.shape} and g shape {g.shape} are invalid: allowed equal "
+                         f"1-D shapes of >= 2 samples")
+    dg = np.abs(np.diff(g)) > tol
+    keep = np.zeros(t.size, bool)
+    keep[[0, -1]] = True
+    keep[1:] |= dg
+    keep[:-1] |= dg
+    tk, gk = t[keep], g[keep]
+    ok = np.concatenate([[True], np.diff(tk) > 0])   # strictly increasing times
+    return tk[ok], gk[ok]
+
+
+def tile_v_bench(waves, v_dac, columns, device: DeviceParams | None = None,
+                 kit: CircuitKit | None = None, cf: float = CF_C2P, eps: float = EPS_C2P,
+                 c_bl_per_cell: float = 0.0, t_hold: float = 20e-9, n_reads: int = 1,
+                 max_step_div: int | None = None) -> Netlist:
+    """The V half of :func:`tile_written_bench` for the V columns ``columns``.
+
+    ``waves``: per token j, the (t s, g) pulse of its first-stage converter from
+    :func:`tile_k_bench` (:func:`pulse_wave`); V row j's read word lines replay it exactly as
+    the converter drives them (``VDD/2 (1 +- g)``; ideal drivers in the whole tile too, so the
+    split is exact up to the replayed samples). ``v_dac`` (N, D); every row's write word line
+    and the group's write bit lines as in the whole tile. Vectors ``v(sacc<c>)``.
+    """
+    device = device or DeviceParams()
+    kit = kit or CircuitKit.default()
+    _, v, _ = _tile_inputs(np.zeros((1, np.shape(v_dac)[1])), v_dac, v_dac, device, t_hold)
+    n, d = v.shape
+    cs = _group(columns, d, "columns")
+    if len(waves) != n:
+        raise ValueError(f"waves holds {len(waves)} pulses: allowed one per token ({n})")
+    tm, vdd = device.t_max, device.vdd
+    t_w, t1s, windows = _tile_timeline(n, n_reads, device, t_hold)
+    idle = device.v_weight_zero
+    en2 = _pulses([t + 2 * tm + 2 * T_GAP for t in t1s], [tm] * len(t1s), 0.0, vdd)
+    lines = _header(f"tile V columns {cs[0]}..{cs[-1]} of {d} ({n} rows), written through the "
+                    f"write path, {n_reads} reads replaying the first-stage pulses", kit, device)
+    lines += [TRAN_OPTIONS, f"vref vref 0 {sn(idle)}",
+              f"vrst rst 0 {_reset_windows(windows, vdd)}", f"ven2 en2 0 {en2}"]
+    for j in range(n):
+        a, b = _slot(j, T_GAP)
+        t, g = waves[j]
+        g = np.clip(np.asarray(g, float), 0.0, 1.0)
+        lines += [f"vww{j} ww{j} 0 {pwl_pulse(a, b - a, 0.0, kit.v_wwl_high)}",
+                  f"vr{j} vr{j} 0 {_pwl(zip(t, vdd / 2 * (1 + g)))}",
+                  f"vrb{j} vrb{j} 0 {_pwl(zip(t, vdd / 2 * (1 - g)))}"]
+    for c in cs:
+        lines.append(f"vvb{c} vwb{c} 0 {_bitline_levels(v[:, c], T_GAP, idle)}")
+        for j in range(n):
+            lines.append(_cell(f"v{j}_{c}", f"ww{j}", f"vwb{c}", f"vr{j}", f"vrb{j}", f"vbl{c}",
+                               f"vsn{j}_{c}", kit))
+        if c_bl_per_cell > 0:
+            lines.append(f"cvbl{c} vbl{c} 0 {sn(c_bl_per_cell * n)}")
+        lines.append(f"xs{c} vbl{c} en2 vref rst s{c} cnt{c} sacc{c} gc_c2p_signed cf={sn(cf)} "
+                     f"iref={sn(device.stage2_q_sat / tm)} eps={sn(eps)} vdd={sn(vdd)} "
+                     f"tlsb={sn(_tlsb(device))}")
+    t_end = windows[-1][1] + T_GAP
+    div = max_step_div or TILE_MAX_STEP_DIV
+    lines += [f".tran {sn(tm / 1500)} {sn(t_end)} 0 {sn(tm / div)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "tile_v.cir", [f"v(sacc{c})" for c in cs],
+                   {"columns": cs, "n_tokens": n, "reads": windows, "t1": t1s,
+                    "t_write_end": t_w})
 
 
 def leakage_bench(v_points, device: DeviceParams | None = None,
@@ -650,3 +817,105 @@ def energy_bench(v_store: float, device: DeviceParams | None = None,
     return Netlist("\n".join(lines) + "\n", "energy.cir",
                    [f"i({s})" for s in srcs] + [f"v({n})" for n in nodes] + ["v(sn0)"],
                    {"write": (0.0, t_w), "read": (t_w, t_end), "sources": srcs, "nodes": nodes})
+
+
+# ---------------------------------------------------------------------------------------------
+# periphery at circuit level: the GF180 amplifier, its macro-model, conversion and gate energy
+# ---------------------------------------------------------------------------------------------
+
+#: Load capacitance of the amplifier characterization, F (assumption: the integrator's
+#: feedback capacitor in series with the bit line, ~80 fF, plus the comparator input and
+#: wiring, rounded up).
+OTA_C_LOAD = 0.2e-12
+
+
+def _ota_file() -> str:
+    from gaincell.spice.netlist import circuits_dir
+
+    return str(circuits_dir() / "gf180" / "gf180_ota.cir")
+
+
+def macro_file() -> str:
+    """The integrator macro-model sub-circuit file (``gc_integrator_macro``)."""
+    from gaincell.spice.netlist import circuits_dir
+
+    return str(circuits_dir() / "gf180" / "gf180_integrator_macro.cir")
+
+
+def ota_dc_bench(kit: CircuitKit, device: DeviceParams, ib: float, span: float = 0.05,
+                 points: int = 401) -> Netlist:
+    """Open-loop DC transfer of ``gf180_ota`` at ``device.vdd``: non-inverting input at
+    ``vcm = device.v_weight_zero``, inverting input swept over ``vcm +- span`` V. Vectors
+    ``v(out)`` (V) and ``i(vdda)`` (A; minus the supply current)."""
+    vdd, vcm = device.vdd, device.v_weight_zero
+    lines = _header("gf180_ota open-loop DC transfer", kit, device)
+    step = 2 * span / (points - 1)
+    lines += [f".include {_ota_file()}", f"vdda vdda 0 {sn(vdd)}", f"vp inp 0 {sn(vcm)}",
+              f"vn inn 0 {sn(vcm)}", f"xo inp inn out vdda 0 gf180_ota ib={sn(ib)}",
+              f"cl out 0 {sn(OTA_C_LOAD)}",
+              f".dc vn {sn(vcm - span)} {sn(vcm + span + step / 2)} {sn(step)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "ota_dc.cir", ["v(out)", "i(vdda)"],
+                   {"vcm": vcm, "span": span, "ib": ib})
+
+
+def ota_step_bench(kit: CircuitKit, device: DeviceParams, v0: float, dv: float, ib: float,
+                   c_load: float = OTA_C_LOAD) -> Netlist:
+    """``gf180_ota`` as a unity-gain follower with ``c_load`` F, input stepped from ``v0`` to
+    ``v0 + dv`` V at 1 ns (10 ps edge). Vectors ``v(out)``, ``i(vdda)``."""
+    vdd = device.vdd
+    lines = _header("gf180_ota unity-gain step response", kit, device)
+    lines += [f".include {_ota_file()}", f"vdda vdda 0 {sn(vdd)}",
+              f"vp inp 0 pwl(0 {sn(v0)} 1e-09 {sn(v0)} 1.01e-09 {sn(v0 + dv)})",
+              f"xo inp out out vdda 0 gf180_ota ib={sn(ib)}", f"cl out 0 {sn(c_load)}",
+              ".tran 1e-12 2e-08 0 2e-11", ".end"]
+    return Netlist("\n".join(lines) + "\n", "ota_step.cir", ["v(out)", "i(vdda)"],
+                   {"t_step": 1e-9, "v0": v0, "dv": dv, "ib": ib, "c_load": c_load})
+
+
+def conversion_energy_bench(kit: CircuitKit, device: DeviceParams, ib: float, q: float,
+                            c_bl: float, cf: float = CF_C2P) -> Netlist:
+    """One first-stage conversion on the transistor-level amplifier: an integrator
+    (``gf180_ota``, ``cf`` F, bit line ``c_bl`` F) reset, then receiving ``q`` C over one
+    t_max (the cells' current), then discharged by the reference current ``stage1_q_sat /
+    t_max`` for ``q / (stage1_q_sat / t_max)`` s (the converter's pulse; the comparator is
+    behavioural and not part of the energy). Vectors ``i(vdda)``, ``v(out)``, ``v(in)``;
+    ``meta["window"]`` is the conversion (integrate + convert), s."""
+    tm, vdd = device.t_max, device.vdd
+    iref = device.stage1_q_sat / tm
+    t_in = T_GAP
+    t_dis = t_in + tm + T_GAP
+    w = q / iref
+    lines = _header("one conversion on the transistor-level GF180 integrator", kit, device)
+    lines += [TRAN_OPTIONS, f".include {_ota_file()}", f"vdda vdda 0 {sn(vdd)}",
+              f"vref vref 0 {sn(device.v_weight_zero)}", _reset(device),
+              f"xo vref in out vdda 0 gf180_ota ib={sn(ib)}", f"cf in out {sn(cf)}",
+              f"cbl in 0 {sn(c_bl)}", "srst in out rst 0 gc_sw_e",
+              ".model gc_sw_e sw vt={} vh=0.05 ron=100 roff=1e15".format(sn(vdd / 2)),
+              f"iin 0 in {pwl_pulse(t_in, tm, 0.0, q / tm)}",
+              f"idis in 0 {pwl_pulse(t_dis, w, 0.0, iref)}",
+              f".tran {sn(tm / 1500)} {sn(t_dis + tm + T_GAP)} 0 {sn(tm / 300)}", ".end"]
+    return Netlist("\n".join(lines) + "\n", "conversion_energy.cir",
+                   ["i(vdda)", "v(out)", "v(in)"],
+                   {"window": (t_in, t_dis + tm), "q": q, "iref": iref, "ib": ib})
+
+
+def gate_energy_bench(kit: CircuitKit, device: DeviceParams, period: float = 4e-9,
+                      cycles: int = 4) -> Netlist:
+    """A chain of four minimum-size GF180 3.3 V inverters (nmos 0.44/0.3 um, pmos
+    1.0/0.3 um), the input toggled ``cycles`` times; the third inverter has its own supply
+    ``vdd3`` (vector ``i(vdd3)``): its energy per cycle is the switched energy of one gate
+    driving one gate load (two transitions)."""
+    vdd = device.vdd
+    lines = _header("minimum GF180 3.3 V inverter chain: energy per toggle", kit, device)
+    lines += [f"vdda vdda 0 {sn(vdd)}", f"vdd3 vdd3 0 {sn(vdd)}",
+              f"vin a0 0 pulse(0 {sn(vdd)} {sn(period / 2)} 5e-11 5e-11 {sn(period / 2)} "
+              f"{sn(period)})"]
+    for k in range(4):
+        sup = "vdd3" if k == 2 else "vdda"
+        lines += [f"mp{k} a{k + 1} a{k} {sup} {sup} pmos_3p3 w=1e-06 l=3e-07 as=5e-13 ad=5e-13 "
+                  f"ps=3e-06 pd=3e-06",
+                  f"mn{k} a{k + 1} a{k} 0 0 nmos_3p3 w=4.4e-07 l=3e-07 as=2.2e-13 ad=2.2e-13 "
+                  f"ps=2e-06 pd=2e-06"]
+    lines += [f".tran 1e-12 {sn(period * (cycles + 0.5))} 0 1e-11", ".end"]
+    return Netlist("\n".join(lines) + "\n", "gate_energy.cir", ["i(vdd3)", "v(a3)"],
+                   {"period": period, "cycles": cycles})

@@ -431,3 +431,100 @@ def load_characterization(path: str | os.PathLike) -> dict:
 def sweep_many(netlists: list[Netlist], **kw):
     """Run several characterization decks in parallel (thin alias of ``simulate_many``)."""
     return simulate_many(netlists, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# periphery: the GF180 amplifier (transistor level), its macro-model, conversion/gate energy
+# ---------------------------------------------------------------------------------------------
+
+#: Tail bias current of the integrators' amplifier, A (assumption, a design choice: the
+#: smallest of 50/100/200 uA whose unity-gain bandwidth with the 0.2 pF load exceeds ~3 /
+#: T_max; measured: 160, 230, 320 MHz).
+OTA_IB_A = 100e-6
+#: Counter increment, in minimum-gate switching events (assumption: a static CMOS toggle
+#: flip-flop's ~12 gate loads with one bit toggling on average plus its clock).
+COUNTER_GATES_PER_STEP = 12
+
+
+def ota_characterization(device: DeviceParams, kit: CircuitKit, ib: float = OTA_IB_A,
+                         timeout_s: float = DEFAULT_TIMEOUT_S, backend: str = "auto") -> dict:
+    """DC gain, output swing, supply current and unity-gain bandwidth of ``gf180_ota`` (the
+    transistor-level amplifier) at ``kit``'s condition, and the macro-model parameters
+    matched to them (``gc_integrator_macro``: gm, ro, co, vlo, vhi, vo0).
+
+    - gain ``a0`` (V/V): |dV_out/dV_in| of the open-loop DC sweep at balanced inputs;
+    - swing ``[vlo, vhi]`` (V): the output range over which the small-signal gain stays above
+      ``a0 / 2``;
+    - supply current ``i_supply_a`` (A) at balance (tail + bias diode branch);
+    - ``gbw_hz``: 1 / (2 pi tau) of a 20 mV unity-gain step with the 0.2 pF load (tau: 63 %
+      time); the macro's ``gm`` is a0 / ro with ``co = gm / (2 pi gbw)`` and
+      ``ro = a0 / gm``: a single pole with the measured a0 and gbw (gm taken as 2 pi gbw x
+      C_load, so ``co`` equals the characterization load).
+    """
+    from gaincell.spice.benches import OTA_C_LOAD, ota_dc_bench, ota_step_bench
+    from gaincell.spice.runner import simulate_many
+
+    vcm = device.v_weight_zero
+    dc = ota_dc_bench(kit, device, ib)
+    st = ota_step_bench(kit, device, vcm - 0.3, 0.02, ib)
+    r_dc, r_st = simulate_many([dc, st], timeout_s, backend)
+    vin, vout = r_dc.scale, r_dc["v(out)"]
+    g = np.gradient(vout, vin)
+    k0 = int(np.argmin(np.abs(vin - vcm)))
+    a0 = float(abs(g[k0]))
+    ok = np.abs(g) >= a0 / 2
+    kpk = int(np.argmax(np.abs(g)))
+    lo_i = kpk
+    while lo_i > 0 and ok[lo_i - 1]:
+        lo_i -= 1
+    hi_i = kpk
+    while hi_i < ok.size - 1 and ok[hi_i + 1]:
+        hi_i += 1
+    vs = sorted((float(vout[lo_i]), float(vout[hi_i])))
+    i_sup = float(-r_dc["i(vdda)"][k0])
+    t, v = r_st.scale, r_st["v(out)"]
+    t0 = st.meta["t_step"]
+    v_a = float(np.interp(t0 - 1e-11, t, v))
+    v_b = float(v[-1])
+    target = v_a + 0.632 * (v_b - v_a)
+    after = t > t0
+    k = int(np.argmax((v[after] - target) * np.sign(v_b - v_a) >= 0))
+    tau = float(t[after][k] - t0)
+    gbw = 1.0 / (2 * np.pi * tau)
+    gm = 2 * np.pi * gbw * OTA_C_LOAD
+    return {"a0": a0, "gain_db": float(20 * np.log10(a0)), "vlo_v": vs[0], "vhi_v": vs[1],
+            "vo0_v": float(vout[k0]), "i_supply_a": i_sup, "ib_a": ib, "tau_s": tau,
+            "gbw_hz": gbw, "c_load_f": OTA_C_LOAD,
+            "macro": {"gm": gm, "ro": a0 / gm, "co": OTA_C_LOAD, "vlo": vs[0], "vhi": vs[1],
+                      "vo0": float(vout[k0])},
+            "netlists": [dc, st]}
+
+
+def conversion_energy(device: DeviceParams, kit: CircuitKit, c_bl: float,
+                      ib: float = OTA_IB_A, timeout_s: float = DEFAULT_TIMEOUT_S,
+                      backend: str = "auto") -> dict:
+    """Supply energy of one first-stage conversion on the transistor-level amplifier
+    (:func:`~gaincell.spice.benches.conversion_energy_bench`, a charge of Q_sat1 / 2), J, and
+    the integrator's charge balance (output after minus before, V: ~0 when the amplifier
+    integrates and the reference removes the same charge). Also the SPICE switched energy of
+    a minimum GF180 gate and the counter step built from it."""
+    from gaincell.spice.benches import conversion_energy_bench, gate_energy_bench
+    from gaincell.spice.runner import simulate_many
+
+    nl = conversion_energy_bench(kit, device, ib, device.stage1_q_sat / 2, c_bl)
+    gl = gate_energy_bench(kit, device)
+    r, rg = simulate_many([nl, gl], timeout_s, backend)
+    a, b = nl.meta["window"]
+    t, i = r.scale, -r["i(vdda)"]
+    m = (t >= a) & (t <= b)
+    e_conv = float(device.vdd * np.trapezoid(i[m], t[m]))
+    vo = r["v(out)"]
+    settle = float(np.interp(b + 0.5e-9, t, vo) - np.interp(a - 0.1e-9, t, vo))
+    per, cyc = gl.meta["period"], gl.meta["cycles"]
+    tg, ig = rg.scale, -rg["i(vdd3)"]
+    mg = (tg >= per / 2 - 0.1e-9) & (tg <= per / 2 + cyc * per - 0.1e-9)
+    e_cycle = float(device.vdd * np.trapezoid(ig[mg], tg[mg]) / cyc)
+    return {"conversion_j": e_conv, "integrator_balance_v": settle,
+            "gate_cycle_j": e_cycle, "gate_toggle_j": e_cycle / 2,
+            "counter_step_j": COUNTER_GATES_PER_STEP * e_cycle / 2,
+            "netlists": [nl, gl]}

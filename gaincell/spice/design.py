@@ -104,17 +104,30 @@ def characterize_kit(cfg: AttentionConfig, kit: CircuitKit, full: bool = False,
     vdd = d.vdd
     read_j = float(en["read_j"][-1])  # stored VDD: the largest read current
     write_j = float(np.max(en["write_j"]))
-    conv_j = vdd * (AMP_BIAS_A * 2 * d.t_max + d.stage1_q_sat)
-    cnt_j = COUNTER_SWITCHED_C * vdd ** 2
+    if kit.name == "gf180":   # the converter on the transistor-level GF180 amplifier
+        from gaincell.spice.characterize import conversion_energy, ota_characterization
+
+        ota = ota_characterization(d, kit, timeout_s=timeout_s, backend=backend)
+        ce = conversion_energy(d, kit, n_rows * c_bl_per_cell, timeout_s=timeout_s,
+                               backend=backend)
+        conv_j, cnt_j = ce["conversion_j"], ce["counter_step_j"]
+        for nl in ota["netlists"] + ce["netlists"]:
+            hashes[nl.name] = nl.sha256()
+    else:
+        ota, ce = None, None
+        conv_j = vdd * (AMP_BIAS_A * 2 * d.t_max + d.stage1_q_sat)
+        cnt_j = COUNTER_SWITCHED_C * vdd ** 2
     pdk = dict(kit.pdk)
     src = (f"gaincell SPICE characterization, kit {kit.name}"
            + (f" ({pdk.get('pdk')} {pdk.get('pdk_version')})" if pdk else "")
            + f", corner {kit.corner}, {kit.temp_c:g} C, ngspice; cell_read_j and cell_write_j "
            f"are supply-current integrals (energy.cir sha256 {en['netlists'][-1].sha256()[:16]},"
            f" read at V_store = VDD = {vdd:g} V for one full T_max pulse; write = worst level, "
-           f"incl. the DAC driving a {n_rows}-cell write bit line); conversion_j and "
-           f"counter_step_j are ESTIMATES, not simulated: VDD x (amplifier bias "
-           f"{AMP_BIAS_A:g} A x 2 T_max + Q_sat1) and {COUNTER_SWITCHED_C:g} F x VDD^2")
+           f"incl. the DAC driving a {n_rows}-cell write bit line); "
+           + (energy_source_note(ota, ce) if ota is not None else
+              f"conversion_j and counter_step_j are ESTIMATES, not simulated: VDD x (amplifier "
+              f"bias {AMP_BIAS_A:g} A x 2 T_max + Q_sat1) and {COUNTER_SWITCHED_C:g} F x "
+              f"VDD^2"))
     spice_energy = {"cell_read_j": read_j, "cell_write_j": write_j, "conversion_j": conv_j,
                     "counter_step_j": cnt_j, "source": src}
     extra = {"netlist_sha256": hashes, "cell_area_m2": cell_area,
@@ -123,6 +136,21 @@ def characterize_kit(cfg: AttentionConfig, kit: CircuitKit, full: bool = False,
              f"else table (measured {fit.max_rel_full_scale:.4g})",
              "c_store_f": nominal[0]["c_sn_f"]}
     return KitCharacterization(base, cond, disturb, en, ea, spice_energy, cell_model, extra)
+
+
+def energy_source_note(ota: dict, ce: dict) -> str:
+    """How conversion_j and counter_step_j were measured (for ``[system.spice_energy]``)."""
+    from gaincell.spice.characterize import COUNTER_GATES_PER_STEP
+
+    return (f"conversion_j is the supply-current integral of one first-stage conversion "
+            f"(integrate + convert, 2 T_max) on the transistor-level GF180 amplifier "
+            f"circuits/gf180/gf180_ota.cir (tail {ota['ib_a']:g} A; measured: DC gain "
+            f"{ota['gain_db']:.1f} dB, unity-gain bandwidth {ota['gbw_hz'] / 1e6:.0f} MHz into "
+            f"{ota['c_load_f'] * 1e12:g} pF, swing {ota['vlo_v']:.2f}..{ota['vhi_v']:.2f} V, "
+            f"supply {ota['i_supply_a'] * 1e6:.1f} uA; comparator behavioural, not included); "
+            f"counter_step_j = {COUNTER_GATES_PER_STEP} (ASSUMED gates per counter step) x the "
+            f"SPICE switched energy of a minimum GF180 3.3 V inverter driving one gate "
+            f"({ce['gate_toggle_j']:.3g} J per transition)")
 
 
 def _design(kc: KitCharacterization, cfg: AttentionConfig) -> AttentionConfig:
@@ -272,6 +300,12 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
         if keep:
             text = keep_tables(text, keep, "characterization.toml")
         (tmp / "characterization.toml").write_text(text, encoding="utf-8")
+        if kc.base.kit.name == "gf180" and len({c["corner"] for c in cond}) > 1:
+            # every corner x temperature: its own design file (gaincell.spice.conditions)
+            from gaincell.spice.conditions import derive_condition_designs
+
+            derive_condition_designs(tmp / "characterization.toml", kc.base.kit,
+                                     out_dir=tmp / "conditions")
     return {"npz": str(folder / "characterization.npz"),
             "toml": str(folder / "characterization.toml")}
 

@@ -98,6 +98,9 @@ class SimResult:
         ``"shared"`` or ``"subprocess"``.
     wall_s : float
         Wall-clock time of the run in its child process, including the process start, s.
+    cpu_s : float
+        CPU time of the child process and its ngspice, s (independent of the machine's load;
+        NaN where the platform does not report it).
     """
 
     scale: np.ndarray
@@ -105,6 +108,7 @@ class SimResult:
     log: list = field(default_factory=list)
     backend: str = ""
     wall_s: float = 0.0
+    cpu_s: float = float("nan")
 
     def __getitem__(self, key: str) -> np.ndarray:
         return self.vectors[key]
@@ -553,8 +557,15 @@ def _child(conn, job, parent_pid=None):
             res = _job_subprocess(*payload, timeout_s)
     except BaseException as e:  # report, never hang the parent
         res = ("error", "crash", [], f"{type(e).__name__}: {e}")
+    try:   # the CPU time of this worker and of its ngspice process (s), load-independent
+        import resource
+
+        ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        cpu = float(sum(u.ru_utime + u.ru_stime for u in ru))
+    except (ImportError, OSError):
+        cpu = float("nan")
     try:
-        conn.send(res)
+        conn.send((*res, cpu))
     finally:
         conn.close()
     os._exit(0)  # skip atexit handlers of the ngspice library
@@ -695,7 +706,7 @@ def simulate_many(netlists: list[Netlist], timeout_s: float = DEFAULT_TIMEOUT_S,
             bar.close()
     out = []
     for n, r in zip(netlists, raw):
-        status, data, log, detail, wall = r
+        status, data, log, detail, *cpu, wall = r
         if status != "ok":
             if data == "timeout":
                 raise SpiceTimeout(f"{n.name}: ngspice ran past its {timeout_s:g} s limit and "
@@ -706,7 +717,8 @@ def simulate_many(netlists: list[Netlist], timeout_s: float = DEFAULT_TIMEOUT_S,
                 raise SpiceError(f"{n.name}: ngspice process failed: {detail}", log)
             _raise_for(n, data, log, detail)
         scale, vecs = data
-        out.append(SimResult(scale=scale, vectors=vecs, log=log, backend=backend, wall_s=wall))
+        out.append(SimResult(scale=scale, vectors=vecs, log=log, backend=backend, wall_s=wall,
+                             cpu_s=cpu[0] if cpu else float("nan")))
     return out
 
 

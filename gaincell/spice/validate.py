@@ -136,7 +136,9 @@ class Check:
                 "signal": float(self.signal) if np.isfinite(self.signal) else None,
                 "signal_floor": self.signal_floor,
                 "signal_unit": self.signal_unit,
-                "signal_ok": self.signal_ok}
+                "signal_ok": self.signal_ok,
+                "extra": {k: v for k, v in self.data.items()
+                          if isinstance(v, (bool, int, float, str))}}
 
 
 def _timed(fn, repeat: int = 5):
@@ -375,14 +377,66 @@ BUDGETS_WRITTEN = {"column_written": 0.02, "tile_written": 1.0}
 SIGNAL_FLOOR_QSAT = 1e-3
 
 
-def gaussian_levels(rng, shape, lo: float, hi: float, levels: int | None) -> np.ndarray:
-    """Projection-like inputs: standard normal values mapped linearly so that +-3 sigma spans
-    ``[lo, hi]`` (clipped there), then rounded onto ``levels`` equally spaced levels (None =
-    analog)."""
-    u = np.clip(0.5 + rng.standard_normal(shape) / 6.0, 0.0, 1.0)
+def gaussian_levels(rng, shape, lo: float, hi: float, levels: int | None,
+                    mean: float = 0.5, sigma: float = 1.0 / 6.0) -> np.ndarray:
+    """Projection-like inputs: normal values of ``mean`` and ``sigma`` (fractions of the range;
+    default: centred, +-3 sigma spanning ``[lo, hi]``) mapped onto ``[lo, hi]`` (clipped
+    there), then rounded onto ``levels`` equally spaced levels (None = analog)."""
+    return _on_grid(mean + sigma * rng.standard_normal(shape), lo, hi, levels)
+
+
+def _on_grid(u, lo: float, hi: float, levels: int | None) -> np.ndarray:
+    """Fractions ``u`` of a range, clipped to [0, 1] and rounded onto ``levels`` levels,
+    mapped onto ``[lo, hi]``."""
+    u = np.clip(np.asarray(u, float), 0.0, 1.0)
     if levels:
         u = np.round(u * (levels - 1)) / (levels - 1)
     return lo + u * (hi - lo)
+
+
+#: Input statistics of the large written tile, fractions of each input's range: (mean, sigma)
+#: of q (pulse width / T_max), k and v (stored level over the DAC range; 0.5 = weight zero).
+#: Chosen (assumption) so that the gf180 cell's +-0.6 V dead band does not zero most cells,
+#: the K columns' charges fall mostly between the HardSigmoid's rails (the keys lean positive,
+#: as a trained scaler's offset does) and most outputs are non-zero codes; the report gives
+#: the measured fractions.
+TILE_INPUT_STATS = {"q": (0.5, 0.3), "k": (0.62, 0.3), "v": (0.5, 0.3)}
+#: Largest time step of the split large tile, fraction of t_max (assumption: t_max / 100
+#: moved phi by <= 1.7e-3 T_max against t_max / 300 on a 32-row K column group, measured, at
+#: half the CPU time).
+LARGE_TILE_MAX_STEP_DIV = 100
+#: Column group of one ngspice process in the split tile (assumption: 8 columns).
+TILE_GROUP = 8
+
+
+def recorded_tile_inputs(n: int, n_reads: int, device: DeviceParams, path=None):
+    """q (n_reads, n), k and v (n, n) on ``device``'s grids from the recorded q, k, v of the
+    trained tiny model (``gaincell/data/spice_tile_qkv.npz``, made by
+    ``scripts/record_spice_inputs.py``): the first ``n`` tokens and dimensions, the last
+    ``n_reads`` tokens' queries; k, v mapped from the recording design's DAC range onto
+    ``device``'s (the weight zero maps onto the weight zero), q clipped to [0, 1] as the
+    hardware's PWM does; all rounded onto the grids."""
+    import json
+    from pathlib import Path
+
+    p = Path(path) if path else Path(__file__).resolve().parents[1] / "data" / \
+        "spice_tile_qkv.npz"
+    if not p.is_file():
+        raise FileNotFoundError(f"recorded tile inputs {p} are missing: regenerate them with "
+                                f"`python scripts/record_spice_inputs.py`")
+    with np.load(p, allow_pickle=False) as z:
+        prov = json.loads(str(z["provenance_json"]))
+        q, k, v = (np.asarray(z[x], float) for x in ("q", "k", "v"))
+    t, dim = q.shape
+    if not (1 <= n <= min(t, dim)) or not (1 <= n_reads <= n):
+        raise ValueError(f"n = {n}, n_reads = {n_reads} are invalid for the recording of {t} "
+                         f"tokens x {dim} dimensions: allowed 1 <= n_reads <= n <= {min(t, dim)}")
+    lo, hi = prov["design_kv_lo_v"], prov["design_kv_hi_v"]
+    ql, qh = prov["design_q_lo"], prov["design_q_hi"]
+    d = device
+    return (_on_grid((q[n - n_reads:n, :n] - ql) / (qh - ql), d.q_lo, d.q_hi, d.q_levels),
+            _on_grid((k[:n, :n] - lo) / (hi - lo), d.kv_lo, d.kv_hi, d.kv_levels),
+            _on_grid((v[:n, :n] - lo) / (hi - lo), d.kv_lo, d.kv_hi, d.kv_levels))
 
 
 def dac_levels(targets, pedestal: tuple | None, vdd: float) -> np.ndarray:
@@ -406,7 +460,7 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
                             pedestal: tuple | None = None, c_bl: float = 0.0,
                             t_hold: float = 20e-9, timeout_s: float = DEFAULT_TIMEOUT_S,
                             backend: str = "auto", workers: int | None = None,
-                            progress: bool = False) -> Check:
+                            progress: bool = False, amplifier: dict | None = None) -> Check:
     """Columns written through the write path and read ``n_reads`` times, vs the model.
 
     Stored values and pulse widths are projection-like Gaussians on the design's K/V DAC and
@@ -414,7 +468,10 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
     coupling of the shared write bit line, leakage and read disturb between reads, bit-line
     capacitance). Model: ``sum_i I(V_i(t)) p_i t_max`` with ``I`` the design's cell model and
     ``V_i(t)`` the target relaxed with the design's tau and v_rest for the time since its
-    write. Error: (SPICE - model) / stage1_q_sat.
+    write. Error: (SPICE - model) / stage1_q_sat. ``amplifier``: the integrator's macro-model
+    parameters matched to the GF180 amplifier (None: ideal); SPICE's charge is the one on the
+    feedback capacitor, ``-cf x (change of V_out - change of V_bl)``: what a finite-gain
+    amplifier leaves on the bit line is lost to the measurement, as in the circuit.
     """
     from gaincell.device.leakage import relax
 
@@ -427,14 +484,15 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
         pw = gaussian_levels(rng, (n_reads, n_cells), d.q_lo, d.q_hi, d.q_levels)
         cases.append((tgt, pw))
     nls = [column_written_bench(dac_levels(t, pedestal, d.vdd), p, d, kit, c_bl=c_bl,
-                                t_hold=t_hold) for t, p in cases]
+                                t_hold=t_hold, amplifier=amplifier) for t, p in cases]
     for i, n in enumerate(nls):
         n.name = f"column_written_{i:02d}.cir"
-        n.vectors = ["v(vo)"]
+        n.vectors = ["v(vo)", "v(bl)"]
     res = simulate_many(nls, timeout_s, backend, workers,
                         progress="column (written)" if progress else False)
     t_sp = sum(r.wall_s for r in res)
-    q_sp = np.array([[-CF_COLUMN * np.diff(np.interp(w, r.scale, r["v(vo)"]))[0]
+    q_sp = np.array([[-CF_COLUMN * (np.diff(np.interp(w, r.scale, r["v(vo)"]))[0]
+                                    - np.diff(np.interp(w, r.scale, r["v(bl)"]))[0])
                       for w in nl.meta["reads"]] for nl, r in zip(nls, res)])
     tr = CellTransfer(d)
 
@@ -452,15 +510,19 @@ def validate_column_written(device: DeviceParams, seed: int = 0, n_cases: int = 
     q_mod, t_mod = _timed(model)
     e = (q_sp - q_mod) / qs1
     kit_ = kit or CircuitKit.default()
+    integ = ("ideal integrator" if amplifier is None
+             else "integrator on the macro-model of the GF180 amplifier")
     return Check("column_written", float(np.abs(e).max()), BUDGETS_WRITTEN["column_written"],
                  "fraction of stage1_q_sat", int(e.size), t_sp, t_mod,
                  {"spice": q_sp, "model": q_mod, "full_scale": qs1},
                  f"{n_cases} columns of {n_cells} cells written through the write path (DAC "
-                 f"{'with' if pedestal is not None else 'without'} pedestal correction), "
+                 f"{'with' if pedestal is not None else 'without'} pedestal correction, "
+                 f"{integ}), "
                  f"{n_reads} reads {t_hold * 1e9:g} ns apart, Gaussian inputs; error "
                  f"{_stats_note(e)} of Q_sat1", nls, errors=e,
                  signal=float(np.abs(q_sp).max() / qs1), signal_floor=SIGNAL_FLOOR_QSAT,
-                 signal_unit="fraction of stage1_q_sat", condition=_cond(kit_))
+                 signal_unit="fraction of stage1_q_sat",
+                 condition=_cond(kit_) + ("" if amplifier is None else ", amplifier macro-model"))
 
 
 def tile_design(device: DeviceParams, n: int, design_rows: int = 64) -> AttentionConfig:
@@ -477,49 +539,134 @@ def tile_design(device: DeviceParams, n: int, design_rows: int = 64) -> Attentio
                               stage2_q_sat=device.stage2_q_sat * f))
 
 
+def _counter(acc, margin: float = 0.01) -> np.ndarray:
+    """The counter of ``circuits/c2p_signed.cir`` applied to a read's pulse integral (LSB)."""
+    acc = np.asarray(acc, float)
+    return np.where(acc >= 0, np.floor(acc + 0.5 + margin), -np.floor(0.5 + margin - acc))
+
+
+def _read_delta(r, window, vec: str) -> float:
+    return float(np.diff(np.interp(window, r.scale, r[vec]))[0])
+
+
+def tile_cases(device: DeviceParams, n: int, n_reads: int, n_cases: int, seed: int,
+               inputs: str = "gaussian") -> list:
+    """(q (n_reads, n), k (n, n), v (n, n)) per case on ``device``'s grids.
+
+    ``inputs``: ``"gaussian"`` (projection-like, :data:`TILE_INPUT_STATS`), ``"centred"``
+    (centred Gaussians, +-3 sigma over each range) or ``"recorded"`` (the trained tiny model's
+    q, k, v, :func:`recorded_tile_inputs`, with k and v's deviations from the weight zero
+    doubled: the recording's 0.9 V cell has no dead band, the gf180 cell's +-0.6 V one would
+    zero most of them; one case whatever ``n_cases``).
+    """
+    d = device
+    rng = np.random.default_rng(seed)
+    if inputs == "recorded":
+        q, k, v = recorded_tile_inputs(n, n_reads, d)
+        z, span = d.v_weight_zero, d.kv_hi - d.kv_lo
+        k, v = (_on_grid((z + RECORDED_KV_GAIN * (x - z) - d.kv_lo) / span, d.kv_lo, d.kv_hi,
+                         d.kv_levels) for x in (k, v))
+        return [(q, k, v)]
+    if inputs not in ("gaussian", "centred"):
+        raise ValueError(f"inputs = {inputs!r} is invalid: allowed 'gaussian', 'centred' or "
+                         f"'recorded'")
+    st = TILE_INPUT_STATS if inputs == "gaussian" else {x: (0.5, 1 / 6) for x in "qkv"}
+    cases = []
+    for _ in range(n_cases):
+        k = gaussian_levels(rng, (n, n), d.kv_lo, d.kv_hi, d.kv_levels, *st["k"])
+        v = gaussian_levels(rng, (n, n), d.kv_lo, d.kv_hi, d.kv_levels, *st["v"])
+        q = gaussian_levels(rng, (n_reads, n), d.q_lo, d.q_hi, d.q_levels, *st["q"])
+        cases.append((q, k, v))
+    return cases
+
+
+#: Gain applied to the recorded k and v around the weight zero (assumption, see tile_cases).
+RECORDED_KV_GAIN = 2.0
+
+
 def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1, n: int = 16,
                           n_reads: int = 3, kit: CircuitKit | None = None,
                           pedestal: tuple | None = None, c_bl_per_cell: float = 0.0,
                           t_hold: float = 20e-9, timeout_s: float = 600.0,
                           backend: str = "auto", workers: int | None = None,
-                          progress: bool = False) -> Check:
+                          progress: bool = False, inputs: str = "gaussian",
+                          split: bool | None = None, group: int = TILE_GROUP,
+                          max_step_div: int | None = None) -> Check:
     """``n x n`` tiles written through the write path and read by ``n_reads`` query tokens,
     vs :class:`gaincell.GainCellAttention` built from ``device`` (:func:`tile_design`).
 
-    Keys, values and queries are projection-like Gaussians on the design's grids; the error is
-    the output code difference in output LSB, over every output of every read.
+    Inputs: :func:`tile_cases` (``inputs``). The error is the output code difference in
+    output LSB, over every output of every read. ``split`` (default: ``n > 16``) runs the tile
+    as column groups of ``group`` columns, one ngspice process each (``workers`` at a time):
+    the K groups first (:func:`~gaincell.spice.benches.tile_k_bench`), then the V groups
+    replaying the first-stage pulses (:func:`~gaincell.spice.benches.tile_v_bench`); the two
+    halves share only ideal drivers in the whole tile, so the split is exact up to the
+    replayed samples (a test compares it with the whole tile). ``max_step_div``: largest time
+    step t_max / div (default: :data:`~gaincell.spice.benches.TILE_MAX_STEP_DIV` whole,
+    :data:`LARGE_TILE_MAX_STEP_DIV` split).
     """
     from gaincell.array import GainCellAttention
+    from gaincell.spice.benches import TILE_MAX_STEP_DIV, pulse_wave, tile_k_bench, tile_v_bench
 
+    if not (isinstance(group, int) and group >= 1):
+        raise ValueError(f"group = {group!r} is invalid: allowed an integer >= 1")
     cfg = tile_design(device, n)
     d = cfg.device
-    rng = np.random.default_rng(seed)
-    cases = []
-    for _ in range(n_cases):
-        k = gaussian_levels(rng, (n, n), d.kv_lo, d.kv_hi, d.kv_levels)
-        v = gaussian_levels(rng, (n, n), d.kv_lo, d.kv_hi, d.kv_levels)
-        q = gaussian_levels(rng, (n_reads, n), d.q_lo, d.q_hi, d.q_levels)
-        cases.append((q, k, v))
-    nls = [tile_written_bench(q, dac_levels(k, pedestal, d.vdd), dac_levels(v, pedestal, d.vdd),
-                              d, kit, c_bl_per_cell=c_bl_per_cell, t_hold=t_hold)
-           for q, k, v in cases]
-    for i, nl in enumerate(nls):
-        nl.name = f"tile_written_{i:02d}.cir"
-    res = simulate_many(nls, timeout_s, backend, workers,
-                        progress="tile (written)" if progress else False)
-    t_sp = sum(r.wall_s for r in res)
-    step = (d.out_hi - d.out_lo) / (d.out_levels - 1)
-    margin = 0.01
+    split = n > 16 if split is None else bool(split)
+    div = max_step_div or (LARGE_TILE_MAX_STEP_DIV if split else TILE_MAX_STEP_DIV)
+    cases = tile_cases(d, n, n_reads, n_cases, seed, inputs)
+    dacs = [(dac_levels(k, pedestal, d.vdd), dac_levels(v, pedestal, d.vdd)) for _, k, v in cases]
+    kw = {"c_bl_per_cell": c_bl_per_cell, "t_hold": t_hold, "max_step_div": div}
+    bar = (lambda what: f"tile {n}x{n} ({what})") if progress else (lambda what: False)
     codes, phis = [], []
-    for nl, r in zip(nls, res):
-        for a, b in nl.meta["reads"]:
-            acc = np.array([np.diff(np.interp([a, b], r.scale, r[f"v(sacc{c})"]))[0]
-                            for c in range(n)])
-            # the counter of circuits/c2p_signed.cir, applied to this read's pulse integral
-            codes.append(np.where(acc >= 0, np.floor(acc + 0.5 + margin),
-                                  -np.floor(0.5 + margin - acc)))
-            phis.append([np.diff(np.interp([a, b], r.scale, r[f"v(acc{j})"]))[0]
-                         for j in range(n)])
+    t0 = time.perf_counter()
+    if not split:
+        nls = [tile_written_bench(q, kd, vd, d, kit, **kw) for (q, _, _), (kd, vd) in
+               zip(cases, dacs)]
+        for i, nl in enumerate(nls):
+            nl.name = f"tile_written_{n}_{inputs}_{i:02d}.cir"
+        res = simulate_many(nls, timeout_s, backend, workers, progress=bar("written"))
+        t_sp = sum(r.wall_s for r in res)
+        for nl, r in zip(nls, res):
+            for w in nl.meta["reads"]:
+                codes.append(_counter([_read_delta(r, w, f"v(sacc{c})") for c in range(n)]))
+                phis.append([_read_delta(r, w, f"v(acc{j})") for j in range(n)])
+    else:
+        groups = [list(range(a, min(a + group, n))) for a in range(0, n, group)]
+        knl = [tile_k_bench(q, kd, g, d, kit, **kw) for (q, _, _), (kd, _) in zip(cases, dacs)
+               for g in groups]
+        for i, nl in enumerate(knl):
+            nl.name = f"tile_k_{n}_{inputs}_{i // len(groups):02d}_{i % len(groups):02d}.cir"
+        rk = simulate_many(knl, timeout_s, backend, workers, progress=bar("K groups"))
+        waves, vnl = [], []
+        for ci, (_, vd) in enumerate(dacs):
+            part = list(zip(knl[ci * len(groups):(ci + 1) * len(groups)],
+                            rk[ci * len(groups):(ci + 1) * len(groups)]))
+            wv = {j: pulse_wave(r.scale, r[f"v(g{j})"]) for nl, r in part
+                  for j in nl.meta["tokens"]}
+            waves.append([wv[j] for j in range(n)])
+            reads = part[0][0].meta["reads"]
+            for w in reads:
+                ph = {j: _read_delta(r, w, f"v(acc{j})") for nl, r in part
+                      for j in nl.meta["tokens"]}
+                phis.append([ph[j] for j in range(n)])
+            for g in groups:
+                nl = tile_v_bench(waves[ci], vd, g, d, kit, n_reads=n_reads, **kw)
+                nl.name = f"tile_v_{n}_{inputs}_{ci:02d}_{g[0] // group:02d}.cir"
+                vnl.append(nl)
+        rv = simulate_many(vnl, timeout_s, backend, workers, progress=bar("V groups"))
+        for ci in range(len(cases)):
+            part = list(zip(vnl[ci * len(groups):(ci + 1) * len(groups)],
+                            rv[ci * len(groups):(ci + 1) * len(groups)]))
+            for w in part[0][0].meta["reads"]:
+                acc = {c: _read_delta(r, w, f"v(sacc{c})") for nl, r in part
+                       for c in nl.meta["columns"]}
+                codes.append(_counter([acc[c] for c in range(n)]))
+        nls = knl + vnl
+        res = rk + rv
+        t_sp = sum(r.wall_s for r in res)
+    wall = time.perf_counter() - t0
+    step = (d.out_hi - d.out_lo) / (d.out_levels - 1)
     codes, phis = np.array(codes), np.array(phis)
     attn = GainCellAttention(cfg, seed=0)
 
@@ -534,16 +681,29 @@ def validate_tile_written(device: DeviceParams, seed: int = 0, n_cases: int = 1,
         return np.stack(ys), np.stack(ph)
 
     (y_mod, phi_mod), t_mod = _timed(model, repeat=1)
-    e = codes - np.round(y_mod / step)
+    c_mod = np.round(y_mod / step)
+    e = codes - c_mod
     kit_ = kit or CircuitKit.default()
+    between = float(np.mean((phi_mod > 1e-9) & (phi_mod < 1 - 1e-9)))
+    qs1 = d.stage1_q_sat
     return Check("tile_written", float(np.abs(e).max()), BUDGETS_WRITTEN["tile_written"],
                  "output LSB", int(e.size), t_sp, t_mod,
                  {"spice": codes * step, "model": y_mod, "phi_spice": phis, "phi_model": phi_mod,
-                  "step": step, "stage1_sat_c": d.stage1_q_sat, "stage2_sat_c": d.stage2_q_sat},
-                 f"{n_cases} tile(s) {n} x {n} written through the write path, {n_reads} query "
-                 f"reads, Gaussian inputs, vs GainCellAttention (saturations x {n}/64); "
-                 f"{int(np.sum(np.round(y_mod / step) != 0))} of {e.size} model outputs non-zero, "
-                 f"codes {int(np.round(y_mod / step).min())}..{int(np.round(y_mod / step).max())}"
-                 f"; phi error {_stats_note(phis - phi_mod)} T_max", nls, errors=e,
+                  "step": step, "stage1_sat_c": qs1, "stage2_sat_c": d.stage2_q_sat,
+                  "wall_s": wall, "cpu_s": float(sum(r.cpu_s for r in res)), "n": n,
+                  "split": split, "inputs": inputs,
+                  "max_step_div": div, "decks": len(nls),
+                  "phi_error_qsat1": (phis - phi_mod).ravel(),
+                  "fraction_nonzero_model": float(np.mean(c_mod != 0)),
+                  "fraction_phi_between_rails": between},
+                 f"{len(cases)} tile(s) {n} x {n} written through the write path, {n_reads} query "
+                 f"reads, {inputs} inputs, vs GainCellAttention (saturations x {n}/64)"
+                 f"{f'; split into {len(nls)} column-group decks' if split else ''}, max step "
+                 f"t_max/{div}; {int(np.sum(c_mod != 0))} of {e.size} model outputs non-zero, "
+                 f"codes {int(c_mod.min())}..{int(c_mod.max())}, {100 * between:.0f} % of phi "
+                 f"between the HardSigmoid's rails; phi error (= first-stage charge error in "
+                 f"Q_sat1) {_stats_note(phis - phi_mod)}; wall {wall:.1f} s, ngspice CPU "
+                 f"{sum(r.cpu_s for r in res):.1f} s", nls, errors=e,
                  signal=float(np.abs(phis).max()), signal_floor=SIGNAL_FLOOR_QSAT,
-                 signal_unit="first-stage phi (T_max)", condition=_cond(kit_))
+                 signal_unit="first-stage phi (T_max)",
+                 condition=f"{_cond(kit_)}, {n}x{n}, {inputs} inputs")
