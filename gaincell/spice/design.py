@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from gaincell.params import AttentionConfig
-from gaincell.spice import fitdata as F
+from gaincell.spice import fitdata
 from gaincell.spice.characterize import Characterization, characterize, checked_v_rest
 from gaincell.spice.netlist import CircuitKit
 from gaincell.spice.runner import DEFAULT_TIMEOUT_S
@@ -80,17 +80,17 @@ def characterize_kit(cfg: AttentionConfig, kit: CircuitKit, full: bool = False,
     base = characterize(d, kit, v_store_points, v_in, t_float, timeout_s, backend, progress)
     corners = sorted(GF180_CORNERS) if (full and kit.name == "gf180") else [kit.corner]
     kits = [kit_at(kit, c, t) for c in corners for t in GF180_TEMPS_C]
-    cond = F.retention_conditions(d, kits, t_float, timeout_s=timeout_s, backend=backend,
+    cond = fitdata.retention_conditions(d, kits, t_float, timeout_s=timeout_s, backend=backend,
                                   workers=workers)
     nominal = [c for c in cond if c["corner"] == kit.corner]
     ok = [c for c in nominal if c["fit_ok"]]
-    ea = F.activation_energy([c["temp_c"] for c in ok], [c["tau_s"] for c in ok]) \
+    ea = fitdata.activation_energy([c["temp_c"] for c in ok], [c["tau_s"] for c in ok]) \
         if len(ok) >= 2 else float("nan")
-    disturb = F.read_disturb(d, kit, timeout_s=timeout_s, backend=backend)
+    disturb = fitdata.read_disturb(d, kit, timeout_s=timeout_s, backend=backend)
     n_rows = cfg.head_dim
     c_wbl = n_rows * c_bl_per_cell
     c_wwl = n_rows * 0.2e-15 * 3.6  # write word line wire per cell (3.6 um at 0.2 fF/um)
-    en = F.action_energies(d, kit, c_wbl, c_wwl / n_rows, n_rows * c_bl_per_cell,
+    en = fitdata.action_energies(d, kit, c_wbl, c_wwl / n_rows, n_rows * c_bl_per_cell,
                            timeout_s=timeout_s, backend=backend)
     fit = base.iv.fit
     cell_model = "poly" if fit.max_rel_full_scale <= POLY_MAX_RESIDUAL else "table"
