@@ -165,8 +165,10 @@ def derive_condition_designs(design_path: str | os.PathLike, kit: CircuitKit,
         dev = dataclasses.replace(dev, v_read=d0.v_read, cell_model="table",
                                   iv_table=iv.table, tau=tau,
                                   v_rest=float(np.clip(vr, 0.0, d0.vdd)),
-                                  c_store=float(data["cond_c_sn_f"][i]))
-        cfg = base.replace(device=dev)
+                                  c_store=float(data["cond_c_sn_f"][i]),
+                                  temperature=temp + 273.15, t_ref=temp + 273.15)
+        # tau was measured at this condition's temperature; the token period carries over
+        cfg = base.replace(device=dev, token_period=base.token_period)
         meta = {
             "kind": "gaincell SPICE characterization at one condition",
             "kit": "gf180", "pdk": prov.get("pdk", ""), "pdk_version": prov.get("pdk_version", ""),

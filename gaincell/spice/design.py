@@ -157,7 +157,11 @@ def _design(kc: KitCharacterization, cfg: AttentionConfig) -> AttentionConfig:
     ch = kc.base
     d = ch.iv.fit.device(cfg.device)
     changes = {"tau": ch.retention.tau, "v_rest": checked_v_rest(ch.retention, d.vdd),
-               "stage1_q_sat": ch.c2p.q_sat, "c_store": kc.extra_meta["c_store_f"]}
+               "stage1_q_sat": ch.c2p.q_sat, "c_store": kc.extra_meta["c_store_f"],
+               "t_ref": kc.base.kit.temp_c + 273.15,
+               "temperature": kc.base.kit.temp_c + 273.15}
+    if kc.activation_ev is not None and np.isfinite(kc.activation_ev) and kc.activation_ev > 0:
+        changes["leak_activation_energy"] = float(kc.activation_ev)
     if kc.cell_model == "table":
         changes.update(cell_model="table", iv_table=ch.iv.table)
     prov = ch.provenance
@@ -169,7 +173,9 @@ def _design(kc: KitCharacterization, cfg: AttentionConfig) -> AttentionConfig:
         changes.update(device_effects(
             c, prov.get("kit", ""), prov.get("cell_params") or {},
             f"gaincell SPICE retention bench {nl.name} sha256 {nl.sha256()[:16]}"))
-    return cfg.replace(device=dataclasses.replace(d, **changes))
+    # retention in time: the design keeps its token period (s) and its leak per step follows
+    # from the characterized tau; a leak per step given for another cell would not carry over
+    return cfg.replace(device=dataclasses.replace(d, **changes), token_period=cfg.token_period)
 
 
 #: Degree of the write-pedestal polynomial fitted to the characterized levels (gf180 tt 27 C:
