@@ -28,7 +28,7 @@ from gaincell.array.mapping import InputClippedWarning
 from gaincell.nn._torch import torch
 from gaincell.nn.attention import GainCellAttention, softmax_attention
 from gaincell.nn.scaler import AffineScaler
-from gaincell.params import AttentionConfig
+from gaincell.params import LEROUX2025_V_WEIGHT_ZERO, AttentionConfig
 
 nn = torch.nn
 F = torch.nn.functional
@@ -140,7 +140,8 @@ class ModelConfig:
 def _paper_scaler_init(variant: str) -> dict[str, tuple[float, float]]:
     if variant == "softmax":
         return {n: (1.0, 0.0) for n in SCALER_NAMES}
-    return {"q": (1.0, 0.0), "k": (1.0, 0.45), "v": (1.0, 0.45), "out": (1.0, 0.0)}
+    z = LEROUX2025_V_WEIGHT_ZERO
+    return {"q": (1.0, 0.0), "k": (1.0, z), "v": (1.0, z), "out": (1.0, 0.0)}
 
 
 class SelfAttention(nn.Module):

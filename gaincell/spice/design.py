@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gaincell._io import to_jsonable
 from gaincell.params import AttentionConfig
 from gaincell.spice import fitdata
 from gaincell.spice.characterize import Characterization, characterize, checked_v_rest
@@ -248,7 +249,7 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
     cond = kc.conditions
     arrays = {
         "format_version": np.array(FORMAT_VERSION),
-        "provenance_json": np.array(json.dumps({**ch.provenance, **_plain(kc.extra_meta)},
+        "provenance_json": np.array(json.dumps({**ch.provenance, **to_jsonable(kc.extra_meta)},
                                                sort_keys=True)),
         "iv_v_store": np.asarray(ch.iv.table.v_store), "iv_v_in": np.asarray(ch.iv.table.v_in),
         "iv_i_out": np.asarray(ch.iv.table.i_out), "cell_fit_a_ua": ch.iv.fit.a_ua,
@@ -283,7 +284,7 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
     }
 
     meta = _toml_meta(ch).rstrip("\n") + "\n"
-    for k, v in _plain(kc.extra_meta).items():
+    for k, v in to_jsonable(kc.extra_meta).items():
         if v is None or (isinstance(v, float) and not np.isfinite(v)):
             continue
         if isinstance(v, dict):
@@ -315,11 +316,3 @@ def save_kit_characterization(kc: KitCharacterization, folder: str | os.PathLike
     return {"npz": str(folder / "characterization.npz"),
             "toml": str(folder / "characterization.toml")}
 
-
-def _plain(d: dict) -> dict:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, np.generic):
-            v = v.item()
-        out[k] = v
-    return out

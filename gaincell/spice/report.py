@@ -13,15 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from gaincell._io import atomic_write_text, atomic_write_with
+from gaincell._io import atomic_write_text, save_figure, to_jsonable
 from gaincell.spice.validate import Check
 
 __all__ = ["write_report"]
 
 
 def _savefig(fig, path: Path) -> str:
-    atomic_write_with(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
-    return path.name
+    return save_figure(fig, path, dpi=110).name
 
 
 def _scatter_pairs(c: Check):
@@ -143,7 +142,7 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
                          "ratio": spice_s / max(model_s, 1e-9)},
                "context": context, "figures": figs, "netlists": decks}
     js = atomic_write_text(folder / "report.json",
-                           json.dumps(payload, indent=2, default=_plain) + "\n")
+                           json.dumps(to_jsonable(payload), indent=2) + "\n")
     kit = context.get("kit") or "the circuit kit given in the context"
     lines = ["# gaincell SPICE validation report", "",
              f"Behavioural model vs ngspice on the {kit} (see gaincell/circuits/README.md). "
@@ -169,7 +168,7 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     if context:
         lines += ["", "## Context", ""]
         for k, v in context.items():
-            lines.append(f"- {k}: `{json.dumps(v, default=_plain)}`")
+            lines.append(f"- {k}: `{json.dumps(to_jsonable(v))}`")
     if decks:
         lines += ["", f"The {len(decks)} decks that were run are in `netlists/` (e.g. "
                   f"`{decks[0]}`); their SHA-256 in the provenance covers the included files."]
@@ -178,10 +177,3 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     md = atomic_write_text(folder / "report.md", "\n".join(lines) + "\n")
     return {"md": str(md), "json": str(js), "figures": figs}
 
-
-def _plain(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return str(x)
