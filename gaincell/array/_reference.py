@@ -1,8 +1,5 @@
 """The reference engine: every device option in plain vectorized NumPy, one token at a time.
 
-It alone models, for now, the read devices' threshold mismatch and the retention table
-(the facade routes such designs here).
-
 Slow and written to be read: it follows the dataflow of ``attention.py``'s docstring step by
 step, with the chip's static draws and the per-token noise of :mod:`gaincell.array._draws`.
 The fast engine is tested against it to 1e-12 (``tests/test_array_engines.py``).
