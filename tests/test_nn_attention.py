@@ -5,6 +5,9 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from nn_support import assert_equal_but_ties, twin_inputs  # noqa: E402
+
 torch.set_num_threads(1)  # small tensors: one thread is fastest on a shared 2-core machine
 
 import gaincell  # noqa: E402
@@ -54,21 +57,6 @@ def _slow_reference(cfg, q, k, v):
     return out
 
 
-def _inputs(rng, B, H, T, D):
-    return (rng.uniform(-0.1, 1.1, (B, H, T, D)), rng.uniform(-0.05, 0.95, (B, H, T, D)),
-            rng.uniform(0.0, 0.9, (B, H, T, D)))
-
-
-def _assert_equal_but_ties(y, r, cfg):
-    """Equal to 1e-9, except rare quantizer rounding ties (one output step apart)."""
-    diff = np.abs(y - r)
-    bad = diff > 1e-9
-    if cfg.device.out_levels is None:
-        assert not bad.any(), diff.max()
-        return
-    step = (cfg.device.out_hi - cfg.device.out_lo) / (cfg.device.out_levels - 1)
-    assert bad.mean() < 1e-3
-    np.testing.assert_allclose(diff[bad], step, atol=1e-9)
 
 
 PRESETS = {
@@ -84,26 +72,26 @@ PRESETS = {
 def test_forward_equals_numpy_simulator(name):
     # T > W: the sliding window and ring buffer act; W = 128: two sub-arrays per head
     cfg = AttentionConfig.leroux2025(n_heads=2, head_dim=64, window=128, **PRESETS[name])
-    q, k, v = _inputs(np.random.default_rng(1), 2, 2, 200, 64)
+    q, k, v = twin_inputs(np.random.default_rng(1), 2, 2, 200, 64)
     y = GainCellAttention(cfg)(*(torch.from_numpy(x) for x in (q, k, v))).numpy()
     r = gaincell.GainCellAttention(cfg, seed=0).forward(q, k, v)
     assert y.shape == r.shape == (2, 2, 200, 64)
     assert np.abs(r).max() > 0.1  # the comparison is not trivially between zeros
-    _assert_equal_but_ties(y, r, cfg)
+    assert_equal_but_ties(y, r, cfg, 1e-3)
 
 
 @pytest.mark.parametrize("name", ["leroux2025", "no-quant-no-leak", "strong-leak"])
 def test_forward_equals_slow_reference(name):
     cfg = AttentionConfig.leroux2025(n_heads=1, head_dim=64, window=64, **PRESETS[name])
-    q, k, v = _inputs(np.random.default_rng(2), 1, 1, 90, 64)
+    q, k, v = twin_inputs(np.random.default_rng(2), 1, 1, 90, 64)
     y = GainCellAttention(cfg)(*(torch.from_numpy(x) for x in (q, k, v))).numpy()
-    _assert_equal_but_ties(y, _slow_reference(cfg, q, k, v), cfg)
+    assert_equal_but_ties(y, _slow_reference(cfg, q, k, v), cfg, 1e-3)
 
 
 def test_float32_close_to_float64():
     cfg = AttentionConfig.leroux2025(n_heads=1, head_dim=64, window=64,
                                      q_levels=None, kv_levels=None, out_levels=None)
-    q, k, v = (torch.from_numpy(x) for x in _inputs(np.random.default_rng(3), 1, 1, 64, 64))
+    q, k, v = (torch.from_numpy(x) for x in twin_inputs(np.random.default_rng(3), 1, 1, 64, 64))
     att = GainCellAttention(cfg)
     y64 = att(q, k, v)
     y32 = att(q.float(), k.float(), v.float())
