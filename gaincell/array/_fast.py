@@ -24,7 +24,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gaincell.array import _kernels, _kernels_full
+from gaincell.array import _kernels, _kernels_full, _kernels_tiles
 from gaincell.array._design import Design, Read
 from gaincell.array._draws import TokenNoise, token_key, token_noise
 from gaincell.array._state import RingBuffer, slot_ages
@@ -188,7 +188,7 @@ class FastEngine:
 
     def _forward_tiles(self, qq, k, v):
         """Untraced batched forward of the full path, sub-array by sub-array
-        (:func:`gaincell.array._kernels_full.forward_tiles`)."""
+        (:func:`gaincell.array._kernels_tiles.forward_tiles`)."""
         g, cfg, d = self.g, self.g.cfg, self.g.cfg.device
         B, H, T, D = qq.shape
         wr = g.writer
@@ -198,8 +198,8 @@ class FastEngine:
         y = np.empty((B, H, T, D))
         stats = np.zeros((B, H, 4))
         sr = d.sigma_read_noise * g.to_ua
-        run = (_kernels_full.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
-               else _kernels_full.forward_tiles_serial)
+        run = (_kernels_tiles.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
+               else _kernels_tiles.forward_tiles_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
             np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
             stats)

@@ -35,7 +35,8 @@ device.linear_gain_ua_per_v`` (19.3 uA/V, CODE: DRAM_MAC_temporal_encoding_surro
 ``w = v_rest - v_weight_zero + (V_stored - v_rest) d`` at the nominal decay
 ``d = exp(-age * leak_per_step)``; the ``linear`` cell model is differentiated exactly; the
 ``table`` cell (the simulator's dense read table, :meth:`CellTransfer.read_lut`) uses the same
-surrogate with its least-squares slope (:func:`gaincell.device.linear_equivalent_gain_ua_per_v`). With a retention table the
+surrogate with its least-squares slope
+(:func:`gaincell.device.linear_equivalent_gain_ua_per_v`). With a retention table the
 surrogate's decay is the nominal exponential one.
 
 Cost: with uniform retention the dot products are matrix products over (T, T); with the

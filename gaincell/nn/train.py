@@ -1,7 +1,8 @@
 """Training loop with resumable checkpoints, and loss evaluation.
 
 A checkpoint holds the model and optimizer states, the iteration, the batch generator's state
-(and, for noise-aware training, the noise generator's) and the loss history, written atomically (temporary file, then ``os.replace``) every
+(and, for noise-aware training, the noise generator's) and the loss history, written
+atomically (temporary file, then ``os.replace``) every
 ``ckpt_every`` iterations. Re-running :func:`train` with the same ``ckpt_path`` resumes from it;
 because batches come from a saved ``torch.Generator`` and dropout defaults to 0, a resumed run
 reproduces the uninterrupted one.

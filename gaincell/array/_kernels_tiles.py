@@ -1,0 +1,297 @@
+"""Numba kernel of the fast engine's batched full path: one sub-array of one head at a time,
+over the whole sequence (:func:`forward_tiles`).
+
+Structs and units as in :mod:`gaincell.array._kernels_full`; its NumPy twin is the reference
+engine (``gaincell/array/_reference.py``), held equal by ``tests/test_array_engines.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from gaincell.array._kernels import _FM, _quant
+from gaincell.array._kernels_full import _decay_cells, _ret_v
+from gaincell.array._philox import normals
+
+__all__ = ["forward_tiles", "forward_tiles_serial"]
+
+
+# Every quantity of sub-array g (its cols K columns, its cols V columns and its D counters)
+# depends only on that sub-array's cells, the queries and the noise, so a head's forward runs
+# sub-array by sub-array: its state (cols x D cells per array) stays in the L2 cache for the
+# whole sequence. With retention spread, each cell's decayed deviation
+# ``z = (v - v_rest) exp(-age leak_cell)`` is held and advanced by z *= lam_cell once per token
+# (lam_cell = exp(-leak_cell)), the slot just written restarting at z = v - v_rest; without
+# it, z = u d_age from the shared table. The read noise is drawn here from the counter-based
+# streams (the same numbers as :func:`gaincell.array._draws.token_noise`). The head output is
+# the digital sum over the sub-arrays in ascending order, as in
+# :func:`gaincell.array._kernels_full._read_head`.
+
+@njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
+def _cur(w, is_lut, a0, a1, a2, a3, lut, n, w0, dw):  # pragma: no cover - compiled
+    """The cell current (uA) at signed weight w (V): the cubic a, or the table (linear
+    interpolation, held at its ends)."""
+    if not is_lut:
+        return a0 + w * (a1 + w * (a2 + w * a3))
+    u = (w - w0) / dw
+    if u <= 0.0:
+        return lut[0]
+    if u >= n - 1:
+        return lut[n - 1]
+    k = int(u)
+    f = u - k
+    return lut[k] + f * (lut[k + 1] - lut[k])
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
+    # pragma: no cover - compiled
+    """Sub-array g of one head over all T tokens: qq, ks, vs (T, D) pulses and stored values;
+    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,). bc (4,):
+    the cubic re-expanded around w = c0 (uA / V^i), for the polynomial cell without threshold
+    offsets (one add and one load fewer per cell).
+
+    The state is held row-major, (D, cols): the loops run over the sub-array's columns
+    innermost, with no branch per column; the columns that hold a token are a prefix (the
+    buffer fills in order). With retention spread the advance z *= lam is fused with the read;
+    the column written at this token then gets its fresh value and its charge again."""
+    T, D = qq.shape
+    W, cols = P.W, P.cols
+    s0 = g * cols
+    table = P.has_table
+    # the state z: the deviation from v_rest (exponential model) or the written voltage
+    scale, lo_u = P.scale, (P.lo if table else P.lo - P.v_rest)
+    c0 = P.c0
+    tau = P.has_tau and not table
+    plain = not P.is_lut and not P.has_vth     # the b-form applies
+    b0, b1, b2, b3 = bc[0], bc[1], bc[2], bc[3]
+    is_lut = P.is_lut
+    a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
+    lut = cell.lut
+    nl = lut.size
+    w0, dw = cell.w0, cell.dw
+    zk = np.zeros((D, cols))
+    zv = np.zeros((D, cols))
+    lk = np.ones((D, cols))
+    lv = np.ones((D, cols))
+    gk = np.ones((D, cols))
+    gv = np.ones((D, cols))
+    ck = np.full((D, cols), c0)     # w = ck + z: c0 plus the cell's threshold offset
+    cv = np.full((D, cols), c0)
+    tmp = np.empty(D)
+    bits = np.empty(D)
+    for ci in range(cols):
+        if tau:
+            _decay1(chip.leak_k, h, s0 + ci, tmp, bits)
+            for r in range(D):
+                lk[r, ci] = tmp[r]
+            _decay1(chip.leak_v, h, s0 + ci, tmp, bits)
+            for r in range(D):
+                lv[r, ci] = tmp[r]
+        if P.has_gain:
+            for r in range(D):
+                gk[r, ci] = chip.gain_k[h, s0 + ci, r]
+                gv[r, ci] = chip.gain_v[h, s0 + ci, r]
+        if P.has_vth:
+            for r in range(D):
+                ck[r, ci] = c0 + chip.vth_k[h, s0 + ci, r]
+                cv[r, ci] = c0 + chip.vth_v[h, s0 + ci, r]
+    if table:   # w = V_node - v_weight_zero + dvth; table time = age x leak x s per leak
+        for r in range(D):
+            for ci in range(cols):
+                ck[r, ci] -= c0 + cell.v_wz
+                cv[r, ci] -= c0 + cell.v_wz
+                lk[r, ci] = (np.float64(chip.leak_k[h, s0 + ci, r]) if P.has_tau
+                             else P.leak) * cell.rt_spl
+                lv[r, ci] = (np.float64(chip.leak_v[h, s0 + ci, r]) if P.has_tau
+                             else P.leak) * cell.rt_spl
+    agec = np.zeros(cols)
+    S = np.zeros(cols)
+    phi = np.zeros(cols)
+    pm = np.zeros(cols)
+    dec = np.ones(cols)
+    A = np.zeros(D)
+    n1 = np.zeros(cols)
+    n2 = np.zeros(D)
+    nsat1 = 0.0
+    nsat2 = 0.0
+    bhu = np.uint64(bh)
+    for t in range(T):
+        tm = t % W
+        nv = cols if t >= W else min(cols, max(0, t - s0 + 1))   # columns holding a token
+        cn = tm - s0 if s0 <= tm < s0 + cols else -1             # the column written now
+        q = qq[t]
+        if P.has_read:
+            normals(key, np.uint64(t), bhu, np.uint64(2), sr, s0, n1)
+            normals(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, n2)
+        for ci in range(nv):
+            S[ci] = 0.0
+        # first stage
+        if table:
+            if cn >= 0:
+                for r in range(D):
+                    zk[r, cn] = ks[t, r] * scale + lo_u
+            for ci in range(nv):
+                agec[ci] = np.float64((tm - s0 - ci) % W)
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    wv = _ret_v(cell, zk[r, ci], agec[ci] * lk[r, ci]) + ck[r, ci]
+                    S[ci] += qr * (gk[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl, w0,
+                                                    dw))
+        elif tau and plain:
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    x = zk[r, ci] * lk[r, ci]
+                    zk[r, ci] = x
+                    S[ci] += qr * (gk[r, ci] * (b0 + x * (b1 + x * (b2 + x * b3))))
+            if cn >= 0:
+                acc = 0.0
+                for r in range(D):
+                    x = ks[t, r] * scale + lo_u
+                    zk[r, cn] = x
+                    acc += q[r] * (gk[r, cn] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                S[cn] = acc
+        elif tau:
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    x = zk[r, ci] * lk[r, ci]
+                    zk[r, ci] = x
+                    S[ci] += qr * (gk[r, ci] * _cur(ck[r, ci] + x, is_lut, a0, a1, a2, a3, lut,
+                                                    nl, w0, dw))
+            if cn >= 0:
+                acc = 0.0
+                for r in range(D):
+                    x = ks[t, r] * scale + lo_u
+                    zk[r, cn] = x
+                    acc += q[r] * (gk[r, cn] * _cur(ck[r, cn] + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                    w0, dw))
+                S[cn] = acc
+        else:
+            if cn >= 0:
+                for r in range(D):
+                    zk[r, cn] = ks[t, r] * scale + lo_u
+            for ci in range(nv):
+                dec[ci] = dtab[(tm - s0 - ci) % W]
+            for r in range(D):
+                qr = q[r]
+                for ci in range(nv):
+                    S[ci] += qr * (gk[r, ci] * _cur(ck[r, ci] + zk[r, ci] * dec[ci], is_lut, a0, a1,
+                                                    a2, a3, lut, nl, w0, dw))
+        for ci in range(nv):
+            acc = S[ci]
+            if P.has_read:
+                acc += n1[ci]
+            if P.has_off:
+                acc -= chip.off1[h, s0 + ci]
+            p = min(max(acc / P.sat1, 0.0), 1.0)
+            phi[ci] = p
+            if p >= 1.0:
+                nsat1 += 1.0
+        # second stage
+        if table:
+            if cn >= 0:
+                for r in range(D):
+                    zv[r, cn] = vs[t, r] * scale + lo_u
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    wv = _ret_v(cell, zv[r, ci], agec[ci] * lv[r, ci]) + cv[r, ci]
+                    acc += phi[ci] * (gv[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl,
+                                                       w0, dw))
+                A[r] = acc
+        elif tau and plain:
+            for ci in range(nv):
+                pm[ci] = phi[ci]
+            if cn >= 0:
+                pm[cn] = 0.0
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    x = zv[r, ci] * lv[r, ci]
+                    zv[r, ci] = x
+                    acc += pm[ci] * (gv[r, ci] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                A[r] = acc
+            if cn >= 0:
+                p = phi[cn]
+                for r in range(D):
+                    x = vs[t, r] * scale + lo_u
+                    zv[r, cn] = x
+                    A[r] += p * (gv[r, cn] * (b0 + x * (b1 + x * (b2 + x * b3))))
+        elif tau:
+            for ci in range(nv):
+                pm[ci] = phi[ci]
+            if cn >= 0:
+                pm[cn] = 0.0
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    x = zv[r, ci] * lv[r, ci]
+                    zv[r, ci] = x
+                    acc += pm[ci] * (gv[r, ci] * _cur(cv[r, ci] + x, is_lut, a0, a1, a2, a3,
+                                                      lut, nl, w0, dw))
+                A[r] = acc
+            if cn >= 0:
+                p = phi[cn]
+                for r in range(D):
+                    x = vs[t, r] * scale + lo_u
+                    zv[r, cn] = x
+                    A[r] += p * (gv[r, cn] * _cur(cv[r, cn] + x, is_lut, a0, a1, a2, a3, lut, nl,
+                                                  w0, dw))
+        else:
+            if cn >= 0:
+                for r in range(D):
+                    zv[r, cn] = vs[t, r] * scale + lo_u
+            for r in range(D):
+                acc = 0.0
+                for ci in range(nv):
+                    acc += phi[ci] * (gv[r, ci] * _cur(cv[r, ci] + zv[r, ci] * dec[ci], is_lut, a0,
+                                                       a1, a2, a3, lut, nl, w0, dw))
+                A[r] = acc
+        yt = y[t]
+        for r in range(D):
+            a = A[r]
+            if P.has_read:
+                a += n2[r]
+            if P.has_off:
+                a -= chip.off2[h, g, r]
+            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+            yt[r] += o
+            if abs(o) >= P.lim:
+                nsat2 += 1.0
+    stats[2] += nsat1
+    stats[3] += nsat2
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _decay1(leak, h, s, out, bits):  # pragma: no cover - compiled
+    """out[r] = exp(-leak[h, s, r]): one token's decay factor of every cell of slot s."""
+    _decay_cells(1, leak, h, s, out, bits)
+
+
+@njit(cache=True, parallel=True)
+def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
+    # pragma: no cover - compiled
+    """Batched forward of the full path from an empty buffer: qq (B,H,T,D) pulses, ks, vs
+    (B,H,T,D) stored values (write noise in), ``key`` the token-noise key and ``sr`` the
+    read-noise sigma (uA x T_max); writes y (B,H,T,D) and adds the saturated first-stage
+    pulses and counters to stats[..., 2:4] (B,H,4). Heads in parallel, sub-arrays in order."""
+    B, H, T, D = qq.shape
+    G = P.W // P.cols
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        yb = y[b, h]
+        for t in range(T):
+            for r in range(D):
+                yb[t, r] = 0.0
+        for g in range(G):
+            _tile(P, cell, chip, dtab, etab[0], key, sr, bh, h, g, qq[b, h], ks[b, h], vs[b, h],
+                  yb, stats[b, h])
+
+
+#: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
+forward_tiles_serial = njit(cache=True, nogil=True)(forward_tiles.py_func)
