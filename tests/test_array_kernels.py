@@ -228,6 +228,27 @@ def test_normals_twin_and_any_sub_range_is_the_same_numbers():
     assert abs(np.mean(big**3)) < 0.03 and abs(np.mean(big**4) - 3) < 0.05
 
 
+def test_normal_span_is_the_same_numbers_without_a_copy():
+    """The kernels' draw into scratch: whole Philox blocks, deviate first + j at off + j."""
+    from numba import njit
+
+    from gaincell.array import _philox
+
+    @njit
+    def span(key, first, n, buf):
+        return _philox.normal_span(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, first, n,
+                                   buf)
+
+    key = _philox.normal_key([4, 2])
+    want = np.empty(80)
+    _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, 0, want)
+    for first, n in ((0, 8), (1, 7), (5, 30), (36, 1), (64, 16), (3, 61)):
+        buf = np.full(n + 6, np.nan)
+        off = span(key, first, n, buf)
+        assert off == first % 4
+        np.testing.assert_array_equal(buf[off:off + n], want[first:first + n])
+
+
 def test_token_noise_is_one_function_of_token_sequence_head_and_index():
     import gaincell as gc
     from gaincell.array._draws import token_noise

@@ -12,7 +12,7 @@ from numba import njit, prange
 
 from gaincell.array._kernels import _FM, _quant
 from gaincell.array._kernels_full import _decay_cells, _ret_v
-from gaincell.array._philox import normals
+from gaincell.array._philox import normal_span
 
 __all__ = ["forward_tiles", "forward_tiles_serial"]
 
@@ -112,8 +112,10 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
     pm = np.zeros(cols)
     dec = np.ones(cols)
     A = np.zeros(D)
-    n1 = np.zeros(cols)
-    n2 = np.zeros(D)
+    n1 = np.zeros(cols + 8)         # whole Philox blocks: deviate i at n1[o1 + i]
+    n2 = np.zeros(D + 8)
+    o1 = 0
+    o2 = 0
     nsat1 = 0.0
     nsat2 = 0.0
     bhu = np.uint64(bh)
@@ -122,9 +124,10 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
         nv = cols if t >= W else min(cols, max(0, t - s0 + 1))   # columns holding a token
         cn = tm - s0 if s0 <= tm < s0 + cols else -1             # the column written now
         q = qq[t]
-        if P.has_read:
-            normals(key, np.uint64(t), bhu, np.uint64(2), sr, s0, n1)
-            normals(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, n2)
+        if P.has_read:   # only the deviates read: none for the columns not yet written
+            if nv > 0:
+                o1 = normal_span(key, np.uint64(t), bhu, np.uint64(2), sr, s0, nv, n1)
+            o2 = normal_span(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, D, n2)
         for ci in range(nv):
             S[ci] = 0.0
         # first stage
@@ -184,7 +187,7 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
         for ci in range(nv):
             acc = S[ci]
             if P.has_read:
-                acc += n1[ci]
+                acc += n1[o1 + ci]
             if P.has_off:
                 acc -= chip.off1[h, s0 + ci]
             p = min(max(acc / P.sat1, 0.0), 1.0)
@@ -255,7 +258,7 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
         for r in range(D):
             a = A[r]
             if P.has_read:
-                a += n2[r]
+                a += n2[o2 + r]
             if P.has_off:
                 a -= chip.off2[h, g, r]
             o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)

@@ -26,7 +26,7 @@ from numba import njit
 
 from gaincell.array._kernels import _FM
 
-__all__ = ["philox", "normals", "normal_key"]
+__all__ = ["philox", "normals", "normal_span", "normal_key"]
 
 _M0 = np.uint64(0xD2E7470EE14C6C93)
 _M1 = np.uint64(0xCA5A826395121157)
@@ -190,11 +190,12 @@ def _pair(x, y):  # pragma: no cover - compiled
 
 
 @njit(cache=True, inline="always", fastmath=_FM, error_model="numpy")
-def _blocks(key, b0, c1, c2, c3, sigma, out):  # pragma: no cover - compiled
-    """out[4 j + l] = sigma z, z deviate l of block b0 + j, for j < out.size // 4."""
+def _blocks(key, b0, c1, c2, c3, sigma, out, nb):  # pragma: no cover - compiled
+    """out[4 j + l] = sigma z, z deviate l of block b0 + j, for j < nb. One loop draws the
+    words and transforms them (two passes, words then transform, measured slower)."""
     k0 = key[0]
     k1 = key[1]
-    for j in range(out.size // 4):
+    for j in range(nb):
         x0, x1, x2, x3 = philox(np.uint64(b0 + j), c1, c2, c3, k0, k1)
         z0, z1 = _pair(x0, x1)
         z2, z3 = _pair(x2, x3)
@@ -213,12 +214,21 @@ def normals(key, c1, c2, c3, sigma, first, out):  # pragma: no cover - compiled
     if n == 0:
         return
     if first % 4 == 0 and n % 4 == 0:
-        _blocks(key, first // 4, c1, c2, c3, sigma, out)
+        _blocks(key, first // 4, c1, c2, c3, sigma, out, n // 4)
         return
-    b_lo = first // 4
-    nb = (first + n + 3) // 4 - b_lo
-    tmp = np.empty(4 * nb)
-    _blocks(key, b_lo, c1, c2, c3, sigma, tmp)
-    off = first - 4 * b_lo
+    tmp = np.empty(n + 6)
+    off = normal_span(key, c1, c2, c3, sigma, first, n, tmp)
     for j in range(n):
         out[j] = tmp[off + j]
+
+
+@njit(cache=True, inline="always", fastmath=_FM, error_model="numpy")
+def normal_span(key, c1, c2, c3, sigma, first, n, buf):  # pragma: no cover - compiled
+    """:func:`normals` without a copy: the whole Philox blocks holding deviates first ..
+    first + n - 1 of stream (c1, c2, c3), times sigma, into buf (1-D float64, size >= n + 6;
+    buf[: 4 ceil((first % 4 + n) / 4)] is written), deviate first + j at buf[off + j];
+    returns off = first % 4. For kernels that draw into scratch they hold."""
+    b_lo = first // 4
+    nb = (first + n + 3) // 4 - b_lo
+    _blocks(key, b_lo, c1, c2, c3, sigma, buf, nb)
+    return first - 4 * b_lo
