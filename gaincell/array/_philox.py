@@ -222,12 +222,14 @@ def normals(key, c1, c2, c3, sigma, first, out):  # pragma: no cover - compiled
         out[j] = tmp[off + j]
 
 
-@njit(cache=True, inline="always", fastmath=_FM, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=_FM, error_model="numpy")
 def normal_span(key, c1, c2, c3, sigma, first, n, buf):  # pragma: no cover - compiled
     """:func:`normals` without a copy: the whole Philox blocks holding deviates first ..
     first + n - 1 of stream (c1, c2, c3), times sigma, into buf (1-D float64, size >= n + 6;
     buf[: 4 ceil((first % 4 + n) / 4)] is written), deviate first + j at buf[off + j];
-    returns off = first % 4. For kernels that draw into scratch they hold."""
+    returns off = first % 4. For kernels that draw into scratch they hold. Not inlined: its
+    floating-point code is compiled once, in its own context, so that it gives the same bits
+    as :func:`normals` whatever calls it."""
     b_lo = first // 4
     nb = (first + n + 3) // 4 - b_lo
     _blocks(key, b_lo, c1, c2, c3, sigma, buf, nb)
