@@ -76,7 +76,26 @@ def _decay_powers(window: int, leak: float) -> np.ndarray:
     return np.ascontiguousarray(np.stack([np.ones_like(d), d, d**2, d**3], axis=1))
 
 
-_DUMMY3 = np.zeros((1, 1, 1), np.float32)
+_I16 = np.zeros((1, 1, 1), np.int16)
+_U8 = np.zeros((1, 1, 1), np.uint8)
+
+
+def _chip_struct(chip, W: int) -> _kernels_full.Chip:
+    """The kernels' view of a chip's compact draws (dummies where absent) and its decay
+    tables by ln-tau level."""
+    lt = chip.leak_levels if chip.leak_levels is not None else np.zeros(256)
+    e_hi, e_lo = _kernels_full.decay_tables(lt, W)
+
+    def arr(x, dummy):
+        return dummy if x is None else x
+
+    return _kernels_full.Chip(
+        arr(chip.gain_k_code, _I16), arr(chip.gain_v_code, _I16),
+        arr(chip.leak_k_level, _U8), arr(chip.leak_v_level, _U8),
+        arr(chip.off1, np.zeros((1, 1))), arr(chip.off2, np.zeros((1, 1, 1))),
+        arr(chip.vth_k_code, _I16), arr(chip.vth_v_code, _I16),
+        float(chip.sigma_gain), float(chip.sigma_vth), np.ascontiguousarray(lt),
+        np.exp(-lt), e_hi, e_lo)
 
 
 class FastEngine:
@@ -116,9 +135,9 @@ class FastEngine:
             W=cfg.window, cols=cfg.array_cols, scale=float(wr.scale), lo=float(wr.lo),
             v_rest=d.v_rest, c0=d.v_rest - d.v_weight_zero, sat1=g.sat1, sat2=g.sat2,
             out_lo=d.out_lo, out_hi=d.out_hi, out_step=g.out_step, lim=float(lim),
-            is_lut=g.lut is not None, has_gain=chip.gain_k is not None,
-            has_tau=chip.leak_k is not None, has_off=chip.off1 is not None,
-            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k is not None,
+            is_lut=g.lut is not None, has_gain=chip.gain_k_code is not None,
+            has_tau=chip.leak_k_level is not None, has_off=chip.off1 is not None,
+            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k_code is not None,
             has_table=g.retention is not None, leak=float(cfg.leak_per_step))
         # folded coefficients: I(c0 + u d) = sum_m b_m d^m u^m, b the cubic around w = c0
         c0 = d.v_rest - d.v_weight_zero
@@ -138,16 +157,7 @@ class FastEngine:
             self._cell = _kernels_full.Cell(np.zeros(4), np.ascontiguousarray(g.lut.i_ua),
                                  float(g.lut.w0), float(g.lut.dw), *table,
                                  float(d.v_weight_zero))
-        dummy2 = np.zeros((1, 1))
-        self._chip = _kernels_full.Chip(
-            _DUMMY3 if chip.gain_k is None else chip.gain_k,
-            _DUMMY3 if chip.gain_v is None else chip.gain_v,
-            _DUMMY3 if chip.leak_k is None else chip.leak_k,
-            _DUMMY3 if chip.leak_v is None else chip.leak_v,
-            dummy2 if chip.off1 is None else chip.off1,
-            np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2,
-            _DUMMY3 if chip.vth_k is None else chip.vth_k,
-            _DUMMY3 if chip.vth_v is None else chip.vth_v)
+        self._chip = _chip_struct(chip, cfg.window)
 
     # -- the full path -------------------------------------------------------------------------
     def _run(self, st: RingBuffer, qq, k, v, noise: TokenNoise, keep: bool, out: dict,
