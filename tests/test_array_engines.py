@@ -135,9 +135,9 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch, threads):
                                atol=1e-12)
 
 
-def test_decay_tables_twin():
-    """The kernels' decay by age and ln-tau level, the product of two table entries, against
-    numpy.exp of the decoded per-cell leak."""
+def test_decay_table_twin():
+    """The kernels' decay by age and ln-tau level (the design's table) against numpy.exp of
+    the decoded per-cell leak."""
     from numba import njit
 
     @njit
@@ -153,7 +153,7 @@ def test_decay_tables_twin():
     lvl = draws.leak_k_level
     assert lvl.dtype == np.uint8 and lvl.min() < 100 and lvl.max() > 156
     out = np.empty(50)
-    for age in (0, 1, 31, 32, 33, 517, 999):
+    for age in (0, 1, 31, 517, 999):
         for s in (0, 5, 999):
             rows(chip, lvl, s, age, out)
             # a few ulps: mostly the rounding of the direct exponential's argument

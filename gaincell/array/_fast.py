@@ -81,10 +81,11 @@ _U8 = np.zeros((1, 1, 1), np.uint8)
 
 
 def _chip_struct(chip, W: int) -> _kernels_full.Chip:
-    """The kernels' view of a chip's compact draws (dummies where absent) and its decay
-    tables by ln-tau level."""
-    lt = chip.leak_levels if chip.leak_levels is not None else np.zeros(256)
-    e_hi, e_lo = _kernels_full.decay_tables(lt, W)
+    """The kernels' view of a chip's compact draws (dummies where absent) and the design's
+    decay table by age and ln-tau level."""
+    tau = chip.leak_levels is not None
+    lt = chip.leak_levels if tau else np.zeros(256)
+    dec = _kernels_full.decay_table(lt, W) if tau else np.ones((1, 256))
 
     def arr(x, dummy):
         return dummy if x is None else x
@@ -95,7 +96,7 @@ def _chip_struct(chip, W: int) -> _kernels_full.Chip:
         arr(chip.off1, np.zeros((1, 1))), arr(chip.off2, np.zeros((1, 1, 1))),
         arr(chip.vth_k_code, _I16), arr(chip.vth_v_code, _I16),
         float(chip.sigma_gain), float(chip.sigma_vth), np.ascontiguousarray(lt),
-        np.exp(-lt), e_hi, e_lo)
+        np.exp(-lt), dec)
 
 
 class FastEngine:

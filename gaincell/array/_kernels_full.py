@@ -7,8 +7,8 @@ both stages and comparator offsets on both stages. Write noise is already in the
 values, and read noise arrives as arrays (:mod:`gaincell.array._draws`), so a head's numbers
 do not depend on the thread count, and ``forward`` (blocks of tokens) equals ``step``
 (blocks of one) bit for bit. With retention spread a cell's decay ``exp(-age leak_cell)``
-comes from the chip's tables by age and ln-tau level (:func:`decay_tables`), the product of
-two entries (within a few ulps of the direct exponential: a relative 4e-15 at
+comes from the design's table by age and ln-tau level (:func:`decay_table`; within a few ulps
+of the direct exponential: the rounding of its argument, a relative 4e-15 at
 ``age leak`` = 30).
 
 Units as in :mod:`gaincell.array._design`. Its NumPy twin is the reference engine
@@ -36,12 +36,12 @@ where absent): ``gain_k``, ``gain_v`` (H, W, D) int16 codes (gain ``max(1 + sg c
 devices' threshold offsets (``sv code Z_STEP`` V: a cell conducts as if its node were that
 much higher, ``w = c0 + (v - v_rest) dec + dvth``); the scalars ``sg`` (relative) and ``sv``
 (V); and by level: ``leak_tab`` (256,) leak per step, ``lam_tab`` (256,) its one-step decay
-``exp(-leak)``, ``e_hi`` (ceil(W / 32), 256) and ``e_lo`` (32, 256) the decay at ages
-``32 a`` and ``b`` (age = 32 a + b).
+``exp(-leak)`` and ``dec_tab`` (W, 256) the decay ``exp(-age leak)`` by age.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -50,8 +50,7 @@ from numba import njit, prange
 from gaincell.array._draws import Z_STEP
 from gaincell.array._kernels import _FM, _quant
 
-__all__ = ["Plan", "Cell", "Chip", "run_tokens", "run_tokens_serial", "decay_tables",
-           "AGE_SPLIT"]
+__all__ = ["Plan", "Cell", "Chip", "run_tokens", "run_tokens_serial", "decay_table"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
                            "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
@@ -59,19 +58,19 @@ Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "
 Cell = namedtuple("Cell", ["a", "lut", "w0", "dw", "rt_x", "rt_t1", "rt_v0", "rt_drop",
                            "rt_spl", "v_wz"])
 Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k",
-                           "vth_v", "sg", "sv", "leak_tab", "lam_tab", "e_hi", "e_lo"])
+                           "vth_v", "sg", "sv", "leak_tab", "lam_tab", "dec_tab"])
 
-#: ages split as 32 a + b in the decay tables
-AGE_SPLIT = 32
+@functools.lru_cache(maxsize=8)
+def _decay_table(leak: tuple[float, ...], W: int) -> np.ndarray:
+    t = np.ascontiguousarray(np.exp(-np.arange(W)[:, None] * np.asarray(leak)[None, :]))
+    t.flags.writeable = False
+    return t
 
 
-def decay_tables(leak_tab: np.ndarray, W: int) -> tuple[np.ndarray, np.ndarray]:
-    """(e_hi, e_lo): ``exp(-AGE_SPLIT a leak)`` for a < ceil(W / AGE_SPLIT) and
-    ``exp(-b leak)`` for b < AGE_SPLIT, per level (columns) of ``leak_tab`` (256,); the
-    decay at age ``AGE_SPLIT a + b`` is their product."""
-    hi = np.exp(-AGE_SPLIT * np.arange(-(-W // AGE_SPLIT))[:, None] * leak_tab[None, :])
-    lo = np.exp(-np.arange(AGE_SPLIT)[:, None] * leak_tab[None, :])
-    return np.ascontiguousarray(hi), np.ascontiguousarray(lo)
+def decay_table(leak_tab: np.ndarray, W: int) -> np.ndarray:
+    """(W, 256) decay ``exp(-age leak)`` by age (rows) and level (columns) of ``leak_tab``
+    (256,) (one per design, shared by its chips: 2 MB at W = 1024)."""
+    return _decay_table(tuple(float(x) for x in leak_tab), int(W))
 
 
 @njit(cache=True, inline="always")
@@ -89,14 +88,11 @@ def vth_of(code, sv):  # pragma: no cover - compiled
 @njit(cache=True, fastmath=_FM, inline="always")
 def _decay_row(chip, lvl, h, s, age, out):  # pragma: no cover - compiled
     """out[r] = exp(-age leak_cell) of the cells of slot s (levels lvl (H, W, D)), from the
-    tables by age and level."""
-    hi = chip.e_hi[age // AGE_SPLIT]
-    lo = chip.e_lo[age % AGE_SPLIT]
+    table by age and level."""
+    tab = chip.dec_tab[age]
     row = lvl[h, s]
     for r in range(out.size):
-        li = row[r]
-        out[r] = hi[li] * lo[li]
-
+        out[r] = tab[row[r]]
 
 
 @njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
@@ -209,7 +205,7 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, n1, n2, want_abs, y, 
     ht = h if P.has_tau else 0
     lvk = chip.leak_k[ht]
     lvv = chip.leak_v[ht]
-    e_hi, e_lo = chip.e_hi, chip.e_lo
+    dec_tab = chip.dec_tab
     kabs = 0.0
     nsat1 = 0.0
     sq = 0.0
@@ -257,26 +253,24 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, n1, n2, want_abs, y, 
                         i *= gain_of(gk[s, r], sg)
                     ab += q[r] * abs(i)
                 kabs += ab
-        elif poly_tau:     # the decay by age and level, fused into the read
-            rh = e_hi[age // AGE_SPLIT]
-            rl = e_lo[age % AGE_SPLIT]
+        elif poly_tau:     # the decay by age and level (a gather), then the read
+            rd = dec_tab[age]
             lv = lvk[s]
+            for r in range(D):
+                drow[r] = rd[lv[r]]
             acc1 = 0.0
             if has_gain:
                 for r in range(D):
-                    li = lv[r]
-                    z = (x[r] * scale + lo_u) * (rh[li] * rl[li])
+                    z = (x[r] * scale + lo_u) * drow[r]
                     acc1 += q[r] * (gain_of(gk[s, r], sg) * (b0 + z * (b1 + z * (b2 + z * b3))))
             else:
                 for r in range(D):
-                    li = lv[r]
-                    z = (x[r] * scale + lo_u) * (rh[li] * rl[li])
+                    z = (x[r] * scale + lo_u) * drow[r]
                     acc1 += q[r] * (b0 + z * (b1 + z * (b2 + z * b3)))
             if want_abs:
                 ab = 0.0
                 for r in range(D):
-                    li = lv[r]
-                    z = (x[r] * scale + lo_u) * (rh[li] * rl[li])
+                    z = (x[r] * scale + lo_u) * drow[r]
                     i = b0 + z * (b1 + z * (b2 + z * b3))
                     if has_gain:
                         i *= gain_of(gk[s, r], sg)
@@ -341,25 +335,23 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, n1, n2, want_abs, y, 
                         ab += abs(i)
                     vabs += p * ab
             elif poly_tau:
-                rh = e_hi[age // AGE_SPLIT]
-                rl = e_lo[age % AGE_SPLIT]
+                rd = dec_tab[age]
                 lv = lvv[c]
+                for r in range(D):
+                    drow[r] = rd[lv[r]]
                 if has_gain:
                     for r in range(D):
-                        li = lv[r]
-                        z = (x[r] * scale + lo_u) * (rh[li] * rl[li])
+                        z = (x[r] * scale + lo_u) * drow[r]
                         acc[r] += p * (gain_of(gv[c, r], sg)
                                        * (b0 + z * (b1 + z * (b2 + z * b3))))
                 else:
                     for r in range(D):
-                        li = lv[r]
-                        z = (x[r] * scale + lo_u) * (rh[li] * rl[li])
+                        z = (x[r] * scale + lo_u) * drow[r]
                         acc[r] += p * (b0 + z * (b1 + z * (b2 + z * b3)))
                 if want_abs:
                     ab = 0.0
                     for r in range(D):
-                        li = lv[r]
-                        z = (x[r] * scale + lo_u) * (rh[li] * rl[li])
+                        z = (x[r] * scale + lo_u) * drow[r]
                         i = b0 + z * (b1 + z * (b2 + z * b3))
                         if has_gain:
                             i *= gain_of(gv[c, r], sg)
