@@ -28,6 +28,8 @@ from gaincell.array import _kernels, _kernels_full, _kernels_tiles
 from gaincell.array._design import Design, Read
 from gaincell.array._draws import TokenNoise, token_key, token_noise
 from gaincell.array._state import RingBuffer, slot_ages
+from gaincell.array.mapping import clip_bounds
+from gaincell.device.quantize import dac_grid, pwm_grid
 
 __all__ = ["FastEngine", "n_threads"]
 
@@ -98,7 +100,12 @@ class FastEngine:
         self._read = _kernels.Read(float(self._scale), float(self._offset), float(g.sat1),
                             float(g.sat2), cfg.array_cols, float(d.out_lo), float(d.out_hi),
                             float(g.out_step))
+        #: reused output buffers of untraced streaming steps, for the last batch size
+        self._scratch: dict = {}
         if g.is_preset:
+            self._pg = np.array(pwm_grid(d))
+            self._dg = np.array(dac_grid(d))
+            self._bounds = clip_bounds(cfg)
             # Batched first stage in exact integer arithmetic (float32 BLAS) when the PWM and
             # the DAC are quantized and every code sum sum_r m_r c_r^3 stays below 2^24.
             self._int_stage1 = bool(
@@ -257,6 +264,46 @@ class FastEngine:
                     float(s[..., 1].sum()), written), s
 
     # -- the preset path -----------------------------------------------------------------------
+    def step_fused(self, st: RingBuffer, q, k, v, warn_at: np.ndarray, trace: bool):
+        """The preset family's whole streaming step in one kernel
+        (:func:`gaincell.array._kernels.step_preset`): q, k, v (B,H,D) C-contiguous float64
+        inputs (not yet tested finite), ``warn_at`` (3,) the clipped fractions that stop the
+        kernel before it writes (the caller warns and calls again).
+
+        Returns ``(status, read, qq, counts)``: status as the kernel's (0 written and read,
+        1 non-finite input, 2 a warning is due: nothing written; 3 non-finite outputs),
+        ``qq`` the PWM's pulses, ``counts`` (6,) the non-finite and clipped counts.
+        """
+        g, cfg = self.g, self.g.cfg
+        B, H, W, D = st.k.shape
+        bufs = self._scratch.get(B) if not trace else None
+        if bufs is None:   # a trace keeps its arrays: fresh ones (else reused across steps)
+            bufs = (np.empty((B, H, D)), np.empty((B, H, W)), np.empty((B, H, W)),
+                    np.empty((B, H, cfg.n_subarrays, D)), np.zeros(6, np.int64))
+            if not trace:
+                self._scratch = {B: bufs}
+        qq, S, phi, sub, counts = bufs
+        y = np.empty((B, H, D))
+        par = _parallel(self.threads, st.k.size * 2)
+        step = _kernels.step_preset if par else _kernels.step_preset_serial
+        status = step(q, k, v, st.k, st.v, st.t, self._bounds, warn_at, self._pg, self._dg,
+                      g.writer.codes, self._dpow, g.a, self._read, qq, y, S, phi, sub, counts)
+        if status in (1, 2):
+            return status, Read(y), qq, counts
+        slot = st.t % W
+        st.t += 1
+        if not trace:
+            return status, Read(y), qq, counts
+        k_abs = np.empty((B, H))
+        v_abs = np.empty((B, H))
+        charge = _kernels.step_charge_abs if par else _kernels.step_charge_abs_serial
+        charge(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1, cfg.leak_per_step,
+               g.a, k_abs, v_abs)
+        ks = np.ascontiguousarray(st.k[:, :, slot])
+        vs = np.ascontiguousarray(st.v[:, :, slot])
+        return status, Read(y, S, phi, sub, float(k_abs.sum()), float(v_abs.sum()),
+                            g.writer.voltage_sum(ks, vs)), qq, counts
+
     def _step_preset(self, st: RingBuffer, qq, k, v, trace: bool) -> Read:
         g, cfg = self.g, self.g.cfg
         wr = g.writer

@@ -277,3 +277,119 @@ def step_charge_abs(q, phi, kst, vst, scale, offset, t_now, leak, a, k_out, v_ou
 # work, or one thread, where starting the parallel region costs more than it saves.
 step_poly_serial = njit(cache=True, nogil=True)(step_poly.py_func)
 step_charge_abs_serial = njit(cache=True, nogil=True, fastmath=_FM)(step_charge_abs.py_func)
+
+
+# -- the streaming step's input scan and the fused preset step ------------------------------
+# No fastmath here: the counts test finiteness, and the converters must round exactly as
+# :func:`gaincell.device.quantize.quantize` (and the DAC codes of ``_state.Writer.store``) do.
+
+@njit(cache=True, inline="always")
+def _count3(x, lo, hi, counts, i):  # pragma: no cover - compiled
+    """counts[i] += non-finite elements of x (B,H,D), counts[3 + i] += finite ones outside
+    [lo, hi]."""
+    nb = 0
+    no = 0
+    B, H, D = x.shape
+    for b in range(B):
+        for h in range(H):
+            for r in range(D):
+                e = x[b, h, r]
+                if not np.isfinite(e):
+                    nb += 1
+                elif e < lo or e > hi:
+                    no += 1
+    counts[i] += nb
+    counts[3 + i] += no
+
+
+@njit(cache=True, nogil=True)
+def scan_inputs(q, k, v, bounds, counts):  # pragma: no cover - compiled
+    """One pass over a step's inputs q, k, v (B,H,D): counts (6,) int64 gets the non-finite
+    elements of q, k, v and the finite ones outside ``[bounds[0], bounds[1]]`` (q) or
+    ``[bounds[2], bounds[3]]`` (k, v): the clipped counts of
+    :func:`gaincell.array.mapping.clipped_fraction` (edge tolerance included in the bounds)."""
+    for i in range(6):
+        counts[i] = 0
+    _count3(q, bounds[0], bounds[1], counts, 0)
+    _count3(k, bounds[2], bounds[3], counts, 1)
+    _count3(v, bounds[2], bounds[3], counts, 2)
+
+
+@njit(cache=True, parallel=True)
+def step_preset(q, k, v, kbuf, vbuf, t, bounds, warn_at, pg, dg, codes, dtab, a, R, qq, y,
+                s_out, phi_out, sub_out, counts):  # pragma: no cover - compiled
+    """The whole streaming step of the preset family in one call: check, convert, write, read.
+
+    q (B,H,D) query pulse widths (fraction of T_max), k, v (B,H,D) voltages to store (V), any
+    float64 values; kbuf, vbuf (B,H,W,D) the ring buffer (uint8 DAC codes when ``codes``,
+    else float64 voltages); t the index of the token written. ``bounds`` and ``counts`` as
+    :func:`scan_inputs`; ``warn_at`` (3,) the clipped fraction of q, k, v above which the
+    caller must warn (inf: not again); pg, dg (4,) the PWM and DAC grids (lo, hi, step,
+    anchor: :class:`gaincell.device.quantize.Grid`); dtab, a, R as :func:`step_poly`.
+
+    Returns 1 (nothing written) when an input holds NaN or inf, 2 (nothing written) when a
+    clipped fraction exceeds ``warn_at``; otherwise writes token t into slot ``t mod W``
+    (the DAC's codes or levels: bit for bit :func:`gaincell.device.quantize.dac` and
+    ``Writer.store``), the PWM's pulses qq (B,H,D) (bit for bit
+    :func:`gaincell.device.quantize.pwm`), reads as :func:`step_poly` (y, s_out, phi_out,
+    sub_out) and returns 3 when an output is not finite, else 0.
+    """
+    B, H, D = q.shape
+    W = kbuf.shape[2]
+    for i in range(6):
+        counts[i] = 0
+    _count3(q, bounds[0], bounds[1], counts, 0)
+    _count3(k, bounds[2], bounds[3], counts, 1)
+    _count3(v, bounds[2], bounds[3], counts, 2)
+    if counts[0] + counts[1] + counts[2] > 0:
+        return 1
+    n = np.float64(B * H * D)
+    for i in range(3):
+        if np.float64(counts[3 + i]) / n > warn_at[i]:
+            return 2
+    slot = t % W
+    e0 = np.zeros(W)
+    e1 = np.zeros(W)
+    e2 = np.zeros(W)
+    e3 = np.zeros(W)
+    for s in range(W):
+        age = (t - s) % W
+        if t - age >= 0:
+            e0[s] = a[0]
+            e1[s] = a[1] * dtab[age, 1]
+            e2[s] = a[2] * dtab[age, 2]
+            e3[s] = a[3] * dtab[age, 3]
+    q_lo, q_hi, q_step, q_anchor = pg[0], pg[1], pg[2], pg[3]
+    v_lo, v_hi, v_step, v_anchor = dg[0], dg[1], dg[2], dg[3]
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        for r in range(D):
+            x = min(max(q[b, h, r], q_lo), q_hi)
+            if q_step > 0.0:
+                x = np.rint((x - q_anchor) / q_step) * q_step + q_anchor
+            qq[b, h, r] = x
+            xk = min(max(k[b, h, r], v_lo), v_hi)
+            xv = min(max(v[b, h, r], v_lo), v_hi)
+            if codes:
+                kbuf[b, h, slot, r] = np.rint((xk - v_lo) / v_step)
+                vbuf[b, h, slot, r] = np.rint((xv - v_lo) / v_step)
+            elif v_step > 0.0:
+                kbuf[b, h, slot, r] = np.rint((xk - v_anchor) / v_step) * v_step + v_anchor
+                vbuf[b, h, slot, r] = np.rint((xv - v_anchor) / v_step) * v_step + v_anchor
+            else:
+                kbuf[b, h, slot, r] = xk
+                vbuf[b, h, slot, r] = xv
+        _step_head(qq[b, h], kbuf[b, h], vbuf[b, h], R.scale, R.offset, R.sat1, R.sat2, R.cols,
+                   R.out_lo, R.out_hi, R.out_step, e0, e1, e2, e3, a[0], y[b, h],
+                   s_out[b, h], phi_out[b, h], sub_out[b, h])
+    for b in range(B):
+        for h in range(H):
+            for r in range(D):
+                if not np.isfinite(y[b, h, r]):
+                    return 3
+    return 0
+
+
+#: Serial twin of :func:`step_preset` (small work, or one thread).
+step_preset_serial = njit(cache=True, nogil=True)(step_preset.py_func)
