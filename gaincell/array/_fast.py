@@ -3,7 +3,9 @@
 Two paths, chosen per design:
 
 - **preset** (polynomial or linear cell, relaxation toward V0, no noise or mismatch: the
-  paper's model and its quantization/leakage variants): streaming with :func:`step_poly`; the
+  paper's model and its quantization/leakage variants): streaming with one call of
+  :func:`step_preset` per token (input checks, PWM, DAC, write and read; the first stage in
+  exact integer arithmetic from the codes when they allow it, as the batched pass); the
   batched pass as blocked BLAS plus fused kernels (only the key blocks inside the sliding
   window are computed), in exact integer arithmetic when the PWM and DAC codes allow it. Its
   outputs reproduce the paper's model (``tests/paper_model.py``).
@@ -111,6 +113,7 @@ class FastEngine:
             self._int_stage1 = bool(
                 wr.codes and d.q_levels is not None and d.q_lo == 0.0
                 and cfg.head_dim * (d.q_levels - 1) * (d.kv_levels - 1) ** 3 < 2**24)
+            self._coef = np.zeros((3, 4))
             if self._int_stage1:
                 s_, v0 = wr.step, self._offset
                 self._coef = np.array([[math.comb(i, kk) * s_**kk * (-v0) ** (i - kk)
@@ -296,7 +299,8 @@ class FastEngine:
         par = _parallel(self.threads, st.k.size * 2)
         step = _kernels.step_preset if par else _kernels.step_preset_serial
         status = step(q, k, v, st.k, st.v, st.t, self._bounds, warn_at, self._pg, self._dg,
-                      g.writer.codes, self._dpow, g.a, self._read, qq, y, S, phi, sub, counts)
+                      g.writer.codes, self._int_stage1, self._coef, self._dpow,
+                      g.a, self._read, qq, y, S, phi, sub, counts)
         if status in (1, 2):
             return status, Read(y), qq, counts
         slot = st.t % W
