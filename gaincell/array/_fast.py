@@ -82,6 +82,13 @@ def _decay_powers(window: int, leak: float) -> np.ndarray:
 
 _DUMMY3 = np.zeros((1, 1, 1), np.float32)
 
+# The serial twins of the full path's kernels under cache names of their own (see
+# :func:`gaincell.array._kernels.serial_twin`: ``njit(...)(kernel.py_func)`` shares the
+# parallel kernel's cache entry, and one of the two then runs the other's code).
+_RUN_TOKENS_SERIAL = _kernels.serial_twin(_kernels_full.run_tokens, cache=True, nogil=True)
+_FORWARD_TILES_SERIAL = _kernels.serial_twin(_kernels_tiles.forward_tiles, cache=True,
+                                             nogil=True)
+
 
 class FastEngine:
     """Numba/BLAS engine (any device option)."""
@@ -172,7 +179,7 @@ class FastEngine:
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         work = qq.size * cfg.window * 2
         run = (_kernels_full.run_tokens if _parallel(self.threads, work)
-               else _kernels_full.run_tokens_serial)
+               else _RUN_TOKENS_SERIAL)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
                       np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep, want_abs,
@@ -209,7 +216,7 @@ class FastEngine:
         stats = np.zeros((B, H, 4))
         sr = d.sigma_read_noise * g.to_ua
         run = (_kernels_tiles.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
-               else _kernels_tiles.forward_tiles_serial)
+               else _FORWARD_TILES_SERIAL)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
             np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
             stats)

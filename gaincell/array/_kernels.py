@@ -12,6 +12,7 @@ Each kernel has a plain NumPy twin in ``tests/test_array_kernels.py``.
 
 from __future__ import annotations
 
+import types
 from collections import namedtuple
 
 import numpy as np
@@ -335,10 +336,29 @@ def step_charge_abs(q, phi, kst, vst, scale, offset, t_now, leak, a, k_out, v_ou
         v_out[b, h] = tv
 
 
+def serial_twin(kernel, **options):
+    """A serial Numba twin of the parallel ``kernel`` (the same Python function, ``prange``
+    running as ``range``), compiled with ``options`` under a cache name of its own.
+
+    Numba's on-disk cache keys a function by module, qualified name, first line, signature
+    and bytecode, not by its compile options: ``njit(...)(kernel.py_func)`` shares the
+    parallel kernel's cache entry, so that after the first run both load whichever was
+    compiled last (a "serial" call then starts the parallel region, or the parallel one runs
+    serially). The twin gets the qualified name ``<name>_serial``.
+    """
+    f = kernel.py_func
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                           f.__closure__)
+    g.__qualname__ = f.__qualname__ + "_serial"
+    g.__doc__ = f.__doc__
+    g.__kwdefaults__ = f.__kwdefaults__
+    return njit(**options)(g)
+
+
 # Serial twins of the parallel kernels (the same compiled arithmetic per head): for small
 # work, or one thread, where starting the parallel region costs more than it saves.
-step_poly_serial = njit(cache=True, nogil=True)(step_poly.py_func)
-step_charge_abs_serial = njit(cache=True, nogil=True, fastmath=_FM)(step_charge_abs.py_func)
+step_poly_serial = serial_twin(step_poly, cache=True, nogil=True)
+step_charge_abs_serial = serial_twin(step_charge_abs, cache=True, nogil=True, fastmath=_FM)
 
 
 # -- the streaming step's input scan and the fused preset step ------------------------------
@@ -465,4 +485,4 @@ def step_preset(q, k, v, kbuf, vbuf, t, bounds, warn_at, pg, dg, codes, int1, co
 
 
 #: Serial twin of :func:`step_preset` (small work, or one thread).
-step_preset_serial = njit(cache=True, nogil=True)(step_preset.py_func)
+step_preset_serial = serial_twin(step_preset, cache=True, nogil=True)
