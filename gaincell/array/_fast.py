@@ -62,12 +62,19 @@ def _cores() -> int:
 
 #: below this many cell reads per call, the serial kernels run (a parallel region costs more)
 _PARALLEL_MIN_WORK = 2**17
+#: the same for one streaming step. A step lasts 0.02-5 ms: a parallel region has to wait
+#: for a second core, and on a machine whose cores are busy with other work that wait lasts
+#: a scheduler slice (measured on this 2-core machine at load 2.2, GPT-2 layer, window
+#: full: the preset's step 15.6 ms parallel against 0.40 ms serial, every non-ideality
+#: 10.3 ms against 5.4 ms). Parallel from about 11 GPT-2 layers' steps at once.
+_STEP_PARALLEL_MIN_WORK = 2**24
 
 
-def _parallel(limit: int | None, work: int) -> bool:
-    """Set Numba's thread count; True when the parallel kernels should run."""
+def _parallel(limit: int | None, work: int, min_work: int = _PARALLEL_MIN_WORK) -> bool:
+    """Set Numba's thread count; True when the parallel kernels should run (``work``: cell
+    reads of the call, at least ``min_work``)."""
     n = max(1, min(n_threads() if limit is None else limit, numba.config.NUMBA_NUM_THREADS))
-    if n == 1 or work < _PARALLEL_MIN_WORK:
+    if n == 1 or work < min_work:
         return False
     if numba.get_num_threads() != n:   # setting it on every call costs a step ~3 %
         numba.set_num_threads(n)
@@ -178,7 +185,9 @@ class FastEngine:
         n1 = noise.read1 if noise.read1 is not None else np.zeros((1, 1, 1, 1))
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         work = qq.size * cfg.window * 2
-        run = (_kernels_full.run_tokens if _parallel(self.threads, work)
+        run = (_kernels_full.run_tokens
+               if _parallel(self.threads, work, _STEP_PARALLEL_MIN_WORK if n == 1
+                            else _PARALLEL_MIN_WORK)
                else _RUN_TOKENS_SERIAL)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
@@ -303,7 +312,7 @@ class FastEngine:
                 self._scratch = {B: bufs}
         qq, S, phi, sub, counts = bufs
         y = np.empty((B, H, D))
-        par = _parallel(self.threads, st.k.size * 2)
+        par = _parallel(self.threads, st.k.size * 2, _STEP_PARALLEL_MIN_WORK)
         step = _kernels.step_preset if par else _kernels.step_preset_serial
         status = step(q, k, v, st.k, st.v, st.t, self._bounds, warn_at, self._pg, self._dg,
                       g.writer.codes, self._int_stage1, self._coef, self._dpow,
@@ -339,7 +348,7 @@ class FastEngine:
         S = np.empty((B, H, W))
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
-        par = _parallel(self.threads, st.k.size * 2)
+        par = _parallel(self.threads, st.k.size * 2, _STEP_PARALLEL_MIN_WORK)
         step = _kernels.step_poly if par else _kernels.step_poly_serial
         step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a,
              self._read, y, S, phi, sub)
