@@ -11,6 +11,7 @@ from gaincell.array import _kernels
 from gaincell.array.mapping import InputClippedWarning, clip_bounds, clipped_fraction
 from gaincell.device.quantize import dac, dac_grid, pwm, pwm_grid
 
+
 def quant(x, lo, hi, step):
     x = np.clip(x, lo, hi)
     return np.round(x / step) * step if step > 0 else x

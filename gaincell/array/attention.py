@@ -32,10 +32,10 @@ from gaincell._checks import as_finite
 from gaincell.array._design import Design, Engine, Read, activity_of
 from gaincell.array._draws import seed_entropy, stream, token_noise
 from gaincell.array._fast import FastEngine
+from gaincell.array._kernels import scan_inputs
 from gaincell.array._reference import ReferenceEngine
 from gaincell.array._state import RingBuffer
 from gaincell.array.activity import Activity
-from gaincell.array._kernels import scan_inputs
 from gaincell.array.mapping import CLIP_WARN_FRACTION, _clipped, clip_bounds, warn_clipped
 from gaincell.device.quantize import pwm, pwm_grid, quantize_on
 from gaincell.params import UA as _UA
@@ -196,7 +196,8 @@ class GainCellAttention:
             if status == 2:
                 self._warn_step(counts, q.size)
                 status, r, qq, counts = self._fused.step_fused(new, q, k, v, _NO_WARN, trace)
-            self._check_finite(r.y)   # status 3
+            if status == 3:   # the kernel found non-finite outputs
+                self._check_finite(r.y)
         else:
             counts = self._scan(q, k, v)
             self._warn_step(counts, q.size)
@@ -276,7 +277,8 @@ class GainCellAttention:
 
     @staticmethod
     def _fractions(counts, size: int) -> dict[str, float]:
-        """Clipped fractions from the counts (as :func:`~gaincell.array.mapping.clipped_fraction`)."""
+        """Clipped fractions from the counts (as
+        :func:`~gaincell.array.mapping.clipped_fraction`)."""
         return {name: float(counts[3 + i]) / size for i, name in enumerate(("q", "k", "v"))}
 
     def _warn_step(self, counts, size: int) -> None:
