@@ -109,13 +109,6 @@ def _chip_struct(chip, W: int) -> _kernels_full.Chip:
         float(chip.sigma_gain), float(chip.sigma_vth), np.ascontiguousarray(lt),
         np.exp(-lt), dec)
 
-# The serial twins of the full path's kernels under cache names of their own (see
-# :func:`gaincell.array._kernels.serial_twin`: ``njit(...)(kernel.py_func)`` shares the
-# parallel kernel's cache entry, and one of the two then runs the other's code).
-_RUN_TOKENS_SERIAL = _kernels.serial_twin(_kernels_full.run_tokens, cache=True, nogil=True)
-_FORWARD_TILES_SERIAL = _kernels.serial_twin(_kernels_tiles.forward_tiles, cache=True,
-                                             nogil=True)
-
 
 class FastEngine:
     """Numba/BLAS engine (any device option)."""
@@ -199,7 +192,7 @@ class FastEngine:
         run = (_kernels_full.run_tokens
                if _parallel(self.threads, work, _STEP_PARALLEL_MIN_WORK if n == 1
                             else _PARALLEL_MIN_WORK)
-               else _RUN_TOKENS_SERIAL)
+               else _kernels_full.run_tokens_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
                       np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep, want_abs,
@@ -236,7 +229,7 @@ class FastEngine:
         stats = np.zeros((B, H, 4))
         sr = d.sigma_read_noise * g.to_ua
         run = (_kernels_tiles.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
-               else _FORWARD_TILES_SERIAL)
+               else _kernels_tiles.forward_tiles_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
             np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
             stats)

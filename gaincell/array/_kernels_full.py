@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit, prange
 
 from gaincell.array._draws import Z_STEP
-from gaincell.array._kernels import _FM, _quant
+from gaincell.array._kernels import _FM, _quant, serial_twin
 
 __all__ = ["Plan", "Cell", "Chip", "run_tokens", "run_tokens_serial", "decay_table"]
 
@@ -426,5 +426,6 @@ def run_tokens(P, cell, chip, dtab, etab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, ke
                            drow, stats[b, h])
 
 
-#: Serial twin of :func:`run_tokens` (small work, or one thread).
-run_tokens_serial = njit(cache=True, nogil=True)(run_tokens.py_func)
+#: Serial twin of :func:`run_tokens` (small work, or one thread), under a cache name of its
+#: own (:func:`gaincell.array._kernels.serial_twin`).
+run_tokens_serial = serial_twin(run_tokens, cache=True, nogil=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from gaincell.array._kernels import _FM, _quant
+from gaincell.array._kernels import _FM, _quant, serial_twin
 from gaincell.array._kernels_full import _ret_v, gain_of, vth_of
 from gaincell.array._philox import normals
 
@@ -284,4 +284,4 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
 
 
 #: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
-forward_tiles_serial = njit(cache=True, nogil=True)(forward_tiles.py_func)
+forward_tiles_serial = serial_twin(forward_tiles, cache=True, nogil=True)
