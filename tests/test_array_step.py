@@ -200,3 +200,36 @@ def test_step_buffers_are_not_shared_with_the_caller(noisy):
     np.testing.assert_array_equal(np.stack(ys + [y6], axis=2),
                                   gc.GainCellAttention(cfg, seed=1).forward(
                                       q[:, :, :7], k[:, :, :7], v[:, :, :7]))
+
+
+def test_serial_twins_have_cache_names_of_their_own():
+    """A serial twin built from the parallel kernel's function object would share its Numba
+    cache entry (the cache keys module, name, line, signature and bytecode, not the compile
+    options), and one of the two would then run the other's code."""
+    from gaincell.array import _fast
+
+    pairs = [(_kernels.step_preset, _kernels.step_preset_serial),
+             (_kernels.step_poly, _kernels.step_poly_serial),
+             (_kernels.step_charge_abs, _kernels.step_charge_abs_serial),
+             (_fast._kernels_full.run_tokens, _fast._RUN_TOKENS_SERIAL),
+             (_fast._kernels_tiles.forward_tiles, _fast._FORWARD_TILES_SERIAL)]
+    for par, ser in pairs:
+        assert par.targetoptions.get("parallel") and not ser.targetoptions.get("parallel")
+        assert ser.py_func.__qualname__ == par.py_func.__qualname__ + "_serial"
+        assert ser.py_func.__code__ is par.py_func.__code__     # the same arithmetic
+
+
+def test_step_preset_parallel_equals_serial_bit_for_bit():
+    rng = np.random.default_rng(8)
+    B, H, W, D = 2, 4, 16, 6
+    cfg = gc.AttentionConfig.leroux2025(n_heads=H, head_dim=D, window=W, array_cols=8)
+    kbuf = rng.integers(0, 8, (B, H, W, D)).astype(np.uint8)
+    q, k, v = rng.uniform(0, 0.9, (3, B, H, D))
+    outs = []
+    for fn in (_kernels.step_preset, _kernels.step_preset_serial):
+        kb, vb = kbuf.copy(), kbuf[::-1].copy()
+        args, out, _ = _args(cfg, 21, kb, vb, q, k, v, np.full(3, np.inf), True)
+        assert fn(*args) == 0
+        outs.append((kb, vb, *out.values()))
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)

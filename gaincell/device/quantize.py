@@ -7,6 +7,10 @@ counter on [-1, 1] with 32 levels this reaches +-16 * 2/31 = +-32/31 (33 values)
 the paper's model does. The PWM and the DAC anchor their grid at their lowest level ``lo`` (a
 converter cannot emit a level outside its range); with ``lo = 0`` (the preset) this is the same
 grid, bit for bit. ``levels=None`` means an ideal (unquantized, only clipped) converter.
+
+:func:`grid` validates a converter's parameters once (cached per value) into a :class:`Grid`;
+:func:`quantize_on` applies one to an array already checked, with the arithmetic of
+:func:`quantize` (which, like :func:`pwm` and :func:`dac`, checks its input and then uses it).
 """
 
 from __future__ import annotations
