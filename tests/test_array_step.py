@@ -206,13 +206,13 @@ def test_serial_twins_have_cache_names_of_their_own():
     """A serial twin built from the parallel kernel's function object would share its Numba
     cache entry (the cache keys module, name, line, signature and bytecode, not the compile
     options), and one of the two would then run the other's code."""
-    from gaincell.array import _fast
+    from gaincell.array import _kernels_full, _kernels_tiles
 
     pairs = [(_kernels.step_preset, _kernels.step_preset_serial),
              (_kernels.step_poly, _kernels.step_poly_serial),
              (_kernels.step_charge_abs, _kernels.step_charge_abs_serial),
-             (_fast._kernels_full.run_tokens, _fast._RUN_TOKENS_SERIAL),
-             (_fast._kernels_tiles.forward_tiles, _fast._FORWARD_TILES_SERIAL)]
+             (_kernels_full.run_tokens, _kernels_full.run_tokens_serial),
+             (_kernels_tiles.forward_tiles, _kernels_tiles.forward_tiles_serial)]
     for par, ser in pairs:
         assert par.targetoptions.get("parallel") and not ser.targetoptions.get("parallel")
         assert ser.py_func.__qualname__ == par.py_func.__qualname__ + "_serial"
