@@ -135,22 +135,30 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch, threads):
                                atol=1e-12)
 
 
-def test_vectorized_decay_twin():
-    """The kernels' library-free exp against numpy.exp."""
+def test_decay_table_twin():
+    """The kernels' decay by age and ln-tau level (the design's table) against numpy.exp of
+    the decoded per-cell leak."""
     from numba import njit
 
     @njit
-    def decay(age, leak, s, dd, bits):
-        _kernels_full._decay_cells(age, leak, 0, s, dd, bits)
+    def rows(chip, lvl, s, age, out):
+        _kernels_full._decay_row(chip, lvl, 0, s, age, out)
 
-    rng = np.random.default_rng(0)
-    leak = np.exp(rng.normal(-6, 3, (1, 4, 50))).astype(np.float32)
-    dd, bits = np.empty(50), np.empty(50)
-    for age in (0, 1, 7, 1000, 10**6):
-        for s in range(4):
-            decay(age, leak, s, dd, bits)
-            ref = np.exp(np.maximum(-age * leak[0, s].astype(np.float64), -700.0))
-            np.testing.assert_allclose(dd, ref, rtol=1e-15, atol=0)
+    cfg = gc.AttentionConfig.leroux2025(n_heads=1, head_dim=50, window=1000, array_cols=8,
+                                        array_rows=50, leak_per_step=3e-3,
+                                        sigma_tau_mismatch=0.8)
+    sim = gc.GainCellAttention(cfg, seed=3)
+    chip = sim._engine._chip
+    draws = sim._design.chip
+    lvl = draws.leak_k_level
+    assert lvl.dtype == np.uint8 and lvl.min() < 100 and lvl.max() > 156
+    out = np.empty(50)
+    for age in (0, 1, 31, 517, 999):
+        for s in (0, 5, 999):
+            rows(chip, lvl, s, age, out)
+            # a few ulps: mostly the rounding of the direct exponential's argument
+            np.testing.assert_allclose(out, np.exp(-age * draws.leak_k[0, s]), rtol=4e-15,
+                                       atol=0)
 
 
 def test_preset_family_keeps_its_path_and_noise_changes_numbers():

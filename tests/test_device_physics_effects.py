@@ -185,15 +185,19 @@ def test_pedestal_with_noise_fast_equals_reference():
 
 # -- static threshold mismatch -----------------------------------------------------------------
 
-def test_vth_draws_come_last_and_have_their_sigma():
+def test_static_draws_do_not_depend_on_the_others_and_have_their_sigma():
     cfg = AttentionConfig.leroux2025(n_heads=2, window=128, sigma_gain_mismatch=0.05,
                                      sigma_tau_mismatch=0.3, sigma_comparator_offset=1e-15)
     with_vth = cfg.replace(sigma_vth_mismatch=0.012)
     a, b = draw_chip(cfg, seed_entropy(7)), draw_chip(with_vth, seed_entropy(7))
+    gain_only = draw_chip(cfg.replace(sigma_tau_mismatch=0.0, sigma_comparator_offset=0.0),
+                          seed_entropy(7))
     for name in ("gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-    assert a.vth_k is None and b.vth_k.dtype == np.float32 and b.vth_k.shape == (2, 128, 64)
-    z = np.concatenate([b.vth_k.ravel(), b.vth_v.ravel()]).astype(float)
+    np.testing.assert_array_equal(gain_only.gain_v, a.gain_v)
+    assert gain_only.leak_k is None and gain_only.off1 is None
+    assert a.vth_k is None and b.vth_k_code.dtype == np.int16 and b.vth_k.shape == (2, 128, 64)
+    z = np.concatenate([b.vth_k.ravel(), b.vth_v.ravel()])
     assert np.std(z) == pytest.approx(0.012, rel=0.01) and abs(np.mean(z)) < 1e-4
     assert not np.array_equal(b.vth_k, b.vth_v)
 

@@ -87,3 +87,39 @@ def test_dac_and_pwm_grids_start_at_lo_and_stay_in_range(x, lo, span, L):
 def test_anchor_is_validated():
     with pytest.raises(ValueError, match="anchor"):
         quantize([0.1], 0, 1, 4, anchor=np.nan)
+
+
+def test_validated_grid_path_equals_the_checked_quantizer():
+    """quantize_on (the per-token path, parameters validated once in a Grid) gives the same
+    numbers as quantize, and pwm/dac (which use it) the same as quantize with their grid."""
+    from gaincell.device.quantize import dac, grid, pwm, quantize, quantize_on
+
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-0.3, 1.3, (3, 5, 7))
+    for lo, hi, levels, anchor in [(0.0, 1.0, 16, 0.0), (0.1, 0.8, 7, 0.1), (-1, 1, 32, 0),
+                                   (0.0, 0.9, None, 0.0), (0.0, 0.9, 300, 0.0)]:
+        ref = quantize(x, lo, hi, levels, anchor)
+        np.testing.assert_array_equal(quantize_on(x, grid(lo, hi, levels, anchor)), ref)
+        np.testing.assert_array_equal(quantize_on(x[:, ::2], grid(lo, hi, levels, anchor)),
+                                      quantize(x[:, ::2], lo, hi, levels, anchor))
+    d = DeviceParams.leroux2025().replace(q_lo=0.05, kv_lo=0.1, kv_levels=6)
+    np.testing.assert_array_equal(pwm(x, d), quantize(x, d.q_lo, d.q_hi, d.q_levels, d.q_lo))
+    np.testing.assert_array_equal(dac(x, d), quantize(x, d.kv_lo, d.kv_hi, d.kv_levels,
+                                                      d.kv_lo))
+
+
+@pytest.mark.parametrize("args, match", [
+    ((1.0, 0.0, 8), "lo"), ((0.0, 1.0, 1), "levels"), ((True, 2.0, 8), "lo"),
+    ((0.0, np.inf, 8), "hi"), ((np.zeros(2), 1.0, 8), "lo"), ((0.0, 1.0, 8.0), "levels"),
+])
+def test_grid_validates_as_quantize(args, match):
+    """The cached grid refuses what quantize refuses, also after an equal valid grid was
+    cached (True is not 1, 8.0 is not 8)."""
+    from gaincell.device.quantize import grid, quantize
+
+    grid(0.0, 1.0, 8)    # valid grids equal to the bad ones cached first
+    grid(1, 2.0, 8)
+    with pytest.raises(ValueError, match=match):
+        grid(*args)
+    with pytest.raises(ValueError, match=match):
+        quantize(np.zeros(3), *args)

@@ -66,6 +66,7 @@ def test_ktc_write_noise_sigma_over_1e5_writes():
     from gaincell.array._state import Writer
 
     noise = token_noise(cfg, seed_entropy(3), 0, 1000, 1)     # the simulator's write path
-    stored = Writer(cfg).store(np.full((1000, 1, 1, 100), 0.45), noise.write_k)
+    wr = Writer(cfg)
+    stored = wr.voltage(wr.store(np.full((1000, 1, 1, 100), 0.45), noise.write_k))
     assert np.std(stored - 0.45) == pytest.approx(expect, rel=0.02)
     assert not DeviceParams().has_noise and DeviceParams(write_noise_ktc=True).has_noise

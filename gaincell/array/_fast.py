@@ -3,7 +3,9 @@
 Two paths, chosen per design:
 
 - **preset** (polynomial or linear cell, relaxation toward V0, no noise or mismatch: the
-  paper's model and its quantization/leakage variants): streaming with :func:`step_poly`; the
+  paper's model and its quantization/leakage variants): streaming with one call of
+  :func:`step_preset` per token (input checks, PWM, DAC, write and read; the first stage in
+  exact integer arithmetic from the codes when they allow it, as the batched pass); the
   batched pass as blocked BLAS plus fused kernels (only the key blocks inside the sliding
   window are computed), in exact integer arithmetic when the PWM and DAC codes allow it. Its
   outputs reproduce the paper's model (``tests/paper_model.py``).
@@ -28,6 +30,8 @@ from gaincell.array import _kernels, _kernels_full, _kernels_tiles
 from gaincell.array._design import Design, Read
 from gaincell.array._draws import TokenNoise, token_key, token_noise
 from gaincell.array._state import RingBuffer, slot_ages
+from gaincell.array.mapping import clip_bounds
+from gaincell.device.quantize import dac_grid, pwm_grid
 
 __all__ = ["FastEngine", "n_threads"]
 
@@ -58,12 +62,19 @@ def _cores() -> int:
 
 #: below this many cell reads per call, the serial kernels run (a parallel region costs more)
 _PARALLEL_MIN_WORK = 2**17
+#: the same for one streaming step. A step lasts 0.02-5 ms: a parallel region has to wait
+#: for a second core, and on a machine whose cores are busy with other work that wait lasts
+#: a scheduler slice (measured on this 2-core machine at load 2.2, GPT-2 layer, window
+#: full: the preset's step 15.6 ms parallel against 0.40 ms serial, every non-ideality
+#: 10.3 ms against 5.4 ms). Parallel from about 11 GPT-2 layers' steps at once.
+_STEP_PARALLEL_MIN_WORK = 2**24
 
 
-def _parallel(limit: int | None, work: int) -> bool:
-    """Set Numba's thread count; True when the parallel kernels should run."""
+def _parallel(limit: int | None, work: int, min_work: int = _PARALLEL_MIN_WORK) -> bool:
+    """Set Numba's thread count; True when the parallel kernels should run (``work``: cell
+    reads of the call, at least ``min_work``)."""
     n = max(1, min(n_threads() if limit is None else limit, numba.config.NUMBA_NUM_THREADS))
-    if n == 1 or work < _PARALLEL_MIN_WORK:
+    if n == 1 or work < min_work:
         return False
     if numba.get_num_threads() != n:   # setting it on every call costs a step ~3 %
         numba.set_num_threads(n)
@@ -76,7 +87,27 @@ def _decay_powers(window: int, leak: float) -> np.ndarray:
     return np.ascontiguousarray(np.stack([np.ones_like(d), d, d**2, d**3], axis=1))
 
 
-_DUMMY3 = np.zeros((1, 1, 1), np.float32)
+_I16 = np.zeros((1, 1, 1), np.int16)
+_U8 = np.zeros((1, 1, 1), np.uint8)
+
+
+def _chip_struct(chip, W: int) -> _kernels_full.Chip:
+    """The kernels' view of a chip's compact draws (dummies where absent) and the design's
+    decay table by age and ln-tau level."""
+    tau = chip.leak_levels is not None
+    lt = chip.leak_levels if tau else np.zeros(256)
+    dec = _kernels_full.decay_table(lt, W) if tau else np.ones((1, 256))
+
+    def arr(x, dummy):
+        return dummy if x is None else x
+
+    return _kernels_full.Chip(
+        arr(chip.gain_k_code, _I16), arr(chip.gain_v_code, _I16),
+        arr(chip.leak_k_level, _U8), arr(chip.leak_v_level, _U8),
+        arr(chip.off1, np.zeros((1, 1))), arr(chip.off2, np.zeros((1, 1, 1))),
+        arr(chip.vth_k_code, _I16), arr(chip.vth_v_code, _I16),
+        float(chip.sigma_gain), float(chip.sigma_vth), np.ascontiguousarray(lt),
+        np.exp(-lt), dec)
 
 
 class FastEngine:
@@ -98,12 +129,18 @@ class FastEngine:
         self._read = _kernels.Read(float(self._scale), float(self._offset), float(g.sat1),
                             float(g.sat2), cfg.array_cols, float(d.out_lo), float(d.out_hi),
                             float(g.out_step))
+        #: reused output buffers of untraced streaming steps, for the last batch size
+        self._scratch: dict = {}
         if g.is_preset:
+            self._pg = np.array(pwm_grid(d))
+            self._dg = np.array(dac_grid(d))
+            self._bounds = clip_bounds(cfg)
             # Batched first stage in exact integer arithmetic (float32 BLAS) when the PWM and
             # the DAC are quantized and every code sum sum_r m_r c_r^3 stays below 2^24.
             self._int_stage1 = bool(
                 wr.codes and d.q_levels is not None and d.q_lo == 0.0
                 and cfg.head_dim * (d.q_levels - 1) * (d.kv_levels - 1) ** 3 < 2**24)
+            self._coef = np.zeros((3, 4))
             if self._int_stage1:
                 s_, v0 = wr.step, self._offset
                 self._coef = np.array([[math.comb(i, kk) * s_**kk * (-v0) ** (i - kk)
@@ -116,9 +153,9 @@ class FastEngine:
             W=cfg.window, cols=cfg.array_cols, scale=float(wr.scale), lo=float(wr.lo),
             v_rest=d.v_rest, c0=d.v_rest - d.v_weight_zero, sat1=g.sat1, sat2=g.sat2,
             out_lo=d.out_lo, out_hi=d.out_hi, out_step=g.out_step, lim=float(lim),
-            is_lut=g.lut is not None, has_gain=chip.gain_k is not None,
-            has_tau=chip.leak_k is not None, has_off=chip.off1 is not None,
-            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k is not None,
+            is_lut=g.lut is not None, has_gain=chip.gain_k_code is not None,
+            has_tau=chip.leak_k_level is not None, has_off=chip.off1 is not None,
+            has_read=d.sigma_read_noise > 0, has_vth=chip.vth_k_code is not None,
             has_table=g.retention is not None, leak=float(cfg.leak_per_step))
         # folded coefficients: I(c0 + u d) = sum_m b_m d^m u^m, b the cubic around w = c0
         c0 = d.v_rest - d.v_weight_zero
@@ -138,16 +175,7 @@ class FastEngine:
             self._cell = _kernels_full.Cell(np.zeros(4), np.ascontiguousarray(g.lut.i_ua),
                                  float(g.lut.w0), float(g.lut.dw), *table,
                                  float(d.v_weight_zero))
-        dummy2 = np.zeros((1, 1))
-        self._chip = _kernels_full.Chip(
-            _DUMMY3 if chip.gain_k is None else chip.gain_k,
-            _DUMMY3 if chip.gain_v is None else chip.gain_v,
-            _DUMMY3 if chip.leak_k is None else chip.leak_k,
-            _DUMMY3 if chip.leak_v is None else chip.leak_v,
-            dummy2 if chip.off1 is None else chip.off1,
-            np.zeros((1, 1, 1)) if chip.off2 is None else chip.off2,
-            _DUMMY3 if chip.vth_k is None else chip.vth_k,
-            _DUMMY3 if chip.vth_v is None else chip.vth_v)
+        self._chip = _chip_struct(chip, cfg.window)
 
     # -- the full path -------------------------------------------------------------------------
     def _run(self, st: RingBuffer, qq, k, v, noise: TokenNoise, keep: bool, out: dict,
@@ -161,7 +189,9 @@ class FastEngine:
         n1 = noise.read1 if noise.read1 is not None else np.zeros((1, 1, 1, 1))
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         work = qq.size * cfg.window * 2
-        run = (_kernels_full.run_tokens if _parallel(self.threads, work)
+        run = (_kernels_full.run_tokens
+               if _parallel(self.threads, work, _STEP_PARALLEL_MIN_WORK if n == 1
+                            else _PARALLEL_MIN_WORK)
                else _kernels_full.run_tokens_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
                       np.ascontiguousarray(qq), np.ascontiguousarray(ks),
@@ -208,7 +238,16 @@ class FastEngine:
     def step(self, st: RingBuffer, qq, k, v, noise: TokenNoise, trace: bool) -> Read:
         if self.g.is_preset:
             return self._step_preset(st, qq, k, v, trace)
-        out = self._buffers(qq.shape[0], 1, True)
+        B = qq.shape[0]
+        if trace:
+            out = self._buffers(B, 1, True)
+        elif B in self._scratch:   # untraced: S, phi, sub, stats reused while B is unchanged
+            out = self._scratch[B]
+            out["y"] = np.empty_like(out["y"])   # y goes to the caller: a fresh one
+            out["stats"].fill(0.0)
+        else:
+            out = self._buffers(B, 1, True)
+            self._scratch = {B: out}
         ks, vs = self._run(st, qq[:, :, None], k[:, :, None], v[:, :, None], noise, True, out,
                            trace)
         y = out["y"][:, :, 0]
@@ -257,6 +296,47 @@ class FastEngine:
                     float(s[..., 1].sum()), written), s
 
     # -- the preset path -----------------------------------------------------------------------
+    def step_fused(self, st: RingBuffer, q, k, v, warn_at: np.ndarray, trace: bool):
+        """The preset family's whole streaming step in one kernel
+        (:func:`gaincell.array._kernels.step_preset`): q, k, v (B,H,D) C-contiguous float64
+        inputs (not yet tested finite), ``warn_at`` (3,) the clipped fractions that stop the
+        kernel before it writes (the caller warns and calls again).
+
+        Returns ``(status, read, qq, counts)``: status as the kernel's (0 written and read,
+        1 non-finite input, 2 a warning is due: nothing written; 3 non-finite outputs),
+        ``qq`` the PWM's pulses, ``counts`` (6,) the non-finite and clipped counts.
+        """
+        g, cfg = self.g, self.g.cfg
+        B, H, W, D = st.k.shape
+        bufs = self._scratch.get(B) if not trace else None
+        if bufs is None:   # a trace keeps its arrays: fresh ones (else reused across steps)
+            bufs = (np.empty((B, H, D)), np.empty((B, H, W)), np.empty((B, H, W)),
+                    np.empty((B, H, cfg.n_subarrays, D)), np.zeros(6, np.int64))
+            if not trace:
+                self._scratch = {B: bufs}
+        qq, S, phi, sub, counts = bufs
+        y = np.empty((B, H, D))
+        par = _parallel(self.threads, st.k.size * 2, _STEP_PARALLEL_MIN_WORK)
+        step = _kernels.step_preset if par else _kernels.step_preset_serial
+        status = step(q, k, v, st.k, st.v, st.t, self._bounds, warn_at, self._pg, self._dg,
+                      g.writer.codes, self._int_stage1, self._coef, self._dpow,
+                      g.a, self._read, qq, y, S, phi, sub, counts)
+        if status in (1, 2):
+            return status, Read(y), qq, counts
+        slot = st.t % W
+        st.t += 1
+        if not trace:
+            return status, Read(y), qq, counts
+        k_abs = np.empty((B, H))
+        v_abs = np.empty((B, H))
+        charge = _kernels.step_charge_abs if par else _kernels.step_charge_abs_serial
+        charge(qq, phi, st.k, st.v, self._scale, self._offset, st.t - 1, cfg.leak_per_step,
+               g.a, k_abs, v_abs)
+        ks = np.ascontiguousarray(st.k[:, :, slot])
+        vs = np.ascontiguousarray(st.v[:, :, slot])
+        return status, Read(y, S, phi, sub, float(k_abs.sum()), float(v_abs.sum()),
+                            g.writer.voltage_sum(ks, vs)), qq, counts
+
     def _step_preset(self, st: RingBuffer, qq, k, v, trace: bool) -> Read:
         g, cfg = self.g, self.g.cfg
         wr = g.writer
@@ -272,7 +352,7 @@ class FastEngine:
         S = np.empty((B, H, W))
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
-        par = _parallel(self.threads, st.k.size * 2)
+        par = _parallel(self.threads, st.k.size * 2, _STEP_PARALLEL_MIN_WORK)
         step = _kernels.step_poly if par else _kernels.step_poly_serial
         step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a,
              self._read, y, S, phi, sub)

@@ -12,6 +12,7 @@ Each kernel has a plain NumPy twin in ``tests/test_array_kernels.py``.
 
 from __future__ import annotations
 
+import types
 from collections import namedtuple
 
 import numpy as np
@@ -45,7 +46,6 @@ def _step_head(q, ks, vs, scale, offset, sat1, sat2, cols, out_lo, out_hi, out_s
     for an empty slot, whose column then carries no charge.
     """
     W, D = ks.shape
-    G = W // cols
     sq = 0.0
     for r in range(D):
         sq += q[r]
@@ -62,6 +62,18 @@ def _step_head(q, ks, vs, scale, offset, sat1, sat2, cols, out_lo, out_hi, out_s
             acc2 += qw2
             acc3 += qw2 * w
         s_out[s] = e0[s] * sq + e1[s] * acc1 + e2[s] * acc2 + e3[s] * acc3
+    _stage2(vs, scale, offset, sat1, sat2, cols, out_lo, out_hi, out_step, e1, e2, e3, a0, y,
+            s_out, phi_out, sub_out)
+
+
+@njit(cache=True, fastmath=_FM, inline="always")
+def _stage2(vs, scale, offset, sat1, sat2, cols, out_lo, out_hi, out_step, e1, e2, e3, a0, y,
+            s_out, phi_out, sub_out):  # pragma: no cover - compiled
+    """The pulses phi = clip(S / sat1, 0, 1) of a head's charges s_out (W,) and its second
+    stage: per sub-array the V array's charges, the signed counters (sub_out (G,D)) and
+    their digital sum y (D,) (the rest as :func:`_step_head`)."""
+    W, D = vs.shape
+    G = W // cols
     for s in range(W):
         phi_out[s] = min(max(s_out[s] / sat1, 0.0), 1.0)
     for r in range(D):
@@ -86,6 +98,57 @@ def _step_head(q, ks, vs, scale, offset, sat1, sat2, cols, out_lo, out_hi, out_s
             o = _quant(acc[r] / sat2, out_lo, out_hi, out_step)
             sub_out[g, r] = o
             y[r] += o
+
+
+@njit(cache=True, fastmath=_FM)
+def _step_head_codes(q, m, qstep, coef, ks, vs, scale, offset, sat1, sat2, cols, out_lo,
+                     out_hi, out_step, e0, e1, e2, e3, a0, y, s_out, phi_out, sub_out):
+    # pragma: no cover - compiled
+    """:func:`_step_head` with the first stage in exact integer arithmetic: q (D,) the
+    pulses, m (D,) float32 their PWM codes (q = m qstep), ks (W,D) uint8 DAC codes c.
+
+    G_k = sum_r m_r c_r^k (k = 1..3) is a sum of integers below 2^24 (the caller checks
+    ``D (q_levels - 1) (kv_levels - 1)^3 < 2^24``), exact in float32 in any order; then
+    q . w^i = qstep sum_k coef[i-1, k] G_k (``coef`` and the arithmetic of
+    :func:`powers_from_codes`, the batched engine's). The second stage is :func:`_step_head`'s.
+    """
+    W, D = ks.shape
+    sq = 0.0
+    g0 = 0.0
+    for r in range(D):
+        sq += q[r]
+        g0 += np.float64(m[r])
+    gk = np.empty((3, W), np.float32)
+    for s in range(W):
+        kr = ks[s]
+        g1 = np.float32(0.0)
+        g2 = np.float32(0.0)
+        g3 = np.float32(0.0)
+        for r in range(D):
+            c = np.float32(kr[r])
+            mc = m[r] * c
+            mc2 = mc * c
+            g1 += mc
+            g2 += mc2
+            g3 += mc2 * c
+        gk[0, s] = g1
+        gk[1, s] = g2
+        gk[2, s] = g3
+    # per-slot constants (a second loop over the slots, so that it vectorizes too)
+    c10, c20, c30 = coef[0, 0] * g0, coef[1, 0] * g0, coef[2, 0] * g0
+    c11, c21, c31 = coef[0, 1], coef[1, 1], coef[2, 1]
+    c12, c22, c32 = coef[0, 2], coef[1, 2], coef[2, 2]
+    c13, c23, c33 = coef[0, 3], coef[1, 3], coef[2, 3]
+    for s in range(W):
+        f1 = np.float64(gk[0, s])
+        f2 = np.float64(gk[1, s])
+        f3 = np.float64(gk[2, s])
+        p1 = qstep * (c10 + c11 * f1 + c12 * f2 + c13 * f3)
+        p2 = qstep * (c20 + c21 * f1 + c22 * f2 + c23 * f3)
+        p3 = qstep * (c30 + c31 * f1 + c32 * f2 + c33 * f3)
+        s_out[s] = e0[s] * sq + e1[s] * p1 + e2[s] * p2 + e3[s] * p3
+    _stage2(vs, scale, offset, sat1, sat2, cols, out_lo, out_hi, out_step, e1, e2, e3, a0, y,
+            s_out, phi_out, sub_out)
 
 
 @njit(cache=True, parallel=True)
@@ -273,7 +336,153 @@ def step_charge_abs(q, phi, kst, vst, scale, offset, t_now, leak, a, k_out, v_ou
         v_out[b, h] = tv
 
 
+def serial_twin(kernel, **options):
+    """A serial Numba twin of the parallel ``kernel`` (the same Python function, ``prange``
+    running as ``range``), compiled with ``options`` under a cache name of its own.
+
+    Numba's on-disk cache keys a function by module, qualified name, first line, signature
+    and bytecode, not by its compile options: ``njit(...)(kernel.py_func)`` shares the
+    parallel kernel's cache entry, so that after the first run both load whichever was
+    compiled last (a "serial" call then starts the parallel region, or the parallel one runs
+    serially). The twin gets the qualified name ``<name>_serial``.
+    """
+    f = kernel.py_func
+    g = types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__,
+                           f.__closure__)
+    g.__qualname__ = f.__qualname__ + "_serial"
+    g.__doc__ = f.__doc__
+    g.__kwdefaults__ = f.__kwdefaults__
+    return njit(**options)(g)
+
+
 # Serial twins of the parallel kernels (the same compiled arithmetic per head): for small
 # work, or one thread, where starting the parallel region costs more than it saves.
-step_poly_serial = njit(cache=True, nogil=True)(step_poly.py_func)
-step_charge_abs_serial = njit(cache=True, nogil=True, fastmath=_FM)(step_charge_abs.py_func)
+step_poly_serial = serial_twin(step_poly, cache=True, nogil=True)
+step_charge_abs_serial = serial_twin(step_charge_abs, cache=True, nogil=True, fastmath=_FM)
+
+
+# -- the streaming step's input scan and the fused preset step ------------------------------
+# No fastmath here: the counts test finiteness, and the converters must round exactly as
+# :func:`gaincell.device.quantize.quantize` (and the DAC codes of ``_state.Writer.store``) do.
+
+@njit(cache=True, inline="always")
+def _count3(x, lo, hi, counts, i):  # pragma: no cover - compiled
+    """counts[i] += non-finite elements of x (B,H,D), counts[3 + i] += finite ones outside
+    [lo, hi]."""
+    nb = 0
+    no = 0
+    B, H, D = x.shape
+    for b in range(B):
+        for h in range(H):
+            for r in range(D):
+                e = x[b, h, r]
+                if not np.isfinite(e):
+                    nb += 1
+                elif e < lo or e > hi:
+                    no += 1
+    counts[i] += nb
+    counts[3 + i] += no
+
+
+@njit(cache=True, nogil=True)
+def scan_inputs(q, k, v, bounds, counts):  # pragma: no cover - compiled
+    """One pass over a step's inputs q, k, v (B,H,D): counts (6,) int64 gets the non-finite
+    elements of q, k, v and the finite ones outside ``[bounds[0], bounds[1]]`` (q) or
+    ``[bounds[2], bounds[3]]`` (k, v): the clipped counts of
+    :func:`gaincell.array.mapping.clipped_fraction` (edge tolerance included in the bounds)."""
+    for i in range(6):
+        counts[i] = 0
+    _count3(q, bounds[0], bounds[1], counts, 0)
+    _count3(k, bounds[2], bounds[3], counts, 1)
+    _count3(v, bounds[2], bounds[3], counts, 2)
+
+
+@njit(cache=True, parallel=True)
+def step_preset(q, k, v, kbuf, vbuf, t, bounds, warn_at, pg, dg, codes, int1, coef, dtab, a, R,
+                qq, y, s_out, phi_out, sub_out, counts):  # pragma: no cover - compiled
+    """The whole streaming step of the preset family in one call: check, convert, write, read.
+
+    q (B,H,D) query pulse widths (fraction of T_max), k, v (B,H,D) voltages to store (V), any
+    float64 values; kbuf, vbuf (B,H,W,D) the ring buffer (uint8 DAC codes when ``codes``,
+    else float64 voltages); t the index of the token written. ``bounds`` and ``counts`` as
+    :func:`scan_inputs`; ``warn_at`` (3,) the clipped fraction of q, k, v above which the
+    caller must warn (inf: not again); pg, dg (4,) the PWM and DAC grids (lo, hi, step,
+    anchor: :class:`gaincell.device.quantize.Grid`); dtab, a, R as :func:`step_poly`;
+    ``int1``: the first stage from the PWM and DAC codes (:func:`_step_head_codes`, with
+    ``coef`` (3,4); the caller checks its conditions), else in float (:func:`_step_head`).
+
+    Returns 1 (nothing written) when an input holds NaN or inf, 2 (nothing written) when a
+    clipped fraction exceeds ``warn_at``; otherwise writes token t into slot ``t mod W``
+    (the DAC's codes or levels: bit for bit :func:`gaincell.device.quantize.dac` and
+    ``Writer.store``), the PWM's pulses qq (B,H,D) (bit for bit
+    :func:`gaincell.device.quantize.pwm`), reads as :func:`step_poly` (y, s_out, phi_out,
+    sub_out) and returns 3 when an output is not finite, else 0.
+    """
+    B, H, D = q.shape
+    W = kbuf.shape[2]
+    for i in range(6):
+        counts[i] = 0
+    _count3(q, bounds[0], bounds[1], counts, 0)
+    _count3(k, bounds[2], bounds[3], counts, 1)
+    _count3(v, bounds[2], bounds[3], counts, 2)
+    if counts[0] + counts[1] + counts[2] > 0:
+        return 1
+    n = np.float64(B * H * D)
+    for i in range(3):
+        if np.float64(counts[3 + i]) / n > warn_at[i]:
+            return 2
+    slot = t % W
+    e0 = np.zeros(W)
+    e1 = np.zeros(W)
+    e2 = np.zeros(W)
+    e3 = np.zeros(W)
+    for s in range(W):
+        age = (t - s) % W
+        if t - age >= 0:
+            e0[s] = a[0]
+            e1[s] = a[1] * dtab[age, 1]
+            e2[s] = a[2] * dtab[age, 2]
+            e3[s] = a[3] * dtab[age, 3]
+    q_lo, q_hi, q_step, q_anchor = pg[0], pg[1], pg[2], pg[3]
+    v_lo, v_hi, v_step, v_anchor = dg[0], dg[1], dg[2], dg[3]
+    for bh in prange(B * H):
+        b = bh // H
+        h = bh - b * H
+        m = np.empty(D, np.float32)
+        for r in range(D):
+            x = min(max(q[b, h, r], q_lo), q_hi)
+            if q_step > 0.0:
+                code = np.rint((x - q_anchor) / q_step)
+                m[r] = code
+                x = code * q_step + q_anchor
+            qq[b, h, r] = x
+            xk = min(max(k[b, h, r], v_lo), v_hi)
+            xv = min(max(v[b, h, r], v_lo), v_hi)
+            if codes:
+                kbuf[b, h, slot, r] = np.rint((xk - v_lo) / v_step)
+                vbuf[b, h, slot, r] = np.rint((xv - v_lo) / v_step)
+            elif v_step > 0.0:
+                kbuf[b, h, slot, r] = np.rint((xk - v_anchor) / v_step) * v_step + v_anchor
+                vbuf[b, h, slot, r] = np.rint((xv - v_anchor) / v_step) * v_step + v_anchor
+            else:
+                kbuf[b, h, slot, r] = xk
+                vbuf[b, h, slot, r] = xv
+        if int1:
+            _step_head_codes(qq[b, h], m, q_step, coef, kbuf[b, h], vbuf[b, h], R.scale,
+                             R.offset, R.sat1, R.sat2, R.cols, R.out_lo, R.out_hi, R.out_step,
+                             e0, e1, e2, e3, a[0], y[b, h], s_out[b, h], phi_out[b, h],
+                             sub_out[b, h])
+        else:
+            _step_head(qq[b, h], kbuf[b, h], vbuf[b, h], R.scale, R.offset, R.sat1, R.sat2,
+                       R.cols, R.out_lo, R.out_hi, R.out_step, e0, e1, e2, e3, a[0], y[b, h],
+                       s_out[b, h], phi_out[b, h], sub_out[b, h])
+    for b in range(B):
+        for h in range(H):
+            for r in range(D):
+                if not np.isfinite(y[b, h, r]):
+                    return 3
+    return 0
+
+
+#: Serial twin of :func:`step_preset` (small work, or one thread).
+step_preset_serial = serial_twin(step_preset, cache=True, nogil=True)

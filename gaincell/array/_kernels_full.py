@@ -6,10 +6,10 @@ reads each of them, head by head (heads in parallel, tokens in order), with any 
 both stages and comparator offsets on both stages. Write noise is already in the stored
 values, and read noise arrives as arrays (:mod:`gaincell.array._draws`), so a head's numbers
 do not depend on the thread count, and ``forward`` (blocks of tokens) equals ``step``
-(blocks of one) bit for bit, except with retention spread: a call computes every cell's decay
-``exp(-age leak_cell)`` directly at its first token and by the recurrence ``d lam`` after
-that, which differs from the direct value by a few ulps (relative error below 1e-13 over a
-1024-token window), so that blocks of tokens and single steps agree to about 1e-13.
+(blocks of one) bit for bit. With retention spread a cell's decay ``exp(-age leak_cell)``
+comes from the design's table by age and ln-tau level (:func:`decay_table`; within a few ulps
+of the direct exponential: the rounding of its argument, a relative 4e-15 at
+``age leak`` = 30).
 
 Units as in :mod:`gaincell.array._design`. Its NumPy twin is the reference engine
 (``gaincell/array/_reference.py``); ``tests/test_array_engines.py`` holds them equal.
@@ -29,22 +29,28 @@ grid ``w0 + k dw`` (V); the retention table's interpolation
 ``rt_t1`` (s), ``rt_v0`` (M,) written voltages (V), ``rt_drop`` (M, N) change since the write
 (V), ``rt_spl`` table seconds per unit of leak, and ``v_wz`` the zero-weight voltage (V).
 
-``Chip`` (arrays; a (1, 1, 1) dummy where absent): ``gain_k``, ``gain_v``, ``leak_k``,
-``leak_v`` (H, W, D) float32, ``off1`` (H, W), ``off2`` (H, G, D), ``vth_k``, ``vth_v``
-(H, W, D) float32: the read devices' threshold offsets, V (a cell conducts as if its node
-were that much higher: ``w = c0 + (v - v_rest) dec + dvth``).
+``Chip`` (the compact draws of :class:`gaincell.array._draws.ChipDraws`; a (1, 1, 1) dummy
+where absent): ``gain_k``, ``gain_v`` (H, W, D) int16 codes (gain ``max(1 + sg code Z_STEP,
+0)``), ``leak_k``, ``leak_v`` (H, W, D) uint8 ln-tau levels, ``off1`` (H, W) and ``off2``
+(H, G, D) float64 (uA x T_max), ``vth_k``, ``vth_v`` (H, W, D) int16 codes of the read
+devices' threshold offsets (``sv code Z_STEP`` V: a cell conducts as if its node were that
+much higher, ``w = c0 + (v - v_rest) dec + dvth``); the scalars ``sg`` (relative) and ``sv``
+(V); and by level: ``leak_tab`` (256,) leak per step, ``lam_tab`` (256,) its one-step decay
+``exp(-leak)`` and ``dec_tab`` (W, 256) the decay ``exp(-age leak)`` by age.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
 
-from gaincell.array._kernels import _FM, _quant
+from gaincell.array._draws import Z_STEP
+from gaincell.array._kernels import _FM, _quant, serial_twin
 
-__all__ = ["Plan", "Cell", "Chip", "run_tokens", "run_tokens_serial"]
+__all__ = ["Plan", "Cell", "Chip", "run_tokens", "run_tokens_serial", "decay_table"]
 
 Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "sat2",
                            "out_lo", "out_hi", "out_step", "lim", "is_lut", "has_gain",
@@ -52,47 +58,41 @@ Plan = namedtuple("Plan", ["W", "cols", "scale", "lo", "v_rest", "c0", "sat1", "
 Cell = namedtuple("Cell", ["a", "lut", "w0", "dw", "rt_x", "rt_t1", "rt_v0", "rt_drop",
                            "rt_spl", "v_wz"])
 Chip = namedtuple("Chip", ["gain_k", "gain_v", "leak_k", "leak_v", "off1", "off2", "vth_k",
-                           "vth_v"])
+                           "vth_v", "sg", "sv", "leak_tab", "lam_tab", "dec_tab"])
+
+@functools.lru_cache(maxsize=8)
+def _decay_table(leak: tuple[float, ...], W: int) -> np.ndarray:
+    t = np.ascontiguousarray(np.exp(-np.arange(W)[:, None] * np.asarray(leak)[None, :]))
+    t.flags.writeable = False
+    return t
 
 
+def decay_table(leak_tab: np.ndarray, W: int) -> np.ndarray:
+    """(W, 256) decay ``exp(-age leak)`` by age (rows) and level (columns) of ``leak_tab``
+    (256,) (one per design, shared by its chips: 2 MB at W = 1024)."""
+    return _decay_table(tuple(float(x) for x in leak_tab), int(W))
 
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_INV_LN2 = 1.4426950408889634
+
+@njit(cache=True, inline="always")
+def gain_of(code, sg):  # pragma: no cover - compiled
+    """The gain (relative) of a cell's int16 gain code."""
+    return max(1.0 + sg * (np.float64(code) * Z_STEP), 0.0)
+
+
+@njit(cache=True, inline="always")
+def vth_of(code, sv):  # pragma: no cover - compiled
+    """The threshold offset (V) of a cell's int16 threshold code."""
+    return sv * (np.float64(code) * Z_STEP)
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _decay_cells(age, leak, h, s, dd, bits):  # pragma: no cover - compiled
-    """dd[r] = exp(-age leak[h, s, r]) without a library call, so that the loop vectorizes:
-    x = -k ln2 + r with |r| <= ln2 / 2, exp(r) by its Taylor series to degree 13 (relative
-    error < 3e-16), 2^-k built from its exponent bits (``bits``: (D,) float64 scratch).
-    Arguments below -700 give exp(-700) (< 1e-304, i.e. a fully decayed cell)."""
-    D = dd.size
-    for r in range(D):
-        x = max(-age * np.float64(leak[h, s, r]), -700.0)
-        kf = np.floor(-x * _INV_LN2 + 0.5)
-        rr = (x + kf * _LN2_HI) + kf * _LN2_LO
-        p = 1.0 / 6227020800.0
-        p = p * rr + 1.0 / 479001600.0
-        p = p * rr + 1.0 / 39916800.0
-        p = p * rr + 1.0 / 3628800.0
-        p = p * rr + 1.0 / 362880.0
-        p = p * rr + 1.0 / 40320.0
-        p = p * rr + 1.0 / 5040.0
-        p = p * rr + 1.0 / 720.0
-        p = p * rr + 1.0 / 120.0
-        p = p * rr + 1.0 / 24.0
-        p = p * rr + 1.0 / 6.0
-        p = p * rr + 0.5
-        p = p * rr + 1.0
-        p = p * rr + 1.0
-        dd[r] = p
-        bits[r] = (1023.0 - kf) + 4503599627370496.0   # 2^52: the integer in the low bits
-    ib = bits.view(np.int64)
-    for r in range(D):
-        ib[r] = (ib[r] - 0x4330000000000000) << 52     # exponent field of 2^-k
-    for r in range(D):
-        dd[r] *= bits[r]
+def _decay_row(chip, lvl, h, s, age, out):  # pragma: no cover - compiled
+    """out[r] = exp(-age leak_cell) of the cells of slot s (levels lvl (H, W, D)), from the
+    table by age and level."""
+    tab = chip.dec_tab[age]
+    row = lvl[h, s]
+    for r in range(out.size):
+        out[r] = tab[row[r]]
 
 
 @njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
@@ -122,18 +122,19 @@ def _ret_v(cell, vw, t):  # pragma: no cover - compiled
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
-def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur, age, leak):
+def _currents(P, cell, chip, st, dec, drow, gain, vth, h, s, w, cur, age, leak):
     # pragma: no cover - compiled
     """Currents cur (D,) in uA of the cells st (D,) of slot s (generic path: table cell or
     retention spread): a code or voltage decodes to v = x scale + lo; the deviation from
     v_rest has decayed by ``dec`` (or, with retention spread, by ``drow[r]`` per cell);
-    w = c0 + (v - v_rest) dec, plus the cell's threshold offset vth[h, s, r] (V)."""
+    w = c0 + (v - v_rest) dec, plus the cell's threshold offset (codes vth (H, W, D)); gain
+    and leak level codes (H, W, D)."""
     D = st.size
     scale, lo, v_rest, c0 = P.scale, P.lo, P.v_rest, P.c0
     if P.has_table:     # table time: age x leak x seconds per leak
         spl = cell.rt_spl
         for r in range(D):
-            lk = np.float64(leak[h, s, r]) if P.has_tau else P.leak
+            lk = chip.leak_tab[leak[h, s, r]] if P.has_tau else P.leak
             w[r] = _ret_v(cell, st[r] * scale + lo, age * (lk * spl)) - cell.v_wz
     elif P.has_tau:
         for r in range(D):
@@ -143,7 +144,7 @@ def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur, age, leak):
             w[r] = c0 + ((st[r] * scale + lo) - v_rest) * dec
     if P.has_vth:
         for r in range(D):
-            w[r] += vth[h, s, r]
+            w[r] += vth_of(vth[h, s, r], chip.sv)
     if P.is_lut:
         lut = cell.lut
         n = lut.size
@@ -165,18 +166,17 @@ def _currents(P, cell, st, dec, drow, gain, vth, h, s, w, cur, age, leak):
             cur[r] = a0 + x * (a1 + x * (a2 + x * a3))
     if P.has_gain:
         for r in range(D):
-            cur[r] *= gain[h, s, r]
+            cur[r] *= gain_of(gain[h, s, r], chip.sg)
 
 
 @njit(cache=True, fastmath=_FM)
-def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2, want_abs, y,
-               S, phi, sub, acc, w, cur, drow, bits, stats):  # pragma: no cover - compiled
+def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, n1, n2, want_abs, y, S, phi, sub,
+               acc, w, cur, drow, stats):  # pragma: no cover - compiled
     """Read token t (already written) of one head: q (D,), kb/vb (W, D) ring buffer, n1 (W,)
     and n2 (G, D) read noise; writes y (D,), S/phi (W,), sub (G, D); adds to stats (4,):
     k_abs and v_abs (when ``want_abs``), saturated first-stage pulses, saturated counters.
-    dk, dv (W, D): per-cell decay of every slot at token t (retention spread only), or, when
-    ``lazy``, computed here slot by slot (a single token: only the rows that are read).
-    acc, w, cur, drow, bits (D,) float64: scratch.
+    With retention spread, each slot's per-cell decay comes from the chip's tables
+    (:func:`_decay_row`). acc, w, cur, drow (D,) float64: scratch.
 
     Polynomial cell without retention spread (the folded path): the current of a cell of
     age a is ``sum_m etab[a, m] u^m`` with ``u = v - v_rest`` (V) and
@@ -191,8 +191,21 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
     folded = not (P.is_lut or P.has_tau or P.has_vth or P.has_table)
     poly_tau = P.has_tau and not (P.is_lut or P.has_vth or P.has_table)
     b0, b1, b2, b3 = etab[0, 0], etab[0, 1], etab[0, 2], etab[0, 3]   # the cubic around c0
-    gk = chip.gain_k
-    gv = chip.gain_v
+    # struct fields as locals: a field read inside a loop is re-loaded after every store
+    # (the compiler cannot rule out aliasing), which keeps the loops from vectorizing
+    has_gain, has_read, has_off = P.has_gain, P.has_read, P.has_off
+    out_lo, out_hi, out_step, lim = P.out_lo, P.out_hi, P.out_step, P.lim
+    hg = h if has_gain else 0
+    gk = chip.gain_k[hg]
+    gv = chip.gain_v[hg]
+    sg = chip.sg
+    ho = h if has_off else 0
+    off1 = chip.off1[ho]
+    off2 = chip.off2[ho]
+    ht = h if P.has_tau else 0
+    lvk = chip.leak_k[ht]
+    lvv = chip.leak_v[ht]
+    dec_tab = chip.dec_tab
     kabs = 0.0
     nsat1 = 0.0
     sq = 0.0
@@ -211,10 +224,10 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
             a1 = 0.0
             a2 = 0.0
             a3 = 0.0
-            if P.has_gain:
+            if has_gain:
                 for r in range(D):
                     u = x[r] * scale + lo_u
-                    qg = q[r] * gk[h, s, r]
+                    qg = q[r] * gain_of(gk[s, r], sg)
                     qu = qg * u
                     qu2 = qu * u
                     a0 += qg
@@ -236,34 +249,38 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                 for r in range(D):
                     u = x[r] * scale + lo_u
                     i = e0 + u * (e1 + u * (e2 + u * e3))
-                    if P.has_gain:
-                        i *= gk[h, s, r]
+                    if has_gain:
+                        i *= gain_of(gk[s, r], sg)
                     ab += q[r] * abs(i)
                 kabs += ab
-        elif poly_tau:
-            dr = dk[s]
-            if lazy:
-                _decay_cells(age, chip.leak_k, h, s, drow, bits)
-                dr = drow
-            acc1 = 0.0
-            ab = 0.0
+        elif poly_tau:     # the decay by age and level (a gather), then the read
+            rd = dec_tab[age]
+            lv = lvk[s]
             for r in range(D):
-                z = (x[r] * scale + lo_u) * dr[r]
-                i = b0 + z * (b1 + z * (b2 + z * b3))
-                if P.has_gain:
-                    i *= gk[h, s, r]
-                acc1 += q[r] * i
-                ab += q[r] * abs(i)
+                drow[r] = rd[lv[r]]
+            acc1 = 0.0
+            if has_gain:
+                for r in range(D):
+                    z = (x[r] * scale + lo_u) * drow[r]
+                    acc1 += q[r] * (gain_of(gk[s, r], sg) * (b0 + z * (b1 + z * (b2 + z * b3))))
+            else:
+                for r in range(D):
+                    z = (x[r] * scale + lo_u) * drow[r]
+                    acc1 += q[r] * (b0 + z * (b1 + z * (b2 + z * b3)))
             if want_abs:
+                ab = 0.0
+                for r in range(D):
+                    z = (x[r] * scale + lo_u) * drow[r]
+                    i = b0 + z * (b1 + z * (b2 + z * b3))
+                    if has_gain:
+                        i *= gain_of(gk[s, r], sg)
+                    ab += q[r] * abs(i)
                 kabs += ab
         else:
-            if P.has_tau and lazy:
-                _decay_cells(age, chip.leak_k, h, s, drow, bits)
-                _currents(P, cell, x, dtab[age], drow, gk, chip.vth_k, h, s, w, cur, age,
-                          chip.leak_k)
-            else:
-                _currents(P, cell, x, dtab[age], dk[s], gk, chip.vth_k, h, s, w, cur, age,
-                          chip.leak_k)
+            if P.has_tau and not P.has_table:
+                _decay_row(chip, chip.leak_k, h, s, age, drow)
+            _currents(P, cell, chip, x, dtab[age], drow, chip.gain_k, chip.vth_k, h, s, w, cur,
+                      age, chip.leak_k)
             acc1 = 0.0
             for r in range(D):
                 acc1 += q[r] * cur[r]
@@ -272,11 +289,11 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                 for r in range(D):
                     ab += q[r] * abs(cur[r])
                 kabs += ab
-        if P.has_read:
+        if has_read:
             acc1 += n1[s]
         S[s] = acc1
-        if P.has_off:
-            acc1 -= chip.off1[h, s]
+        if has_off:
+            acc1 -= off1[s]
         p = min(max(acc1 / sat1, 0.0), 1.0)
         phi[s] = p
         if p >= 1.0:
@@ -299,10 +316,10 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                 f1 = p * etab[age, 1]
                 f2 = p * etab[age, 2]
                 f3 = p * etab[age, 3]
-                if P.has_gain:
+                if has_gain:
                     for r in range(D):
                         u = x[r] * scale + lo_u
-                        acc[r] += gv[h, c, r] * (f0 + u * (f1 + u * (f2 + u * f3)))
+                        acc[r] += gain_of(gv[c, r], sg) * (f0 + u * (f1 + u * (f2 + u * f3)))
                 else:
                     for r in range(D):
                         u = x[r] * scale + lo_u
@@ -313,33 +330,38 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                     for r in range(D):
                         u = x[r] * scale + lo_u
                         i = e0 + u * (e1 + u * (e2 + u * e3))
-                        if P.has_gain:
-                            i *= gv[h, c, r]
+                        if has_gain:
+                            i *= gain_of(gv[c, r], sg)
                         ab += abs(i)
                     vabs += p * ab
             elif poly_tau:
-                dr = dv[c]
-                if lazy:
-                    _decay_cells(age, chip.leak_v, h, c, drow, bits)
-                    dr = drow
-                ab = 0.0
+                rd = dec_tab[age]
+                lv = lvv[c]
                 for r in range(D):
-                    z = (x[r] * scale + lo_u) * dr[r]
-                    i = b0 + z * (b1 + z * (b2 + z * b3))
-                    if P.has_gain:
-                        i *= gv[h, c, r]
-                    acc[r] += p * i
-                    ab += abs(i)
+                    drow[r] = rd[lv[r]]
+                if has_gain:
+                    for r in range(D):
+                        z = (x[r] * scale + lo_u) * drow[r]
+                        acc[r] += p * (gain_of(gv[c, r], sg)
+                                       * (b0 + z * (b1 + z * (b2 + z * b3))))
+                else:
+                    for r in range(D):
+                        z = (x[r] * scale + lo_u) * drow[r]
+                        acc[r] += p * (b0 + z * (b1 + z * (b2 + z * b3)))
                 if want_abs:
+                    ab = 0.0
+                    for r in range(D):
+                        z = (x[r] * scale + lo_u) * drow[r]
+                        i = b0 + z * (b1 + z * (b2 + z * b3))
+                        if has_gain:
+                            i *= gain_of(gv[c, r], sg)
+                        ab += abs(i)
                     vabs += p * ab
             else:
-                if P.has_tau and lazy:
-                    _decay_cells(age, chip.leak_v, h, c, drow, bits)
-                    _currents(P, cell, x, dtab[age], drow, gv, chip.vth_v, h, c, w, cur, age,
-                              chip.leak_v)
-                else:
-                    _currents(P, cell, x, dtab[age], dv[c], gv, chip.vth_v, h, c, w, cur, age,
-                              chip.leak_v)
+                if P.has_tau and not P.has_table:
+                    _decay_row(chip, chip.leak_v, h, c, age, drow)
+                _currents(P, cell, chip, x, dtab[age], drow, chip.gain_v, chip.vth_v, h, c, w,
+                          cur, age, chip.leak_v)
                 for r in range(D):
                     acc[r] += p * cur[r]
                 if want_abs:
@@ -349,14 +371,14 @@ def _read_head(P, cell, chip, h, dtab, etab, t, q, kb, vb, dk, dv, lazy, n1, n2,
                     vabs += p * ab
         for r in range(D):
             a = acc[r]
-            if P.has_read:
+            if has_read:
                 a += n2[g, r]
-            if P.has_off:
-                a -= chip.off2[h, g, r]
-            o = _quant(a / sat2, P.out_lo, P.out_hi, P.out_step)
+            if has_off:
+                a -= off2[g, r]
+            o = _quant(a / sat2, out_lo, out_hi, out_step)
             sub[g, r] = o
             y[r] += o
-            if abs(o) >= P.lim:
+            if abs(o) >= lim:
                 nsat2 += 1.0
     stats[0] += kabs
     stats[1] += vabs
@@ -384,55 +406,26 @@ def run_tokens(P, cell, chip, dtab, etab, t0, qq, ks, vs, kbuf, vbuf, n1, n2, ke
         acc = np.empty(D)
         w = np.empty(D)
         cur = np.empty(D)
-        bits = np.empty(D)
-        # Retention spread: every cell's decay at token t0 directly, then by the recurrence
-        # d(t + 1) = d(t) lam (lam = exp(-leak)), the slot just written restarting at 1.
-        lazy = n == 1
-        m = W if P.has_tau and not lazy else 1
         drow = np.empty(D)
-        dk = np.ones((m, D))
-        dv = np.ones((m, D))
-        lk = np.ones((m, D))
-        lv = np.ones((m, D))
-        if P.has_tau and not lazy:
-            for s in range(W):
-                age = (t0 - s) % W
-                _decay_cells(age, chip.leak_k, h, s, dk[s], bits)
-                _decay_cells(age, chip.leak_v, h, s, dv[s], bits)
-                _decay_cells(1, chip.leak_k, h, s, lk[s], bits)
-                _decay_cells(1, chip.leak_v, h, s, lv[s], bits)
         for i in range(n):
             t = t0 + i
             slot = t % W
             for r in range(D):
                 kbuf[b, h, slot, r] = ks[b, h, i, r]
                 vbuf[b, h, slot, r] = vs[b, h, i, r]
-            if P.has_tau and i > 0:
-                _advance(dk, lk, slot)
-                _advance(dv, lv, slot)
             o = i if keep else 0
             if P.has_read:
                 _read_head(P, cell, chip, h, dtab, etab, t, qq[b, h, i], kbuf[b, h],
-                           vbuf[b, h], dk, dv, lazy, n1[i, b, h], n2[i, b, h], want_abs,
-                           y[b, h, i], S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc,
-                           w, cur, drow, bits, stats[b, h])
+                           vbuf[b, h], n1[i, b, h], n2[i, b, h], want_abs, y[b, h, i],
+                           S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc, w, cur,
+                           drow, stats[b, h])
             else:
                 _read_head(P, cell, chip, h, dtab, etab, t, qq[b, h, i], kbuf[b, h],
-                           vbuf[b, h], dk, dv, lazy, n1[0, 0, 0], n2[0, 0, 0], want_abs,
-                           y[b, h, i], S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc,
-                           w, cur, drow, bits, stats[b, h])
+                           vbuf[b, h], n1[0, 0, 0], n2[0, 0, 0], want_abs, y[b, h, i],
+                           S_out[b, h, o], phi_out[b, h, o], sub_out[b, h, o], acc, w, cur,
+                           drow, stats[b, h])
 
 
-@njit(cache=True, fastmath=_FM)
-def _advance(d, lam, slot):  # pragma: no cover - compiled
-    """One token step of the per-cell decay: d *= lam; the slot just written holds age 0."""
-    W, D = d.shape
-    for s in range(W):
-        for r in range(D):
-            d[s, r] *= lam[s, r]
-    for r in range(D):
-        d[slot, r] = 1.0
-
-
-#: Serial twin of :func:`run_tokens` (small work, or one thread).
-run_tokens_serial = njit(cache=True, nogil=True)(run_tokens.py_func)
+#: Serial twin of :func:`run_tokens` (small work, or one thread), under a cache name of its
+#: own (:func:`gaincell.array._kernels.serial_twin`).
+run_tokens_serial = serial_twin(run_tokens, cache=True, nogil=True)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from gaincell.array._kernels import _FM, _quant
-from gaincell.array._kernels_full import _decay_cells, _ret_v
+from gaincell.array._kernels import _FM, _quant, serial_twin
+from gaincell.array._kernels_full import _ret_v, gain_of, vth_of
 from gaincell.array._philox import normal_span
 
 __all__ = ["forward_tiles", "forward_tiles_serial"]
@@ -22,11 +22,11 @@ __all__ = ["forward_tiles", "forward_tiles_serial"]
 # sub-array by sub-array: its state (cols x D cells per array) stays in the L2 cache for the
 # whole sequence. With retention spread, each cell's decayed deviation
 # ``z = (v - v_rest) exp(-age leak_cell)`` is held and advanced by z *= lam_cell once per token
-# (lam_cell = exp(-leak_cell)), the slot just written restarting at z = v - v_rest; without
-# it, z = u d_age from the shared table. The read noise is drawn here from the counter-based
-# streams (the same numbers as :func:`gaincell.array._draws.token_noise`). The head output is
-# the digital sum over the sub-arrays in ascending order, as in
-# :func:`gaincell.array._kernels_full._read_head`.
+# (lam_cell = exp(-leak_cell), by the cell's ln-tau level), the slot just written restarting
+# at z = v - v_rest; without it, z = u d_age from the shared table. The read noise is drawn
+# here from the counter-based streams (the same numbers as
+# :func:`gaincell.array._draws.token_noise`). The head output is the digital sum over the
+# sub-arrays in ascending order, as in :func:`gaincell.array._kernels_full._read_head`.
 
 @njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
 def _cur(w, is_lut, a0, a1, a2, a3, lut, n, w0, dw):  # pragma: no cover - compiled
@@ -79,32 +79,28 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
     gv = np.ones((D, cols))
     ck = np.full((D, cols), c0)     # w = ck + z: c0 plus the cell's threshold offset
     cv = np.full((D, cols), c0)
-    tmp = np.empty(D)
-    bits = np.empty(D)
     for ci in range(cols):
+        s = s0 + ci
         if tau:
-            _decay1(chip.leak_k, h, s0 + ci, tmp, bits)
             for r in range(D):
-                lk[r, ci] = tmp[r]
-            _decay1(chip.leak_v, h, s0 + ci, tmp, bits)
-            for r in range(D):
-                lv[r, ci] = tmp[r]
+                lk[r, ci] = chip.lam_tab[chip.leak_k[h, s, r]]
+                lv[r, ci] = chip.lam_tab[chip.leak_v[h, s, r]]
         if P.has_gain:
             for r in range(D):
-                gk[r, ci] = chip.gain_k[h, s0 + ci, r]
-                gv[r, ci] = chip.gain_v[h, s0 + ci, r]
+                gk[r, ci] = gain_of(chip.gain_k[h, s, r], chip.sg)
+                gv[r, ci] = gain_of(chip.gain_v[h, s, r], chip.sg)
         if P.has_vth:
             for r in range(D):
-                ck[r, ci] = c0 + chip.vth_k[h, s0 + ci, r]
-                cv[r, ci] = c0 + chip.vth_v[h, s0 + ci, r]
+                ck[r, ci] = c0 + vth_of(chip.vth_k[h, s, r], chip.sv)
+                cv[r, ci] = c0 + vth_of(chip.vth_v[h, s, r], chip.sv)
     if table:   # w = V_node - v_weight_zero + dvth; table time = age x leak x s per leak
         for r in range(D):
             for ci in range(cols):
                 ck[r, ci] -= c0 + cell.v_wz
                 cv[r, ci] -= c0 + cell.v_wz
-                lk[r, ci] = (np.float64(chip.leak_k[h, s0 + ci, r]) if P.has_tau
+                lk[r, ci] = (chip.leak_tab[chip.leak_k[h, s0 + ci, r]] if P.has_tau
                              else P.leak) * cell.rt_spl
-                lv[r, ci] = (np.float64(chip.leak_v[h, s0 + ci, r]) if P.has_tau
+                lv[r, ci] = (chip.leak_tab[chip.leak_v[h, s0 + ci, r]] if P.has_tau
                              else P.leak) * cell.rt_spl
     agec = np.zeros(cols)
     S = np.zeros(cols)
@@ -269,12 +265,6 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
     stats[3] += nsat2
 
 
-@njit(cache=True, fastmath=_FM, inline="always")
-def _decay1(leak, h, s, out, bits):  # pragma: no cover - compiled
-    """out[r] = exp(-leak[h, s, r]): one token's decay factor of every cell of slot s."""
-    _decay_cells(1, leak, h, s, out, bits)
-
-
 @njit(cache=True, parallel=True)
 def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
     # pragma: no cover - compiled
@@ -297,4 +287,4 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
 
 
 #: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
-forward_tiles_serial = njit(cache=True, nogil=True)(forward_tiles.py_func)
+forward_tiles_serial = serial_twin(forward_tiles, cache=True, nogil=True)

@@ -1,11 +1,18 @@
 """The ring buffer of one attention layer and the write path into it (DAC, write noise).
 
 Token j is written into slot ``j mod W`` of every head's K and V arrays. What a slot stores is
-either the DAC code (uint8, one byte per cell: when the DAC has at most 256 levels and there
-is neither write noise nor a write pedestal), or the stored voltage itself, V: float64 for an
-analog DAC or a pedestal, float32 with write noise (a resolution of about 0.05 uV at 0.9 V,
-far below any write noise worth simulating, at half the memory). All decode to the stored
-voltage ``v = code * step + kv_lo`` (bit for bit the DAC's output level) or ``v``.
+one of:
+
+- the DAC code (uint8, one byte per cell), when the DAC has at most 256 levels and there is
+  neither write noise nor a write pedestal;
+- with write noise, the stored voltage on a uint16 grid of ``vdd / 65535`` (14 uV at 0.9 V:
+  an rms rounding of 4 uV, at most 3 % of the write noise's sigma, since the grid is only
+  used when the sigma is at least ten grid steps; a smaller write noise is stored as float32,
+  a resolution of about 0.05 uV at 0.9 V);
+- otherwise (an analog DAC, or a pedestal without noise) the stored voltage, float64.
+
+All decode to the stored voltage ``v = x * scale + lo``: for codes ``code * step + kv_lo``,
+bit for bit the DAC's output level.
 
 Because the buffer is always filled from token 0 on, slot s holds, after token t was written,
 token ``j = t - ((t - s) mod W)`` (empty when j < 0), of age ``(t - s) mod W`` steps.
@@ -26,7 +33,7 @@ __all__ = ["RingBuffer", "Writer", "slot_ages"]
 
 @dataclass
 class RingBuffer:
-    """Stored values per slot: k, v (B, H, W, D) uint8 codes or float64 voltages; ``t`` is
+    """Stored values per slot: k, v (B, H, W, D) as the :class:`Writer` stores them; ``t`` is
     the number of tokens written (the index of the next one)."""
 
     k: np.ndarray
@@ -55,15 +62,18 @@ class Writer:
         d = cfg.device
         self.cfg = cfg
         self.step = quantizer_step(d.kv_lo, d.kv_hi, d.kv_levels)
-        #: True when slots hold uint8 DAC codes (otherwise float64 voltages).
+        #: True when slots hold uint8 DAC codes
         self.codes = bool(d.kv_levels is not None and d.kv_levels <= 256
                           and d.write_noise_sigma == 0 and not d.has_pedestal)
+        #: the uint16 voltage grid (V) with write noise, else None (see the module docstring)
+        self.grid = (d.vdd / 65535.0 if d.write_noise_sigma >= 10.0 * d.vdd / 65535.0
+                     else None)
         #: pedestal coefficients (V / V^i) or None
         self.pedestal = d.write_pedestal_coef_v if d.has_pedestal else None
         #: stored value x -> voltage: x * scale + lo
-        self.scale = self.step if self.codes else 1.0
+        self.scale = self.step if self.codes else (self.grid or 1.0)
         self.lo = d.kv_lo if self.codes else 0.0
-        self.dtype = (np.uint8 if self.codes else
+        self.dtype = (np.uint8 if self.codes else np.uint16 if self.grid else
                       np.float32 if d.write_noise_sigma > 0 else np.float64)
 
     def empty(self, B: int) -> RingBuffer:
@@ -88,12 +98,14 @@ class Writer:
             vq = np.clip(vq, 0.0, d.vdd)
         elif noise is not None:
             vq = np.clip(vq + noise, 0.0, d.vdd)
+        if self.grid is not None:
+            return np.rint(vq * (1.0 / self.grid)).astype(np.uint16)
         return vq.astype(self.dtype, copy=False)
 
     def voltage(self, stored: np.ndarray) -> np.ndarray:
         """Stored voltages (V, float64) of stored values."""
-        if self.codes:
-            return stored * self.step + self.cfg.device.kv_lo
+        if self.codes or self.grid is not None:
+            return stored * self.scale + self.lo
         return np.asarray(stored, dtype=np.float64)
 
     def voltage_sum(self, *stores: np.ndarray) -> float:

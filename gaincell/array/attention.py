@@ -32,17 +32,19 @@ from gaincell._checks import as_finite
 from gaincell.array._design import Design, Engine, Read, activity_of
 from gaincell.array._draws import seed_entropy, stream, token_noise
 from gaincell.array._fast import FastEngine
+from gaincell.array._kernels import scan_inputs
 from gaincell.array._reference import ReferenceEngine
 from gaincell.array._state import RingBuffer
 from gaincell.array.activity import Activity
-from gaincell.array.mapping import _clipped, warn_clipped
-from gaincell.device.quantize import pwm
+from gaincell.array.mapping import CLIP_WARN_FRACTION, _clipped, clip_bounds, warn_clipped
+from gaincell.device.quantize import pwm, pwm_grid, quantize_on
 from gaincell.params import UA as _UA
 from gaincell.params import AttentionConfig
 
 __all__ = ["GainCellAttention", "AttentionTrace"]
 
 _ENGINES = ("auto", "fast", "reference")
+_NO_WARN = np.full(3, np.inf)
 
 
 @dataclass
@@ -123,6 +125,14 @@ class GainCellAttention:
                                 else FastEngine(self._design))
         self._state: RingBuffer | None = None
         self._clip_warned: set[str] = set()   # inputs step() has warned about since reset()
+        #: clipped fraction of q, k, v above which step() warns (inf once it has)
+        self._warn_at = np.full(3, CLIP_WARN_FRACTION)
+        #: the engine whose fused step runs the whole streaming step (the preset family)
+        self._fused = (self._engine if isinstance(self._engine, FastEngine)
+                       and self._design.is_preset else None)
+        self._pwm = pwm_grid(cfg.device)
+        self._bounds = clip_bounds(cfg)
+        self._counts = np.zeros(6, np.int64)
 
     # -- public API ---------------------------------------------------------------------------
     @property
@@ -139,6 +149,7 @@ class GainCellAttention:
         """Empty the ring buffer (streaming state); static mismatch is kept."""
         self._state = None
         self._clip_warned = set()
+        self._warn_at = np.full(3, CLIP_WARN_FRACTION)
 
     @property
     def tokens_seen(self) -> int:
@@ -167,25 +178,38 @@ class GainCellAttention:
 
         On invalid input a ``ValueError`` is raised and the state is left unchanged.
         """
-        q, k, v = self._check_inputs(q_t, k_t, v_t, ndim=3)
+        q, k, v = self._check_inputs(q_t, k_t, v_t, ndim=3, finite=False)
         B = q.shape[0]
         st = self._state
         if st is not None and st.k.shape[0] != B:
             raise ValueError(f"batch size {B} differs from the streaming state's "
                              f"{st.k.shape[0]}: allowed {st.k.shape[0]} (or call reset())")
-        clipped = _clipped(q, k, v, self._cfg)
-        self._clip_warned.update(warn_clipped(clipped, self._cfg, stacklevel=2,
-                                              skip=self._clip_warned))
-        new = self._design.writer.empty(B) if st is None else st  # inputs valid: mutate
-        qq = pwm(q, self._cfg.device)
-        noise = token_noise(self._cfg, self._design.entropy, new.t, 1, B)
-        r = self._engine.step(new, qq, k, v, noise, trace)
-        self._check_finite(r.y)
+        new = self._design.writer.empty(B) if st is None else st  # mutated once inputs pass
+        cfg = self._cfg
+        if self._fused is not None:
+            # the preset family: checks, clipped counts, PWM, DAC, write and read in one call
+            # (a second one only on a step that warns, so that the state is untouched when a
+            # warning raises)
+            status, r, qq, counts = self._fused.step_fused(new, q, k, v, self._warn_at, trace)
+            if status == 1:
+                self._refuse_nonfinite(counts)
+            if status == 2:
+                self._warn_step(counts, q.size)
+                status, r, qq, counts = self._fused.step_fused(new, q, k, v, _NO_WARN, trace)
+            if status == 3:   # the kernel found non-finite outputs
+                self._check_finite(r.y)
+        else:
+            counts = self._scan(q, k, v)
+            self._warn_step(counts, q.size)
+            qq = quantize_on(q, self._pwm)
+            noise = token_noise(cfg, self._design.entropy, new.t, 1, B)
+            r = self._engine.step(new, qq, k, v, noise, trace)
+            self._check_finite(r.y)
         self._state = new
         if not trace:
             return r.y
-        cols_valid = min(new.t, self._cfg.window)
-        return r.y, self._trace(r, 1, B, qq, cols_valid, clipped)
+        cols_valid = min(new.t, cfg.window)
+        return r.y, self._trace(r, 1, B, qq, cols_valid, self._fractions(counts, q.size))
 
     def forward(self, q, k, v, trace: bool = False):
         """Process whole sequences from an empty ring buffer (prefill).
@@ -235,6 +259,40 @@ class GainCellAttention:
                           r.v_abs, r.written)
         return AttentionTrace(r.S * _UA * self._cfg.device.t_max, r.phi, r.sub, act, clipped)
 
+    def _scan(self, q, k, v) -> np.ndarray:
+        """(6,) non-finite and clipped counts of a step's inputs (one pass); a ValueError
+        naming the first input that holds NaN or inf."""
+        counts = self._counts
+        scan_inputs(q, k, v, self._bounds, counts)
+        if counts[:3].any():
+            self._refuse_nonfinite(counts)
+        return counts
+
+    @staticmethod
+    def _refuse_nonfinite(counts) -> None:
+        for i, name in enumerate(("q", "k", "v")):
+            if counts[i]:
+                raise ValueError(f"{name} contains {int(counts[i])} NaN or infinite value(s): "
+                                 f"allowed finite values")
+
+    @staticmethod
+    def _fractions(counts, size: int) -> dict[str, float]:
+        """Clipped fractions from the counts (as
+        :func:`~gaincell.array.mapping.clipped_fraction`)."""
+        return {name: float(counts[3 + i]) / size for i, name in enumerate(("q", "k", "v"))}
+
+    def _warn_step(self, counts, size: int) -> None:
+        """step()'s InputClippedWarning (from the caller's frame): once per input until
+        :meth:`reset`."""
+        if not counts[3:].any():
+            return
+        warned = warn_clipped(self._fractions(counts, size), self._cfg, stacklevel=3,
+                              skip=self._clip_warned)
+        self._clip_warned.update(warned)
+        for i, name in enumerate(("q", "k", "v")):
+            if name in self._clip_warned:
+                self._warn_at[i] = np.inf
+
     def _check_finite(self, y: np.ndarray) -> None:
         if not np.isfinite(y).all():
             raise ValueError("the simulation produced NaN or infinite outputs: the device "
@@ -246,14 +304,21 @@ class GainCellAttention:
         is counter-based, see :mod:`gaincell.array._draws`)."""
         return stream(self._design.entropy, *key)
 
-    def _check_inputs(self, q, k, v, ndim: int):
+    def _check_inputs(self, q, k, v, ndim: int, finite: bool = True):
+        """q, k, v as float64 arrays of the design's shape (C-contiguous when not
+        ``finite``: the caller then tests finiteness itself, :meth:`_scan`)."""
         cfg = self._cfg
         axes = "(B, H, D)" if ndim == 3 else "(B, H, T, D)"
         arrs = []
         for name, x in (("q", q), ("k", k), ("v", v)):
-            if np.iscomplexobj(x):
+            if type(x) is np.ndarray and x.dtype == np.float64:   # the common case, fast
+                a = x
+                if finite and x.size and not np.isfinite(x).all():
+                    as_finite(name, x)   # raises, naming the input
+            elif np.iscomplexobj(x):
                 raise ValueError(f"{name} is complex: allowed a real array {axes}")
-            a = as_finite(name, x)
+            else:
+                a = as_finite(name, x) if finite else _as_float(name, x)
             if a.ndim != ndim:
                 raise ValueError(f"{name} has shape {a.shape}: allowed a {ndim}-D array {axes}")
             if a.shape[1] != cfg.n_heads or a.shape[-1] != cfg.head_dim:
@@ -266,4 +331,14 @@ class GainCellAttention:
         if not (arrs[0].shape == arrs[1].shape == arrs[2].shape):
             raise ValueError(f"q, k, v shapes differ: {arrs[0].shape}, {arrs[1].shape}, "
                              f"{arrs[2].shape}: allowed identical shapes {axes}")
+        if not finite:
+            arrs = [np.ascontiguousarray(a) for a in arrs]
         return arrs
+
+
+def _as_float(name: str, x) -> np.ndarray:
+    """``x`` as a float64 array (not yet tested finite); the family's error if not numeric."""
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real numeric array, got {type(x).__name__}") from None

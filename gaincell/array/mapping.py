@@ -103,11 +103,24 @@ def hardware_ranges(cfg: AttentionConfig) -> dict[str, tuple[float, float, str]]
             "v": (d.kv_lo, d.kv_hi, "V")}
 
 
-def _fraction_outside(x: np.ndarray, lo: float, hi: float) -> float:
+def _edges(lo: float, hi: float) -> tuple[float, float]:
+    """The bounds outside which a value counts as clipped (``_EDGE_TOL`` of the span out)."""
     tol = _EDGE_TOL * (hi - lo)
+    return lo - tol, hi + tol
+
+
+def clip_bounds(cfg: AttentionConfig) -> np.ndarray:
+    """(4,) the clipped-count bounds of the PWM (q) and of the DAC (k, v), in the inputs'
+    units: a value below ``[0]`` / above ``[1]`` (q) or below ``[2]`` / above ``[3]`` (k, v)
+    counts as clipped in :func:`clipped_fraction` (for kernels that count in one pass)."""
+    d = cfg.device
+    return np.array([*_edges(d.q_lo, d.q_hi), *_edges(d.kv_lo, d.kv_hi)])
+
+
+def _fraction_outside(x: np.ndarray, lo: float, hi: float) -> float:
     if x.size == 0:
         return 0.0
-    lo_t, hi_t = lo - tol, hi + tol
+    lo_t, hi_t = _edges(lo, hi)
     if x.min() >= lo_t and x.max() <= hi_t:   # the common, in-range case: two reductions
         return 0.0
     return float(np.count_nonzero((x < lo_t) | (x > hi_t))) / x.size

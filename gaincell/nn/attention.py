@@ -5,7 +5,7 @@ Exactly the reference semantics of docs/design.md and of the simulator's referen
 :class:`~gaincell.params.AttentionConfig` and the same seed:
 
 1. ``q = PWM(q)`` (fraction of T_max); ``k, v = DAC(k), DAC(v)`` (V), plus write noise, held
-   in ``[0, vdd]`` (float32, as the simulator stores it when there is write noise);
+   in ``[0, vdd]`` (on the simulator's uint16 grid, or float32, when there is write noise);
 2. key/value token j lives in ring-buffer slot ``s = j mod W``; the cell in row r of slot s
    of head h holds, after ``age = t - j`` steps (``0 <= age < W``, nothing stored outside),
    ``V_node = v_rest + (V_stored - v_rest) exp(-age * leak[h, s, r])`` and reads
@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gaincell.array._draws import ChipDraws, draw_chip, seed_entropy, token_noise
+from gaincell.array._state import Writer
 from gaincell.device.retention_table import RetentionInterp, seconds_per_leak
 from gaincell.device.transfer import CellTransfer, linear_equivalent_gain_ua_per_v
 from gaincell.nn._torch import torch
@@ -447,8 +448,9 @@ class GainCellAttention(nn.Module):
     # -- write path ---------------------------------------------------------------------------
     def _store(self, x, noise):
         """Stored voltages (V): DAC level ``v``, plus the write pedestal ``p(v)`` and the
-        write noise, held in [0, vdd] (rounded to float32 like the simulator's store when
-        there is write noise). The pedestal's gradient is exact, ``1 + p'(v)``."""
+        write noise, held in [0, vdd] (rounded like the simulator's store when there is write
+        noise: to its uint16 grid, or to float32). The pedestal's gradient is exact,
+        ``1 + p'(v)``."""
         d = self.cfg.device
         v = quantize_ste(x, d.kv_lo, d.kv_hi, d.kv_levels, anchor=d.kv_lo)
         if d.has_pedestal:
@@ -462,7 +464,10 @@ class GainCellAttention(nn.Module):
             v = torch.clamp(v, 0.0, d.vdd)
         elif noise is not None:
             v = torch.clamp(v + noise, 0.0, d.vdd)
-        if noise is not None and v.dtype == torch.float64:
+        grid = Writer(self.cfg).grid
+        if noise is not None and grid is not None:
+            v = v + (torch.round(v * (1.0 / grid)) * grid - v).detach()
+        elif noise is not None and v.dtype == torch.float64:
             v = v + (v.float().double() - v).detach()
         return v
 
