@@ -45,12 +45,12 @@ def _cur(w, is_lut, a0, a1, a2, a3, lut, n, w0, dw):  # pragma: no cover - compi
 
 
 @njit(cache=True, fastmath=_FM, error_model="numpy")
-def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
+def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     # pragma: no cover - compiled
     """Sub-array g of one head over all T tokens: qq, ks, vs (T, D) pulses and stored values;
-    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,). bc (4,):
-    the cubic re-expanded around w = c0 (uA / V^i), for the polynomial cell without threshold
-    offsets (one add and one load fewer per cell).
+    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,). Every
+    case but the polynomial cell with retention spread and no threshold offsets
+    (:func:`_tile_tau`).
 
     The state is held row-major, (D, cols): the loops run over the sub-array's columns
     innermost, with no branch per column; the columns that hold a token are a prefix (the
@@ -64,8 +64,6 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
     scale, lo_u = P.scale, (P.lo if table else P.lo - P.v_rest)
     c0 = P.c0
     tau = P.has_tau and not table
-    plain = not P.is_lut and not P.has_vth     # the b-form applies
-    b0, b1, b2, b3 = bc[0], bc[1], bc[2], bc[3]
     is_lut = P.is_lut
     a0, a1, a2, a3 = cell.a[0], cell.a[1], cell.a[2], cell.a[3]
     lut = cell.lut
@@ -139,20 +137,6 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
                     wv = _ret_v(cell, zk[r, ci], agec[ci] * lk[r, ci]) + ck[r, ci]
                     S[ci] += qr * (gk[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl, w0,
                                                     dw))
-        elif tau and plain:
-            for r in range(D):
-                qr = q[r]
-                for ci in range(nv):
-                    x = zk[r, ci] * lk[r, ci]
-                    zk[r, ci] = x
-                    S[ci] += qr * (gk[r, ci] * (b0 + x * (b1 + x * (b2 + x * b3))))
-            if cn >= 0:
-                acc = 0.0
-                for r in range(D):
-                    x = ks[t, r] * scale + lo_u
-                    zk[r, cn] = x
-                    acc += q[r] * (gk[r, cn] * (b0 + x * (b1 + x * (b2 + x * b3))))
-                S[cn] = acc
         elif tau:
             for r in range(D):
                 qr = q[r]
@@ -202,24 +186,6 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
                     acc += phi[ci] * (gv[r, ci] * _cur(wv, is_lut, a0, a1, a2, a3, lut, nl,
                                                        w0, dw))
                 A[r] = acc
-        elif tau and plain:
-            for ci in range(nv):
-                pm[ci] = phi[ci]
-            if cn >= 0:
-                pm[cn] = 0.0
-            for r in range(D):
-                acc = 0.0
-                for ci in range(nv):
-                    x = zv[r, ci] * lv[r, ci]
-                    zv[r, ci] = x
-                    acc += pm[ci] * (gv[r, ci] * (b0 + x * (b1 + x * (b2 + x * b3))))
-                A[r] = acc
-            if cn >= 0:
-                p = phi[cn]
-                for r in range(D):
-                    x = vs[t, r] * scale + lo_u
-                    zv[r, cn] = x
-                    A[r] += p * (gv[r, cn] * (b0 + x * (b1 + x * (b2 + x * b3))))
         elif tau:
             for ci in range(nv):
                 pm[ci] = phi[ci]
@@ -265,6 +231,128 @@ def _tile(P, cell, chip, dtab, bc, key, sr, bh, h, g, qq, ks, vs, y, stats):
     stats[3] += nsat2
 
 
+#: Columns per block of :func:`_tile_tau`: its per-cell state (decayed deviation, one-step
+#: decay and gain of both arrays, 6 x 8 bytes x CB x D: 192 kB at D = 64) stays in the L2
+#: cache. (Blocks of 4-8 columns, whose state would fit in L1, measured slower: the loops
+#: are arithmetic-bound, and the per-block, per-token work grows.)
+CB = 64
+
+
+@njit(cache=True, fastmath=_FM, error_model="numpy")
+def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
+    # pragma: no cover - compiled
+    """:func:`_tile` for the polynomial cell with retention spread and no threshold offsets
+    (the Monte Carlo case), in blocks of :data:`CB` columns: each block runs over all T tokens
+    with its state (CB x D cells per array) in the cache, its second-stage charges added to
+    the sub-array's partial sums A (T, D) (scratch); the counters convert once every block is
+    in. bc (4,): the cubic re-expanded around w = c0 (uA / V^i). Per cell and token: z *= lam,
+    then b(z) times the gain; a column whose pulse is 0 only decays. The loops run over a
+    column's D cells innermost (state (CB, D)): the first stage is a dot product per column,
+    the second adds a column's charges to the D partial sums."""
+    T, D = qq.shape
+    W, cols = P.W, P.cols
+    s0 = g * cols
+    scale, lo_u = P.scale, P.lo - P.v_rest
+    b0, b1, b2, b3 = bc[0], bc[1], bc[2], bc[3]
+    has_gain, has_read, has_off = P.has_gain, P.has_read, P.has_off
+    sat1 = P.sat1
+    sg = chip.sg
+    lam_tab = chip.lam_tab
+    zk = np.zeros((CB, D))
+    zv = np.zeros((CB, D))
+    lk = np.ones((CB, D))
+    lv = np.ones((CB, D))
+    gk = np.ones((CB, D))
+    gv = np.ones((CB, D))
+    phi = np.zeros(CB)
+    n1 = np.zeros(CB + 8)           # whole Philox blocks: deviate i at n1[o1 + i]
+    n2 = np.zeros(D + 8)
+    bhu = np.uint64(bh)
+    nsat1 = 0.0
+    nsat2 = 0.0
+    for t in range(T):
+        for r in range(D):
+            A[t, r] = 0.0
+    for c0b in range(0, cols, CB):
+        nb = min(CB, cols - c0b)
+        sb = s0 + c0b                  # the block's first slot
+        for ci in range(nb):
+            lkr = chip.leak_k[h, sb + ci]
+            lvr = chip.leak_v[h, sb + ci]
+            for r in range(D):
+                lk[ci, r] = lam_tab[lkr[r]]
+                lv[ci, r] = lam_tab[lvr[r]]
+                zk[ci, r] = 0.0
+                zv[ci, r] = 0.0
+            if has_gain:
+                gkr = chip.gain_k[h, sb + ci]
+                gvr = chip.gain_v[h, sb + ci]
+                for r in range(D):
+                    gk[ci, r] = gain_of(gkr[r], sg)
+                    gv[ci, r] = gain_of(gvr[r], sg)
+        for t in range(sb, T):          # slot sb is first written at token sb
+            tm = t % W
+            nv = nb if t >= W else min(nb, t - sb + 1)   # columns holding a token
+            if nv <= 0:
+                continue
+            cn = tm - sb if sb <= tm < sb + nb else -1    # the column written now
+            q = qq[t]
+            if has_read:
+                o1 = normal_span(key, np.uint64(t), bhu, np.uint64(2), sr, sb, nv, n1)
+            for ci in range(nv):
+                acc = 0.0
+                if ci == cn:
+                    for r in range(D):
+                        x = ks[t, r] * scale + lo_u
+                        zk[ci, r] = x
+                        acc += q[r] * (gk[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                else:
+                    for r in range(D):
+                        x = zk[ci, r] * lk[ci, r]
+                        zk[ci, r] = x
+                        acc += q[r] * (gk[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                if has_read:
+                    acc += n1[o1 + ci]
+                if has_off:
+                    acc -= chip.off1[h, sb + ci]
+                p = min(max(acc / sat1, 0.0), 1.0)
+                phi[ci] = p
+                if p >= 1.0:
+                    nsat1 += 1.0
+            for ci in range(nv):
+                p = phi[ci]
+                if ci == cn:
+                    for r in range(D):
+                        x = vs[t, r] * scale + lo_u
+                        zv[ci, r] = x
+                        A[t, r] += p * (gv[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                elif p == 0.0:                 # no charge: the decay only
+                    for r in range(D):
+                        zv[ci, r] *= lv[ci, r]
+                else:
+                    for r in range(D):
+                        x = zv[ci, r] * lv[ci, r]
+                        zv[ci, r] = x
+                        A[t, r] += p * (gv[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+    for t in range(T):
+        yt = y[t]
+        At = A[t]
+        if has_read:
+            o2 = normal_span(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, D, n2)
+        for r in range(D):
+            a = At[r]
+            if has_read:
+                a += n2[o2 + r]
+            if has_off:
+                a -= chip.off2[h, g, r]
+            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+            yt[r] += o
+            if abs(o) >= P.lim:
+                nsat2 += 1.0
+    stats[2] += nsat1
+    stats[3] += nsat2
+
+
 @njit(cache=True, parallel=True)
 def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
     # pragma: no cover - compiled
@@ -274,6 +362,7 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
     pulses and counters to stats[..., 2:4] (B,H,4). Heads in parallel, sub-arrays in order."""
     B, H, T, D = qq.shape
     G = P.W // P.cols
+    fused = P.has_tau and not (P.is_lut or P.has_vth or P.has_table)
     for bh in prange(B * H):
         b = bh // H
         h = bh - b * H
@@ -281,9 +370,15 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
         for t in range(T):
             for r in range(D):
                 yb[t, r] = 0.0
-        for g in range(G):
-            _tile(P, cell, chip, dtab, etab[0], key, sr, bh, h, g, qq[b, h], ks[b, h], vs[b, h],
-                  yb, stats[b, h])
+        if fused:
+            A = np.empty((T, D))
+            for g in range(G):
+                _tile_tau(P, chip, etab[0], key, sr, bh, h, g, qq[b, h], ks[b, h], vs[b, h], yb,
+                          A, stats[b, h])
+        else:
+            for g in range(G):
+                _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq[b, h], ks[b, h], vs[b, h],
+                      yb, stats[b, h])
 
 
 #: Serial twin of :func:`forward_tiles` (one thread: Monte Carlo runs chips side by side).
