@@ -117,3 +117,26 @@ def test_a_report_without_finished_checks_is_still_written(tmp_path):
     r = json.loads(open(p["json"]).read())
     assert r["checks"] == [] and r["context"]["did_not_finish"] == ["tile_written tt 27C"]
     assert r["all_passed"] is False
+
+
+def test_report_keeps_the_decks_of_every_condition(tmp_path):
+    # two conditions run decks of the same name and different text: both are written
+    import json
+
+    from gaincell.spice.netlist import Netlist
+    from gaincell.spice.report import write_report
+    from gaincell.spice.validate import Check
+
+    def check(cond, corner):
+        nl = Netlist(f"* column at {corner}\n.lib models.lib {corner}\n.end\n", "column.cir",
+                     ["v(bl)"])
+        return Check("column", 0.001, 0.01, "Q_sat", 4, 1.0, 0.1, netlists=[nl, nl],
+                     condition=cond)
+
+    p = write_report([check("tt 27C", "typical"), check("ff 27C", "ff"),
+                      check("tt 27C", "typical")], tmp_path / "r", figures=False)
+    decks = json.loads(open(p["json"]).read())["netlists"]
+    assert len(decks) == 2 and decks[0] == "netlists/column.cir"
+    texts = {open(tmp_path / "r" / d).read() for d in decks}
+    assert texts == {"* column at typical\n.lib models.lib typical\n.end\n",
+                     "* column at ff\n.lib models.lib ff\n.end\n"}

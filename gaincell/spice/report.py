@@ -130,9 +130,17 @@ def write_report(checks: list[Check], folder: str | os.PathLike, context: dict |
     context = dict(context or {})
     figs = _figures(checks, folder) if (figures and checks) else []
     decks = []
+    written: dict[str, str] = {}      # file name -> sha256 of the deck written under it
     for c in checks:
         for nl in c.netlists:
-            decks.append(str(nl.write(folder / "netlists").relative_to(folder)))
+            name, sha = nl.name, nl.sha256()
+            if written.get(name, sha) != sha:   # same name, another condition's deck
+                stem, dot, ext = name.rpartition(".")
+                name = f"{stem or ext}-{sha[:10]}{dot}{ext if stem else ''}"
+            if name not in written:
+                written[name] = sha
+                atomic_write_text(folder / "netlists" / name, nl.text)
+                decks.append(f"netlists/{name}")
     spice_s = sum(c.spice_s for c in checks)
     model_s = sum(c.model_s for c in checks)
     payload = {"checks": [c.summary() for c in checks],
