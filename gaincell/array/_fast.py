@@ -89,6 +89,10 @@ def _decay_powers(window: int, leak: float) -> np.ndarray:
 
 _I16 = np.zeros((1, 1, 1), np.int16)
 _U8 = np.zeros((1, 1, 1), np.uint8)
+#: the decay table's dummy, read-only like the real ones (decay_table): a read-only array is
+#: another Numba type, and each type combination compiles the kernels once more
+_DEC1 = np.ones((1, 256))
+_DEC1.flags.writeable = False
 
 
 def _chip_struct(chip, W: int) -> _kernels_full.Chip:
@@ -96,7 +100,7 @@ def _chip_struct(chip, W: int) -> _kernels_full.Chip:
     decay table by age and ln-tau level."""
     tau = chip.leak_levels is not None
     lt = chip.leak_levels if tau else np.zeros(256)
-    dec = _kernels_full.decay_table(lt, W) if tau else np.ones((1, 256))
+    dec = _kernels_full.decay_table(lt, W) if tau else _DEC1
 
     def arr(x, dummy):
         return dummy if x is None else x
@@ -231,8 +235,8 @@ class FastEngine:
         run = (_kernels_tiles.forward_tiles if _parallel(self.threads, qq.size * cfg.window)
                else _kernels_tiles.forward_tiles_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, token_key(g.entropy), sr,
-            np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs), y,
-            stats)
+            np.ascontiguousarray(qq), np.ascontiguousarray(ks, np.float64),
+            np.ascontiguousarray(vs, np.float64), y, stats)   # one dtype: one compilation
         return y, stats
 
     def step(self, st: RingBuffer, qq, k, v, noise: TokenNoise, trace: bool) -> Read:
