@@ -233,3 +233,35 @@ def test_step_preset_parallel_equals_serial_bit_for_bit():
         outs.append((kb, vb, *out.values()))
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("noisy", [False, True])
+def test_parallel_steps_on_request_give_the_same_numbers(monkeypatch, noisy):
+    # GAINCELL_PARALLEL_STEPS=1: a step of 2^17 cell reads runs the parallel kernel
+    from gaincell.array import _kernels_full
+
+    o = dict(sigma_gain_mismatch=0.05, sigma_tau_mismatch=0.2, sigma_read_noise=1e-14,
+             sigma_comparator_offset=5e-15) if noisy else {}
+    cfg = gc.AttentionConfig.leroux2025(n_heads=4, head_dim=16, window=1024, **o)
+    rng = np.random.default_rng(1)
+    q, k, v = (rng.uniform(0, 0.9, (6, 1, 4, 16)) for _ in range(3))
+    serial = gc.GainCellAttention(cfg, seed=3)
+    ys = [serial.step(q[t], k[t], v[t]) for t in range(6)]
+    mod, name = (_kernels_full, "run_tokens") if noisy else (_kernels, "step_preset")
+    calls = []
+    kernel = getattr(mod, name)
+
+    def spy(*a):
+        calls.append(1)
+        return kernel(*a)
+
+    monkeypatch.setattr(mod, name, spy)
+    monkeypatch.setenv("GAINCELL_THREADS", "2")
+    monkeypatch.setenv("GAINCELL_PARALLEL_STEPS", "1")
+    par = gc.GainCellAttention(cfg, seed=3)
+    for t in range(6):
+        np.testing.assert_array_equal(par.step(q[t], k[t], v[t]), ys[t])
+    assert len(calls) == 6
+    monkeypatch.setenv("GAINCELL_PARALLEL_STEPS", "yes")
+    with pytest.raises(ValueError, match="GAINCELL_PARALLEL_STEPS = 'yes' is invalid"):
+        par.step(q[0], k[0], v[0])

@@ -70,6 +70,19 @@ _PARALLEL_MIN_WORK = 2**17
 _STEP_PARALLEL_MIN_WORK = 2**24
 
 
+def _step_min_work() -> int:
+    """Cell reads from which a streaming step runs the parallel kernels: 2^24 by default;
+    with ``GAINCELL_PARALLEL_STEPS=1`` (for a machine whose cores are otherwise idle) the
+    batched threshold 2^17, so a GPT-2 layer's step uses every core."""
+    env = os.environ.get("GAINCELL_PARALLEL_STEPS", "")
+    if env in ("", "0"):
+        return _STEP_PARALLEL_MIN_WORK
+    if env == "1":
+        return _PARALLEL_MIN_WORK
+    raise ValueError(f"GAINCELL_PARALLEL_STEPS = {env!r} is invalid: allowed 0 (streaming "
+                     f"steps serial, the default) or 1 (parallel above 2^17 cell reads)")
+
+
 def _parallel(limit: int | None, work: int, min_work: int = _PARALLEL_MIN_WORK) -> bool:
     """Set Numba's thread count; True when the parallel kernels should run (``work``: cell
     reads of the call, at least ``min_work``)."""
@@ -194,7 +207,7 @@ class FastEngine:
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         work = qq.size * cfg.window * 2
         run = (_kernels_full.run_tokens
-               if _parallel(self.threads, work, _STEP_PARALLEL_MIN_WORK if n == 1
+               if _parallel(self.threads, work, _step_min_work() if n == 1
                             else _PARALLEL_MIN_WORK)
                else _kernels_full.run_tokens_serial)
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
@@ -320,7 +333,7 @@ class FastEngine:
                 self._scratch = {B: bufs}
         qq, S, phi, sub, counts = bufs
         y = np.empty((B, H, D))
-        par = _parallel(self.threads, st.k.size * 2, _STEP_PARALLEL_MIN_WORK)
+        par = _parallel(self.threads, st.k.size * 2, _step_min_work())
         step = _kernels.step_preset if par else _kernels.step_preset_serial
         status = step(q, k, v, st.k, st.v, st.t, self._bounds, warn_at, self._pg, self._dg,
                       g.writer.codes, self._int_stage1, self._coef, self._dpow,
@@ -356,7 +369,7 @@ class FastEngine:
         S = np.empty((B, H, W))
         phi = np.empty((B, H, W))
         sub = np.empty((B, H, cfg.n_subarrays, D))
-        par = _parallel(self.threads, st.k.size * 2, _STEP_PARALLEL_MIN_WORK)
+        par = _parallel(self.threads, st.k.size * 2, _step_min_work())
         step = _kernels.step_poly if par else _kernels.step_poly_serial
         step(np.ascontiguousarray(qq), st.k, st.v, slot_token, st.t - 1, self._dpow, g.a,
              self._read, y, S, phi, sub)

@@ -213,8 +213,9 @@ def normals(key, c1, c2, c3, sigma, first, out):  # pragma: no cover - compiled
     n = out.size
     if n == 0:
         return
-    if first % 4 == 0 and n % 4 == 0:
-        _blocks(key, first // 4, c1, c2, c3, sigma, out, n // 4)
+    first = np.int64(first)   # not a literal: one compilation of normal_span for every caller
+    if first % 4 == 0 and n % 4 == 0:     # whole blocks: straight into out
+        normal_span(key, c1, c2, c3, sigma, first, n, out)
         return
     tmp = np.empty(n + 6)
     off = normal_span(key, c1, c2, c3, sigma, first, n, tmp)

@@ -6,6 +6,7 @@ layer (12 heads, head_dim 64, window 1024, batch 1):
 - streaming: one ``step`` with the window full, for the ``leroux2025`` preset and for the
   preset with every non-ideality on (``ALL_NON_IDEALITIES``), against each other and against
   an ideal float32 NumPy step over the same ring buffer (write k, v; q . K^T, clip, . V);
+  by default (steps serial) and with ``GAINCELL_PARALLEL_STEPS=1`` (steps on every core);
 - batched: ``forward`` of 1024 tokens, the same three;
 - memory: the streaming state (with mismatch: its static draws included) vs the float32 KV
   cache of the same window;
@@ -137,6 +138,24 @@ def main(argv=None) -> None:
          _ratio(ts, "all", "preset"), 1.5, None),
         ("step: all non-idealities / ideal f32", med["all"], med["ideal"],
          _ratio(ts, "all", "ideal"), None, 1.0)]
+    # the same with GAINCELL_PARALLEL_STEPS=1 (steps on every core: for an otherwise idle
+    # machine; on a busy one a parallel step waits for the other core's scheduler slice)
+    before = os.environ.get("GAINCELL_PARALLEL_STEPS")
+    os.environ["GAINCELL_PARALLEL_STEPS"] = "1"
+    try:
+        tp = _alternate({"preset": stepper(sims["preset"]), "all": stepper(sims["all"]),
+                         "ideal": i_step}, args.repeats, inner=20)
+    finally:
+        if before is None:
+            del os.environ["GAINCELL_PARALLEL_STEPS"]
+        else:
+            os.environ["GAINCELL_PARALLEL_STEPS"] = before
+    med = {n: statistics.median(x) for n, x in tp.items()}
+    rows += [
+        ("step, parallel steps: preset / ideal f32", med["preset"], med["ideal"],
+         _ratio(tp, "preset", "ideal"), 1.5, None),
+        ("step, parallel steps: all / preset", med["all"], med["preset"],
+         _ratio(tp, "all", "preset"), 1.5, None)]
 
     # batched
     T = 1024
@@ -183,20 +202,20 @@ def main(argv=None) -> None:
           f"window {W}; median of {args.repeats} repeats; {os.cpu_count()} CPUs, load "
           f"average {load:.2f})")
     print("ratio: median over repeats of per-repeat ratios, cases timed alternately")
-    print(f"{'case':<44}{'a':>12}{'b':>12}{'ratio':>8}{'target':>8}{'goal':>7}")
+    print(f"{'case':<46}{'a':>12}{'b':>12}{'ratio':>8}{'target':>8}{'goal':>7}")
     for name, a, b, r, req, goal in rows:
         verdict = "" if req is None else ("ok" if r <= req else "OVER")
         if goal is not None:
             verdict = "goal met" if r <= goal else "goal not met"
-        print(f"{name:<44}{a * 1e3:>10.3f}ms{b * 1e3:>10.3f}ms{r:>8.2f}"
+        print(f"{name:<46}{a * 1e3:>10.3f}ms{b * 1e3:>10.3f}ms{r:>8.2f}"
               f"{'' if req is None else '<=' + str(req):>8}"
               f"{'' if goal is None else '<=' + str(goal):>7}  {verdict}")
     for name, n in mems:
         r = n / mem_kv
-        print(f"{name:<44}{n / 2**20:>10.2f}MB{mem_kv / 2**20:>10.2f}MB{r:>8.2f}{'<=1.5':>8}"
+        print(f"{name:<46}{n / 2**20:>10.2f}MB{mem_kv / 2**20:>10.2f}MB{r:>8.2f}{'<=1.5':>8}"
               f"{'':>7}  {'ok' if r <= 1.5 else 'OVER'}")
     t100 = setup + 100 * per_chip
-    print(f"{'Monte Carlo (all non-idealities, T=1024)':<44}{chips_s:>8.3f} chips/s + "
+    print(f"{'Monte Carlo (all non-idealities, T=1024)':<46}{chips_s:>8.3f} chips/s + "
           f"{setup:.2f} s of references; 100 chips in {t100:.1f} s (target <= 20 s: "
           f"{'ok' if t100 <= 20 else 'OVER'}; from runs of {n0} and {n0 + args.chips} chips)")
 
