@@ -44,6 +44,25 @@ def _cur(w, is_lut, a0, a1, a2, a3, lut, n, w0, dw):  # pragma: no cover - compi
     return lut[k] + f * (lut[k + 1] - lut[k])
 
 
+@njit(cache=True, fastmath=_FM, inline="always")
+def _readout(P, chip, h, g, A, n2, o2, yt):  # pragma: no cover - compiled
+    """The counters of sub-array g at one token: its charges A (D,) (uA x T_max), plus the
+    read noise n2[o2 + r] and minus the comparator offsets (when on), quantized and added
+    to the head's output yt (D,); returns how many saturated."""
+    nsat = 0.0
+    for r in range(A.size):
+        a = A[r]
+        if P.has_read:
+            a += n2[o2 + r]
+        if P.has_off:
+            a -= chip.off2[h, g, r]
+        o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
+        yt[r] += o
+        if abs(o) >= P.lim:
+            nsat += 1.0
+    return nsat
+
+
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     # pragma: no cover - compiled
@@ -216,17 +235,7 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
                     acc += phi[ci] * (gv[r, ci] * _cur(cv[r, ci] + zv[r, ci] * dec[ci], is_lut, a0,
                                                        a1, a2, a3, lut, nl, w0, dw))
                 A[r] = acc
-        yt = y[t]
-        for r in range(D):
-            a = A[r]
-            if P.has_read:
-                a += n2[o2 + r]
-            if P.has_off:
-                a -= chip.off2[h, g, r]
-            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
-            yt[r] += o
-            if abs(o) >= P.lim:
-                nsat2 += 1.0
+        nsat2 += _readout(P, chip, h, g, A, n2, o2, y[t])
     stats[2] += nsat1
     stats[3] += nsat2
 
@@ -334,21 +343,11 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                         x = zv[ci, r] * lv[ci, r]
                         zv[ci, r] = x
                         A[t, r] += p * (gv[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+    o2 = 0
     for t in range(T):
-        yt = y[t]
-        At = A[t]
         if has_read:
             o2 = normal_span(key, np.uint64(t), bhu, np.uint64(3), sr, g * D, D, n2)
-        for r in range(D):
-            a = At[r]
-            if has_read:
-                a += n2[o2 + r]
-            if has_off:
-                a -= chip.off2[h, g, r]
-            o = _quant(a / P.sat2, P.out_lo, P.out_hi, P.out_step)
-            yt[r] += o
-            if abs(o) >= P.lim:
-                nsat2 += 1.0
+        nsat2 += _readout(P, chip, h, g, A[t], n2, o2, y[t])
     stats[2] += nsat1
     stats[3] += nsat2
 
