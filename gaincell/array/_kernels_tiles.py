@@ -276,6 +276,9 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     phi = np.zeros(CB)
     n1 = np.zeros(CB + 8)           # whole Philox blocks: deviate i at n1[o1 + i]
     n2 = np.zeros(D + 8)
+    n4 = np.zeros((4, CB + 8))      # the same for four tokens at once
+    o4 = np.zeros(4, np.int64)
+    ph4 = np.zeros((4, CB))
     bhu = np.uint64(bh)
     nsat1 = 0.0
     nsat2 = 0.0
@@ -299,11 +302,74 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                 for r in range(D):
                     gk[ci, r] = gain_of(gkr[r], sg)
                     gv[ci, r] = gain_of(gvr[r], sg)
-        for t in range(sb, T):          # slot sb is first written at token sb
+        t = sb                          # slot sb is first written at token sb
+        while t < T:
+            # four tokens at once where every column of the block holds a token and none is
+            # written: each cell's state is loaded and stored once for the four
+            if t + 4 <= T and t >= sb + nb and not (
+                    sb <= t % W < sb + nb or sb <= (t + 1) % W < sb + nb
+                    or sb <= (t + 2) % W < sb + nb or sb <= (t + 3) % W < sb + nb):
+                if has_read:
+                    for u in range(4):
+                        o4[u] = normal_span(key, np.uint64(t + u), bhu, np.uint64(2), sr, sb,
+                                            nb, n4[u])
+                q0, q1, q2, q3 = qq[t], qq[t + 1], qq[t + 2], qq[t + 3]
+                for ci in range(nb):
+                    c0 = 0.0
+                    c1 = 0.0
+                    c2 = 0.0
+                    c3 = 0.0
+                    for r in range(D):
+                        lr = lk[ci, r]
+                        gr = gk[ci, r]
+                        x0 = zk[ci, r] * lr
+                        x1 = x0 * lr
+                        x2 = x1 * lr
+                        x3 = x2 * lr
+                        zk[ci, r] = x3
+                        c0 += q0[r] * (gr * (b0 + x0 * (b1 + x0 * (b2 + x0 * b3))))
+                        c1 += q1[r] * (gr * (b0 + x1 * (b1 + x1 * (b2 + x1 * b3))))
+                        c2 += q2[r] * (gr * (b0 + x2 * (b1 + x2 * (b2 + x2 * b3))))
+                        c3 += q3[r] * (gr * (b0 + x3 * (b1 + x3 * (b2 + x3 * b3))))
+                    ph4[0, ci] = c0
+                    ph4[1, ci] = c1
+                    ph4[2, ci] = c2
+                    ph4[3, ci] = c3
+                for u in range(4):
+                    for ci in range(nb):
+                        acc = ph4[u, ci]
+                        if has_read:
+                            acc += n4[u, o4[u] + ci]
+                        if has_off:
+                            acc -= chip.off1[h, sb + ci]
+                        p = min(max(acc / sat1, 0.0), 1.0)
+                        ph4[u, ci] = p
+                        if p >= 1.0:
+                            nsat1 += 1.0
+                A0, A1, A2, A3 = A[t], A[t + 1], A[t + 2], A[t + 3]
+                for ci in range(nb):
+                    p0, p1, p2, p3 = ph4[0, ci], ph4[1, ci], ph4[2, ci], ph4[3, ci]
+                    if p0 == 0.0 and p1 == 0.0 and p2 == 0.0 and p3 == 0.0:
+                        for r in range(D):     # no charge: the decay only
+                            lr = lv[ci, r]
+                            zv[ci, r] = ((zv[ci, r] * lr) * lr * lr) * lr
+                        continue
+                    for r in range(D):
+                        lr = lv[ci, r]
+                        gr = gv[ci, r]
+                        x0 = zv[ci, r] * lr
+                        x1 = x0 * lr
+                        x2 = x1 * lr
+                        x3 = x2 * lr
+                        zv[ci, r] = x3
+                        A0[r] += p0 * (gr * (b0 + x0 * (b1 + x0 * (b2 + x0 * b3))))
+                        A1[r] += p1 * (gr * (b0 + x1 * (b1 + x1 * (b2 + x1 * b3))))
+                        A2[r] += p2 * (gr * (b0 + x2 * (b1 + x2 * (b2 + x2 * b3))))
+                        A3[r] += p3 * (gr * (b0 + x3 * (b1 + x3 * (b2 + x3 * b3))))
+                t += 4
+                continue
             tm = t % W
             nv = nb if t >= W else min(nb, t - sb + 1)   # columns holding a token
-            if nv <= 0:
-                continue
             cn = tm - sb if sb <= tm < sb + nb else -1    # the column written now
             q = qq[t]
             if has_read:
@@ -343,6 +409,7 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                         x = zv[ci, r] * lv[ci, r]
                         zv[ci, r] = x
                         A[t, r] += p * (gv[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+            t += 1
     o2 = 0
     for t in range(T):
         if has_read:
