@@ -257,7 +257,9 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     in. bc (4,): the cubic re-expanded around w = c0 (uA / V^i). Per cell and token: z *= lam,
     then b(z) times the gain; a column whose pulse is 0 only decays. The loops run over a
     column's D cells innermost (state (CB, D)): the first stage is a dot product per column,
-    the second adds a column's charges to the D partial sums."""
+    the second adds a column's charges to the D partial sums. Wherever every column of the
+    block holds a token and none is written, four tokens go at once (each cell's state
+    loaded and stored once for the four; the same multiplications in the same order)."""
     T, D = qq.shape
     W, cols = P.W, P.cols
     s0 = g * cols
