@@ -240,10 +240,18 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     stats[3] += nsat2
 
 
+@njit(cache=True, fastmath=_FM, inline="always")
+def _cubic(e, ci, r, x):  # pragma: no cover - compiled
+    """Cell (ci, r)'s current (uA) at deviation x (V): its cubic e[:, ci, r] (the device
+    cubic times the cell's gain, uA / V^i) by Horner."""
+    return e[0, ci, r] + x * (e[1, ci, r] + x * (e[2, ci, r] + x * e[3, ci, r]))
+
+
 #: Columns per block of :func:`_tile_tau`: its per-cell state (decayed deviation, one-step
-#: decay and gain of both arrays, 6 x 8 bytes x CB x D: 192 kB at D = 64) stays in the L2
-#: cache. (Blocks of 4-8 columns, whose state would fit in L1, measured slower: the loops
-#: are arithmetic-bound, and the per-block, per-token work grows.)
+#: decay and the four gain-scaled coefficients, of both arrays: 12 x 8 bytes x CB x D =
+#: 384 kB at D = 64) stays in the L2 cache (512 kB per core here; CB = 32 measured the same).
+#: (Blocks of 4-8 columns, whose state would fit in L1, measured slower: the loops are
+#: arithmetic-bound, and the per-block, per-token work grows.)
 CB = 64
 
 
@@ -254,17 +262,18 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     (the Monte Carlo case), in blocks of :data:`CB` columns: each block runs over all T tokens
     with its state (CB x D cells per array) in the cache, its second-stage charges added to
     the sub-array's partial sums A (T, D) (scratch); the counters convert once every block is
-    in. bc (4,): the cubic re-expanded around w = c0 (uA / V^i). Per cell and token: z *= lam,
-    then b(z) times the gain; a column whose pulse is 0 only decays. The loops run over a
-    column's D cells innermost (state (CB, D)): the first stage is a dot product per column,
-    the second adds a column's charges to the D partial sums. Wherever every column of the
-    block holds a token and none is written, four tokens go at once (each cell's state
-    loaded and stored once for the four; the same multiplications in the same order)."""
+    in. bc (4,): the cubic re-expanded around w = c0 (uA / V^i), multiplied by each cell's
+    gain once per block (e, (4, CB, D)). Per cell and token: z *= lam, then the cell's cubic
+    e(z) by Horner, the charge added (one multiply, four multiply-adds); a column whose pulse
+    is 0 only decays. The loops run over a column's D cells innermost (state (CB, D)): the
+    first stage is a dot product per column, the second adds a column's charges to the D
+    partial sums. Wherever every column of the block holds a token and none is written, four
+    tokens go at once (each cell's state loaded and stored once for the four; the same
+    multiplications in the same order)."""
     T, D = qq.shape
     W, cols = P.W, P.cols
     s0 = g * cols
     scale, lo_u = P.scale, P.lo - P.v_rest
-    b0, b1, b2, b3 = bc[0], bc[1], bc[2], bc[3]
     has_gain, has_read, has_off = P.has_gain, P.has_read, P.has_off
     sat1 = P.sat1
     sg = chip.sg
@@ -273,8 +282,8 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     zv = np.zeros((CB, D))
     lk = np.ones((CB, D))
     lv = np.ones((CB, D))
-    gk = np.ones((CB, D))
-    gv = np.ones((CB, D))
+    ek = np.empty((4, CB, D))       # the cubic times each cell's gain (uA / V^i)
+    ev = np.empty((4, CB, D))
     phi = np.zeros(CB)
     n1 = np.zeros(CB + 8)           # whole Philox blocks: deviate i at n1[o1 + i]
     n2 = np.zeros(D + 8)
@@ -298,12 +307,14 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                 lv[ci, r] = lam_tab[lvr[r]]
                 zk[ci, r] = 0.0
                 zv[ci, r] = 0.0
-            if has_gain:
-                gkr = chip.gain_k[h, sb + ci]
-                gvr = chip.gain_v[h, sb + ci]
-                for r in range(D):
-                    gk[ci, r] = gain_of(gkr[r], sg)
-                    gv[ci, r] = gain_of(gvr[r], sg)
+            for r in range(D):
+                gkr = gain_of(chip.gain_k[h, sb + ci, r], sg) if has_gain else 1.0
+                gvr = gain_of(chip.gain_v[h, sb + ci, r], sg) if has_gain else 1.0
+                for i in range(4):
+                    ek[i, ci, r] = gkr * bc[i]
+                    ev[i, ci, r] = gvr * bc[i]
+        e0k, e1k, e2k, e3k = ek[0], ek[1], ek[2], ek[3]
+        e0v, e1v, e2v, e3v = ev[0], ev[1], ev[2], ev[3]
         t = sb                          # slot sb is first written at token sb
         while t < T:
             # four tokens at once where every column of the block holds a token and none is
@@ -323,16 +334,16 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                     c3 = 0.0
                     for r in range(D):
                         lr = lk[ci, r]
-                        gr = gk[ci, r]
+                        f0, f1, f2, f3 = e0k[ci, r], e1k[ci, r], e2k[ci, r], e3k[ci, r]
                         x0 = zk[ci, r] * lr
                         x1 = x0 * lr
                         x2 = x1 * lr
                         x3 = x2 * lr
                         zk[ci, r] = x3
-                        c0 += q0[r] * (gr * (b0 + x0 * (b1 + x0 * (b2 + x0 * b3))))
-                        c1 += q1[r] * (gr * (b0 + x1 * (b1 + x1 * (b2 + x1 * b3))))
-                        c2 += q2[r] * (gr * (b0 + x2 * (b1 + x2 * (b2 + x2 * b3))))
-                        c3 += q3[r] * (gr * (b0 + x3 * (b1 + x3 * (b2 + x3 * b3))))
+                        c0 += q0[r] * (f0 + x0 * (f1 + x0 * (f2 + x0 * f3)))
+                        c1 += q1[r] * (f0 + x1 * (f1 + x1 * (f2 + x1 * f3)))
+                        c2 += q2[r] * (f0 + x2 * (f1 + x2 * (f2 + x2 * f3)))
+                        c3 += q3[r] * (f0 + x3 * (f1 + x3 * (f2 + x3 * f3)))
                     ph4[0, ci] = c0
                     ph4[1, ci] = c1
                     ph4[2, ci] = c2
@@ -358,16 +369,16 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                         continue
                     for r in range(D):
                         lr = lv[ci, r]
-                        gr = gv[ci, r]
+                        f0, f1, f2, f3 = e0v[ci, r], e1v[ci, r], e2v[ci, r], e3v[ci, r]
                         x0 = zv[ci, r] * lr
                         x1 = x0 * lr
                         x2 = x1 * lr
                         x3 = x2 * lr
                         zv[ci, r] = x3
-                        A0[r] += p0 * (gr * (b0 + x0 * (b1 + x0 * (b2 + x0 * b3))))
-                        A1[r] += p1 * (gr * (b0 + x1 * (b1 + x1 * (b2 + x1 * b3))))
-                        A2[r] += p2 * (gr * (b0 + x2 * (b1 + x2 * (b2 + x2 * b3))))
-                        A3[r] += p3 * (gr * (b0 + x3 * (b1 + x3 * (b2 + x3 * b3))))
+                        A0[r] += p0 * (f0 + x0 * (f1 + x0 * (f2 + x0 * f3)))
+                        A1[r] += p1 * (f0 + x1 * (f1 + x1 * (f2 + x1 * f3)))
+                        A2[r] += p2 * (f0 + x2 * (f1 + x2 * (f2 + x2 * f3)))
+                        A3[r] += p3 * (f0 + x3 * (f1 + x3 * (f2 + x3 * f3)))
                 t += 4
                 continue
             tm = t % W
@@ -382,12 +393,12 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                     for r in range(D):
                         x = ks[t, r] * scale + lo_u
                         zk[ci, r] = x
-                        acc += q[r] * (gk[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                        acc += q[r] * _cubic(ek, ci, r, x)
                 else:
                     for r in range(D):
                         x = zk[ci, r] * lk[ci, r]
                         zk[ci, r] = x
-                        acc += q[r] * (gk[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                        acc += q[r] * _cubic(ek, ci, r, x)
                 if has_read:
                     acc += n1[o1 + ci]
                 if has_off:
@@ -402,7 +413,7 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                     for r in range(D):
                         x = vs[t, r] * scale + lo_u
                         zv[ci, r] = x
-                        A[t, r] += p * (gv[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                        A[t, r] += p * _cubic(ev, ci, r, x)
                 elif p == 0.0:                 # no charge: the decay only
                     for r in range(D):
                         zv[ci, r] *= lv[ci, r]
@@ -410,7 +421,7 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                     for r in range(D):
                         x = zv[ci, r] * lv[ci, r]
                         zv[ci, r] = x
-                        A[t, r] += p * (gv[ci, r] * (b0 + x * (b1 + x * (b2 + x * b3))))
+                        A[t, r] += p * _cubic(ev, ci, r, x)
             t += 1
     o2 = 0
     for t in range(T):
