@@ -307,12 +307,12 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
                 lv[ci, r] = lam_tab[lvr[r]]
                 zk[ci, r] = 0.0
                 zv[ci, r] = 0.0
-            for r in range(D):
-                gkr = gain_of(chip.gain_k[h, sb + ci, r], sg) if has_gain else 1.0
-                gvr = gain_of(chip.gain_v[h, sb + ci, r], sg) if has_gain else 1.0
+            for r in range(D):    # each cell's gain folded into its cubic
+                g_k = gain_of(chip.gain_k[h, sb + ci, r], sg) if has_gain else 1.0
+                g_v = gain_of(chip.gain_v[h, sb + ci, r], sg) if has_gain else 1.0
                 for i in range(4):
-                    ek[i, ci, r] = gkr * bc[i]
-                    ev[i, ci, r] = gvr * bc[i]
+                    ek[i, ci, r] = g_k * bc[i]
+                    ev[i, ci, r] = g_v * bc[i]
         e0k, e1k, e2k, e3k = ek[0], ek[1], ek[2], ek[3]
         e0v, e1v, e2v, e3v = ev[0], ev[1], ev[2], ev[3]
         t = sb                          # slot sb is first written at token sb
