@@ -190,20 +190,20 @@ def test_philox_equals_numpys_philox_bit_for_bit():
 
 
 def _normals_twin(key, c1, c2, c3, n):
-    """Box-Muller on numpy's Philox words with numpy's log, cos and sin."""
+    """Box-Muller on the 32-bit halves of numpy's Philox words, with numpy's log, cos and
+    sin: word w gives 1 - u1 = (2^32 - (w >> 32)) 2^-32 and u2 = (w mod 2^32) 2^-32."""
     out = []
-    for b in range((n + 3) // 4):
+    for b in range((n + 7) // 8):
         prev = np.array([b, c1, c2, c3], dtype=np.uint64)
         if b == 0:   # counter - 1 with the borrow into the next word
             prev[0] = np.uint64(2**64 - 1)
             prev[1] = np.uint64(c1 - 1)
         else:
             prev[0] = np.uint64(b - 1)
-        w = [int(x) for x in np.random.Philox(key=key, counter=prev).random_raw(4)]
-        for x, y in ((w[0], w[1]), (w[2], w[3])):
-            u1 = 1.0 - (x >> 11) * 2.0**-53
-            u2 = (y >> 11) * 2.0**-53
-            r = np.sqrt(-2.0 * np.log(u1))
+        for w in [int(x) for x in np.random.Philox(key=key, counter=prev).random_raw(4)]:
+            one_minus_u1 = (2**32 - (w >> 32)) * 2.0**-32
+            u2 = (w & 0xFFFFFFFF) * 2.0**-32
+            r = np.sqrt(-2.0 * np.log(one_minus_u1))
             out += [r * np.cos(2 * np.pi * u2), r * np.sin(2 * np.pi * u2)]
     return np.array(out[:n])
 
@@ -218,7 +218,7 @@ def test_normals_twin_and_any_sub_range_is_the_same_numbers():
     scaled = np.empty(37)
     _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, 0, scaled)
     np.testing.assert_allclose(scaled, 2.5 * full, rtol=1e-15, atol=0)
-    for first, n in ((0, 8), (1, 7), (5, 30), (36, 1)):    # aligned to blocks of 4 or not
+    for first, n in ((0, 8), (1, 7), (5, 30), (36, 1), (8, 16)):   # aligned to blocks of 8 or not
         part = np.empty(n)
         _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, first, part)
         np.testing.assert_array_equal(part, scaled[first:first + n])
@@ -226,6 +226,34 @@ def test_normals_twin_and_any_sub_range_is_the_same_numbers():
     _philox.normals(key, np.uint64(1), np.uint64(0), np.uint64(0), 1.0, 0, big)
     assert abs(big.mean()) < 0.01 and abs(big.std() - 1) < 0.01
     assert abs(np.mean(big**3)) < 0.03 and abs(np.mean(big**4) - 3) < 0.05
+
+
+def test_box_muller_on_the_bits_at_its_edges():
+    """The transform of one word at the ends of both halves (r = 0 and the largest r = 6.66;
+    the quadrant boundaries of the angle) and on random words, against numpy."""
+    from numba import njit
+
+    from gaincell.array import _philox
+    from gaincell.array._kernels import _FM
+
+    @njit(fastmath=_FM, error_model="numpy")   # the kernels' flags: reassociation allowed
+    def pairs(xs, out):
+        for j in range(xs.size):
+            out[2 * j], out[2 * j + 1] = _philox._pair(xs[j])
+
+    rng = np.random.default_rng(3)
+    hi = np.r_[[0, 1, 2, 2**31, 2**32 - 2, 2**32 - 1], rng.integers(0, 2**32, 4000)]
+    lo = np.r_[[0, 2**30, 2**31, 3 * 2**30, 2**30 - 1, 2**32 - 1], rng.integers(0, 2**32, 4000)]
+    words = (hi.astype(np.uint64) << np.uint64(32)) | lo.astype(np.uint64)
+    got = np.empty(2 * words.size)
+    pairs(words, got)
+    r = np.sqrt(-2.0 * np.log((2.0**32 - hi) * 2.0**-32))
+    ang = 2 * np.pi * lo * 2.0**-32
+    want = np.stack([r * np.cos(ang), r * np.sin(ang)], axis=1).ravel()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-14)
+    assert got[0] == 0.0 and got[1] == 0.0                       # 1 - u1 = 1: r = 0
+    assert abs(got[10] - np.sqrt(64 * np.log(2))) < 1e-14   # 1 - u1 = 2^-32, angle ~ 1 turn
+    assert np.abs(got).max() <= np.sqrt(64 * np.log(2)) + 1e-14
 
 
 def test_normal_span_is_the_same_numbers_without_a_copy():
@@ -243,9 +271,9 @@ def test_normal_span_is_the_same_numbers_without_a_copy():
     want = np.empty(80)
     _philox.normals(key, np.uint64(3), np.uint64(9), np.uint64(2), 2.5, 0, want)
     for first, n in ((0, 8), (1, 7), (5, 30), (36, 1), (64, 16), (3, 61)):
-        buf = np.full(n + 6, np.nan)
+        buf = np.full(n + 14, np.nan)
         off = span(key, first, n, buf)
-        assert off == first % 4
+        assert off == first % 8
         np.testing.assert_array_equal(buf[off:off + n], want[first:first + n])
 
 

@@ -1,11 +1,11 @@
 """Random numbers of one simulated chip: static per-cell draws and per-token noise streams.
 
 Every number comes from the counter-based generator of :mod:`gaincell.array._philox`
-(Philox4x64-10 and Box-Muller) under keys derived from one ``numpy.random.SeedSequence`` of
-the simulator's seed, so that the numbers do not depend on the engine, the thread count, or on
-whether tokens arrive one by one (``step``) or together (``forward``): normal deviate i of
-stream ``(c1, c2, c3)`` is a pure function of them, and a kernel may draw any part of it where
-it needs it.
+(Philox4x64-10, Box-Muller on 32-bit uniforms) under keys derived from one
+``numpy.random.SeedSequence`` of the simulator's seed, so that the numbers do not depend on
+the engine, the thread count, or on whether tokens arrive one by one (``step``) or together
+(``forward``): normal deviate i of stream ``(c1, c2, c3)`` is a pure function of them, and a
+kernel may draw any part of it where it needs it.
 
 - The chip's static draws (:class:`ChipDraws`), under the key of spawn key ``(0,)``, each only
   when its sigma is non-zero. Stream ``(s, h, kind)``, index r, for the per-cell draws of slot
@@ -22,7 +22,7 @@ it needs it.
 **Compact per-cell draws.** A chip holds its per-cell deviates as codes, so that its state
 stays within a small multiple of the stored values themselves: the gain and threshold
 deviates z as int16 ``code = rint(z / Z_STEP)`` (``Z_STEP = 2^-11``: a resolution of 5e-4
-sigma, the whole range of the generator's |z| <= 8.57 kept), and the ln-tau deviate as a
+sigma, the whole range of the generator's |z| <= 6.66 kept), and the ln-tau deviate as a
 uint8 level ``rint(z * TAU_LEVELS_PER_SIGMA) + 128`` (a grid of sigma / 20 over
 [-6.4, 6.35] sigma; the rms rounding of ln tau is 0.014 sigma, and a cell beyond 6.4 sigma,
 probability 1.6e-10, is held at the grid's end). 256 levels let a streaming step take every

@@ -125,8 +125,8 @@ def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     pm = np.zeros(cols)
     dec = np.ones(cols)
     A = np.zeros(D)
-    n1 = np.zeros(cols + 8)         # whole Philox blocks: deviate i at n1[o1 + i]
-    n2 = np.zeros(D + 8)
+    n1 = np.zeros(cols + 16)        # whole Philox blocks: deviate i at n1[o1 + i]
+    n2 = np.zeros(D + 16)
     o1 = 0
     o2 = 0
     nsat1 = 0.0
@@ -285,9 +285,9 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     ek = np.empty((4, CB, D))       # the cubic times each cell's gain (uA / V^i)
     ev = np.empty((4, CB, D))
     phi = np.zeros(CB)
-    n1 = np.zeros(CB + 8)           # whole Philox blocks: deviate i at n1[o1 + i]
-    n2 = np.zeros(D + 8)
-    n4 = np.zeros((4, CB + 8))      # the same for four tokens at once
+    n1 = np.zeros(CB + 16)          # whole Philox blocks: deviate i at n1[o1 + i]
+    n2 = np.zeros(D + 16)
+    n4 = np.zeros((4, CB + 16))     # the same for four tokens at once
     o4 = np.zeros(4, np.int64)
     ph4 = np.zeros((4, CB))
     bhu = np.uint64(bh)
