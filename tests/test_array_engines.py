@@ -89,11 +89,12 @@ def test_fast_equals_reference_and_forward_equals_steps(cfg, seed, B, t_factor):
     np.testing.assert_allclose(stream(ref, q, k, v), y, atol=1e-12, rtol=0)
 
 
-def test_traces_and_activity_agree_with_every_option():
+@pytest.mark.parametrize("vth", [0.01, 0.0])   # the generic path; the poly-tau heads' path
+def test_traces_and_activity_agree_with_every_option(vth):
     cfg = gc.AttentionConfig.leroux2025(
         n_heads=2, head_dim=6, window=8, array_cols=4, v_rest=0.3, sigma_gain_mismatch=0.1,
         sigma_tau_mismatch=0.5, sigma_read_noise=2e-14, sigma_write_noise=0.01,
-        sigma_comparator_offset=1e-14, leak_per_step=1e-2, sigma_vth_mismatch=0.01,
+        sigma_comparator_offset=1e-14, leak_per_step=1e-2, sigma_vth_mismatch=vth,
         write_pedestal_coef_v=(-0.02, 0.015))
     rng = np.random.default_rng(3)
     q, k, v = (rng.uniform(0, 0.9, (2, 2, 19, 6)) for _ in range(3))
@@ -116,18 +117,29 @@ def test_traces_and_activity_agree_with_every_option():
             assert val == pytest.approx(a[key], rel=1e-9), key
 
 
+@pytest.mark.parametrize("cell", ["table", "poly"])
 @pytest.mark.parametrize("threads", ["1", "2", "3"])
-def test_results_do_not_depend_on_the_thread_count(monkeypatch, threads):
+def test_results_do_not_depend_on_the_thread_count(monkeypatch, threads, cell):
+    table = {"cell_model": "table", "iv_table": TABLE} if cell == "table" else {}
     cfg = gc.AttentionConfig.leroux2025(
         n_heads=3, head_dim=5, window=8, array_cols=4, sigma_gain_mismatch=0.1,
-        sigma_read_noise=2e-14, sigma_tau_mismatch=0.3, cell_model="table", iv_table=TABLE)
+        sigma_read_noise=2e-14, sigma_tau_mismatch=0.3, **table)
+    from gaincell.array import _fast
+
     rng = np.random.default_rng(5)
     q, k, v = (rng.uniform(0, 0.9, (2, 3, 13, 5)) for _ in range(3))
     y1 = gc.GainCellAttention(cfg, seed=9).forward(q, k, v)
+    traced = gc.GainCellAttention(cfg, seed=9).forward(q, k, v, trace=True)
     monkeypatch.setenv("GAINCELL_THREADS", threads)
     np.testing.assert_array_equal(gc.GainCellAttention(cfg, seed=9).forward(q, k, v), y1)
     np.testing.assert_allclose(stream(gc.GainCellAttention(cfg, seed=9), q, k, v), y1,
                                atol=1e-12)
+    # the streaming kernel on every thread (the poly cell's heads in groups, one per thread)
+    monkeypatch.setattr(_fast, "_PARALLEL_MIN_WORK", 1)
+    y, tr = gc.GainCellAttention(cfg, seed=9).forward(q, k, v, trace=True)
+    np.testing.assert_array_equal(y, traced[0])
+    np.testing.assert_array_equal(tr.phi, traced[1].phi)
+    assert tr.activity.to_dict() == traced[1].activity.to_dict()
 
 
 def test_retention_spread_tiles_in_column_blocks_equal_the_reference():

@@ -206,14 +206,12 @@ class FastEngine:
         n1 = noise.read1 if noise.read1 is not None else np.zeros((1, 1, 1, 1))
         n2 = noise.read2 if noise.read2 is not None else np.zeros((1, 1, 1, 1, 1))
         work = qq.size * cfg.window * 2
-        run = (_kernels_full.run_tokens
-               if _parallel(self.threads, work, _step_min_work() if n == 1
-                            else _PARALLEL_MIN_WORK)
-               else _kernels_full.run_tokens_serial)
+        par = _parallel(self.threads, work, _step_min_work() if n == 1 else _PARALLEL_MIN_WORK)
+        run = _kernels_full.run_tokens if par else _kernels_full.run_tokens_serial
         run(self._plan, self._cell, self._chip, g.dtab, self._etab, st.t,
-                      np.ascontiguousarray(qq), np.ascontiguousarray(ks),
-                      np.ascontiguousarray(vs), st.k, st.v, n1, n2, keep, want_abs,
-                      out["y"], out["S"], out["phi"], out["sub"], out["stats"])
+            np.ascontiguousarray(qq), np.ascontiguousarray(ks), np.ascontiguousarray(vs),
+            st.k, st.v, n1, n2, keep, want_abs, out["y"], out["S"], out["phi"], out["sub"],
+            out["stats"], numba.get_num_threads() if par else 1)
         st.t += n
         return ks, vs
 
