@@ -87,14 +87,19 @@ def vth_of(code, sv):  # pragma: no cover - compiled
     return sv * (np.float64(code) * Z_STEP)
 
 
+@njit(cache=True, inline="always")
+def _gather(row, lvl, out):  # pragma: no cover - compiled
+    """out[r] = row[lvl[r]]: the decays of a slot's cells (levels lvl) from a row of the
+    decay table."""
+    for r in range(out.size):
+        out[r] = row[lvl[r]]
+
+
 @njit(cache=True, fastmath=_FM, inline="always")
 def _decay_row(chip, lvl, h, s, age, out):  # pragma: no cover - compiled
     """out[r] = exp(-age leak_cell) of the cells of slot s (levels lvl (H, W, D)), from the
     table by age and level."""
-    tab = chip.dec_tab[age]
-    row = lvl[h, s]
-    for r in range(out.size):
-        out[r] = tab[row[r]]
+    _gather(chip.dec_tab[age], lvl[h, s], out)
 
 
 @njit(cache=True, fastmath=_FM, inline="always", error_model="numpy")
@@ -392,10 +397,7 @@ def _read_heads_tau(P, chip, etab, t, i, bh0, bh1, qq, kbuf, vbuf, n1, n2, y, S_
             continue
         rd = dec_tab[age]
         for j in range(nh):
-            lv = chip.leak_k[hh[j], s]
-            dr = dblk[j]
-            for r in range(D):
-                dr[r] = rd[lv[r]]
+            _gather(rd, chip.leak_k[hh[j], s], dblk[j])
         for j in range(nh):
             b = bb[j]
             h = hh[j]
@@ -428,10 +430,7 @@ def _read_heads_tau(P, chip, etab, t, i, bh0, bh1, qq, kbuf, vbuf, n1, n2, y, S_
             for j in range(nh):
                 if phi_out[bb[j], hh[j], o, c] == 0.0:
                     continue
-                lv = chip.leak_v[hh[j], c]
-                dr = dblk[j]
-                for r in range(D):
-                    dr[r] = rd[lv[r]]
+                _gather(rd, chip.leak_v[hh[j], c], dblk[j])
             for j in range(nh):
                 b = bb[j]
                 h = hh[j]
