@@ -250,7 +250,7 @@ def _cubic(e, ci, r, x):  # pragma: no cover - compiled
 #: Columns per block of :func:`_tile_tau`: its per-cell state (decayed deviation, one-step
 #: decay and the four gain-scaled coefficients, of both arrays: 12 x 8 bytes x CB x D =
 #: 384 kB at D = 64) stays in the L2 cache (512 kB per core on the AMD
-#: machine where CB was chosen, 2 MB on a later Xeon; CB = 32 measured the same).
+#: machine that measured CB = 32 the same, 2 MB on a later Xeon).
 #: (Blocks of 4-8 columns, whose state would fit in L1, measured slower: the loops are
 #: arithmetic-bound, and the per-block, per-token work grows.)
 CB = 64
