@@ -20,10 +20,12 @@ __all__ = ["forward_tiles", "forward_tiles_serial"]
 # Every quantity of sub-array g (its cols K columns, its cols V columns and its D counters)
 # depends only on that sub-array's cells, the queries and the noise, so a head's forward runs
 # sub-array by sub-array: its state (cols x D cells per array) stays in the L2 cache for the
-# whole sequence. With retention spread, each cell's decayed deviation
-# ``z = (v - v_rest) exp(-age leak_cell)`` is held and advanced by z *= lam_cell once per token
-# (lam_cell = exp(-leak_cell), by the cell's ln-tau level), the slot just written restarting
-# at z = v - v_rest; without it, z = u d_age from the shared table. The read noise is drawn
+# whole sequence. The polynomial cell (without threshold offsets or a retention table, the
+# common case and the Monte Carlo one) holds each cell's decayed deviation
+# ``z = (v - v_rest) exp(-age leak_cell)`` and advances it by z *= lam_cell once per token
+# (lam_cell = exp(-leak_cell), by the cell's ln-tau level, or the design's exp(-leak) without
+# retention spread), the slot just written restarting at z = v - v_rest (:func:`_tile_tau`);
+# the other cases read z = u d_age from the shared table (:func:`_tile`). The read noise is drawn
 # here from the counter-based streams (the same numbers as
 # :func:`gaincell.array._draws.token_noise`). The head output is the digital sum over the
 # sub-arrays in ascending order, as in :func:`gaincell.array._kernels_full._read_head`.
@@ -67,9 +69,9 @@ def _readout(P, chip, h, g, A, n2, o2, yt):  # pragma: no cover - compiled
 def _tile(P, cell, chip, dtab, key, sr, bh, h, g, qq, ks, vs, y, stats):
     # pragma: no cover - compiled
     """Sub-array g of one head over all T tokens: qq, ks, vs (T, D) pulses and stored values;
-    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,). Every
-    case but the polynomial cell with retention spread and no threshold offsets
-    (:func:`_tile_tau`).
+    adds the sub-array's counter outputs to y (T, D); adds saturations to stats (4,). The
+    table cell, threshold offsets and the retention table (the polynomial cell otherwise goes
+    through :func:`_tile_tau`).
 
     The state is held row-major, (D, cols): the loops run over the sub-array's columns
     innermost, with no branch per column; the columns that hold a token are a prefix (the
@@ -259,18 +261,19 @@ CB = 64
 @njit(cache=True, fastmath=_FM, error_model="numpy")
 def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     # pragma: no cover - compiled
-    """:func:`_tile` for the polynomial cell with retention spread and no threshold offsets
-    (the Monte Carlo case), in blocks of :data:`CB` columns: each block runs over all T tokens
-    with its state (CB x D cells per array) in the cache, its second-stage charges added to
-    the sub-array's partial sums A (T, D) (scratch); the counters convert once every block is
-    in. bc (4,): the cubic re-expanded around w = c0 (uA / V^i), multiplied by each cell's
-    gain once per block (e, (4, CB, D)). Per cell and token: z *= lam, then the cell's cubic
-    e(z) by Horner, the charge added (one multiply, four multiply-adds); a column whose pulse
-    is 0 only decays. The loops run over a column's D cells innermost (state (CB, D)): the
-    first stage is a dot product per column, the second adds a column's charges to the D
-    partial sums. Wherever every column of the block holds a token and none is written, four
-    tokens go at once (each cell's state loaded and stored once for the four; the same
-    multiplications in the same order)."""
+    """:func:`_tile` for the polynomial cell without threshold offsets or a retention table,
+    with or without retention spread (the Monte Carlo case; without the spread every cell decays
+    by the design's exp(-leak) per token), in blocks of :data:`CB` columns: each block runs over
+    all T tokens with its state (CB x D cells per array) in the cache, its second-stage charges
+    added to the sub-array's partial sums A (T, D) (scratch); the counters convert once every
+    block is in. bc (4,): the cubic re-expanded around w = c0 (uA / V^i), multiplied by each
+    cell's gain once per block (e, (4, CB, D)). Per cell and token: z *= lam, then the cell's
+    cubic e(z) by Horner, the charge added (one multiply, four multiply-adds); a column whose
+    pulse is 0 only decays. The loops run over a column's D cells innermost (state (CB, D)): the
+    first stage is a dot product per column, the second adds a column's charges to the D partial
+    sums. Wherever every column of the block holds a token and none is written, four tokens go
+    at once (each cell's state loaded and stored once for the four; the same multiplications in
+    the same order)."""
     T, D = qq.shape
     W, cols = P.W, P.cols
     s0 = g * cols
@@ -279,6 +282,8 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
     sat1 = P.sat1
     sg = chip.sg
     lam_tab = chip.lam_tab
+    has_tau = P.has_tau
+    lam0 = np.exp(-P.leak)
     zk = np.zeros((CB, D))
     zv = np.zeros((CB, D))
     lk = np.ones((CB, D))
@@ -301,11 +306,13 @@ def _tile_tau(P, chip, bc, key, sr, bh, h, g, qq, ks, vs, y, A, stats):
         nb = min(CB, cols - c0b)
         sb = s0 + c0b                  # the block's first slot
         for ci in range(nb):
-            lkr = chip.leak_k[h, sb + ci]
-            lvr = chip.leak_v[h, sb + ci]
             for r in range(D):
-                lk[ci, r] = lam_tab[lkr[r]]
-                lv[ci, r] = lam_tab[lvr[r]]
+                if has_tau:
+                    lk[ci, r] = lam_tab[chip.leak_k[h, sb + ci, r]]
+                    lv[ci, r] = lam_tab[chip.leak_v[h, sb + ci, r]]
+                else:                  # every cell the design's one-step decay
+                    lk[ci, r] = lam0
+                    lv[ci, r] = lam0
                 zk[ci, r] = 0.0
                 zv[ci, r] = 0.0
             for r in range(D):    # each cell's gain folded into its cubic
@@ -442,7 +449,7 @@ def forward_tiles(P, cell, chip, dtab, etab, key, sr, qq, ks, vs, y, stats):
     pulses and counters to stats[..., 2:4] (B,H,4). Heads in parallel, sub-arrays in order."""
     B, H, T, D = qq.shape
     G = P.W // P.cols
-    fused = P.has_tau and not (P.is_lut or P.has_vth or P.has_table)
+    fused = not (P.is_lut or P.has_vth or P.has_table)
     for bh in prange(B * H):
         b = bh // H
         h = bh - b * H
