@@ -14,11 +14,12 @@ Undefined values (a constant reference or output) are NaN and flagged, never rai
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Comparison", "compare", "FORMULAS"]
+__all__ = ["Comparison", "Reference", "compare", "FORMULAS"]
 
 #: One line per metric, for reports and summaries.
 FORMULAS = {
@@ -44,6 +45,69 @@ class Comparison:
         return asdict(self)
 
 
+class Reference:
+    """A reference ``r`` prepared once (its mean, centred copy, variance and rms), to compare
+    many outputs of its shape with it, e.g. the chips of a Monte Carlo run: each comparison
+    then reads ``y`` a few times instead of both arrays a few dozen."""
+
+    def __init__(self, r):
+        r = np.asarray(r, dtype=np.float64)
+        self.shape = r.shape
+        r = r.ravel()
+        if r.size == 0 or not np.isfinite(r).all():
+            raise ValueError(f"the reference r must be a non-empty finite array, got shape "
+                             f"{self.shape}" + ("" if r.size == 0 else " with non-finite values"))
+        self.r = r
+        self.mean = float(r.mean())
+        self.rc = r - self.mean
+        self.var = float(self.rc @ self.rc) / r.size
+        self.rms = math.sqrt(float(r @ r) / r.size)
+
+    def _flat(self, y) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != self.shape:
+            raise ValueError(f"y and r must be non-empty arrays of one shape, got {y.shape} "
+                             f"and {self.shape}")
+        y = y.ravel()
+        if not np.isfinite(y).all():
+            raise ValueError("y and r must be finite")
+        return y
+
+    def _moments(self, y: np.ndarray) -> tuple[float, float, float]:
+        """(mean of y, variance of y, covariance of y and r)."""
+        ym = float(y.mean())
+        yc = y - ym
+        return ym, float(yc @ yc) / y.size, float(yc @ self.rc) / y.size
+
+    def _rel(self, y: np.ndarray) -> float:
+        d = y - self.r
+        return math.sqrt(float(d @ d) / y.size) / self.rms if self.rms > 0 else math.nan
+
+    @staticmethod
+    def _corr(vy: float, vr: float, cov: float) -> float:
+        return float(np.clip(cov / math.sqrt(vy * vr), -1.0, 1.0)) if vy > 0 and vr > 0 \
+            else math.nan
+
+    def rel_rms_corr(self, y) -> tuple[float, float]:
+        """``rel_rms`` and ``corr`` of ``y`` against the reference (as :func:`compare`)."""
+        y = self._flat(y)
+        _, vy, cov = self._moments(y)
+        return self._rel(y), self._corr(vy, self.var, cov)
+
+    def compare(self, y) -> Comparison:
+        """Every metric of ``y`` against the reference (see the module docstring)."""
+        y = self._flat(y)
+        ym, vy, cov = self._moments(y)
+        corr = self._corr(vy, self.var, cov)
+        if math.isnan(corr):
+            return Comparison(self._rel(y), corr, math.nan, math.nan, math.nan)
+        gain = cov / self.var
+        offset = ym - gain * self.mean
+        resid = y - gain * self.r - offset
+        fitted = math.sqrt(float(resid @ resid) / y.size) / math.sqrt(vy)
+        return Comparison(self._rel(y), corr, float(gain), float(offset), fitted)
+
+
 def compare(y, r) -> Comparison:
     """Compare a simulated output ``y`` with a reference ``r`` of the same shape."""
     y = np.asarray(y, dtype=np.float64).ravel()
@@ -53,17 +117,4 @@ def compare(y, r) -> Comparison:
                          f"{r.shape}")
     if not (np.isfinite(y).all() and np.isfinite(r).all()):
         raise ValueError("y and r must be finite")
-    ref_rms = float(np.sqrt(np.mean(r**2)))
-    rel = float(np.sqrt(np.mean((y - r) ** 2)) / ref_rms) if ref_rms > 0 else float("nan")
-    yc, rc = y - y.mean(), r - r.mean()
-    vy, vr = float(np.mean(yc**2)), float(np.mean(rc**2))
-    if vy > 0 and vr > 0:
-        cov = float(np.mean(yc * rc))
-        corr = float(np.clip(cov / np.sqrt(vy * vr), -1.0, 1.0))
-        gain = cov / vr
-        offset = float(y.mean() - gain * r.mean())
-        resid = y - gain * r - offset
-        fitted = float(np.sqrt(np.mean(resid**2)) / np.sqrt(vy))
-    else:
-        corr = gain = offset = fitted = float("nan")
-    return Comparison(rel, corr, float(gain), offset, fitted)
+    return Reference(r).compare(y)

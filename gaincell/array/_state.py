@@ -90,16 +90,16 @@ class Writer:
         if self.codes:
             return np.rint((np.clip(x, d.kv_lo, d.kv_hi) - d.kv_lo) / self.step
                            ).astype(np.uint8)
-        vq = dac(x, d)
+        vq = dac(x, d)                 # a fresh array: the rest works in place
         if self.pedestal is not None:
-            vq = vq + write_pedestal(vq, self.pedestal)
-            if noise is not None:
-                vq = vq + noise
-            vq = np.clip(vq, 0.0, d.vdd)
-        elif noise is not None:
-            vq = np.clip(vq + noise, 0.0, d.vdd)
+            vq += write_pedestal(vq, self.pedestal)
+        if noise is not None:
+            vq += noise
+        if self.pedestal is not None or noise is not None:
+            np.clip(vq, 0.0, d.vdd, out=vq)
         if self.grid is not None:
-            return np.rint(vq * (1.0 / self.grid)).astype(np.uint16)
+            vq *= 1.0 / self.grid
+            return np.rint(vq, out=vq).astype(np.uint16)
         return vq.astype(self.dtype, copy=False)
 
     def voltage(self, stored: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from gaincell.array._fast import FastEngine, n_threads
 from gaincell.array.attention import GainCellAttention
+from gaincell.metrics import Reference
 from gaincell.params import AttentionConfig
 
 __all__ = ["monte_carlo", "MonteCarloResult", "METRICS", "DEFAULT_MEMORY_LIMIT"]
@@ -47,7 +48,8 @@ class MonteCarloResult:
     ----------
     metrics : dict of str to numpy.ndarray
         Each of :data:`METRICS` as a 1-D array over the chips (index i = chip i): relative
-        RMS errors (dimensionless), correlations, saturation counts (over the whole run).
+        RMS errors (dimensionless), correlations (:mod:`gaincell.metrics`; NaN where undefined:
+        a zero reference, a constant output), saturation counts (over the whole run).
     outputs : numpy.ndarray (n_chips, B, H, T, D) or None
         Each chip's outputs (units of one counter's full scale), when kept.
     seed : int
@@ -92,20 +94,6 @@ class MonteCarloResult:
         """One dict per chip (``chip`` then the metrics), e.g. for a CSV file."""
         return [{"chip": i, **{m: self.metrics[m][i].item() for m in self.metrics}}
                 for i in range(self.n_chips)]
-
-
-def _rel_rms(y: np.ndarray, ref: np.ndarray) -> float:
-    den = math.sqrt(float(np.mean(ref * ref)))
-    num = math.sqrt(float(np.mean((y - ref) ** 2)))
-    if den == 0.0:
-        return 0.0 if num == 0.0 else math.inf
-    return num / den
-
-
-def _corr(y: np.ndarray, ref: np.ndarray) -> float:
-    a, b = y.ravel() - y.mean(), ref.ravel() - ref.mean()
-    den = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / den if den > 0 else math.nan
 
 
 def chip(cfg: AttentionConfig, seed: int, i: int) -> GainCellAttention:
@@ -206,12 +194,12 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
         sl = (slice(b, b + 1), slice(h, h + 1))
         ideal[sl] = hardsigmoid_attention(q[sl], k[sl], v[sl], cfg)
 
+    refs: list[Reference] = []     # the ideal and the noiseless outputs, once computed
+
     def run(i: int) -> None:
         y, n1, n2 = _run_chip(chip(cfg, seed, i), q, k, v, n_workers > 1)
-        metrics["rel_rms_vs_ideal"][i] = _rel_rms(y, ideal)
-        metrics["corr_vs_ideal"][i] = _corr(y, ideal)
-        metrics["rel_rms_vs_clean"][i] = _rel_rms(y, clean)
-        metrics["corr_vs_clean"][i] = _corr(y, clean)
+        metrics["rel_rms_vs_ideal"][i], metrics["corr_vs_ideal"][i] = refs[0].rel_rms_corr(y)
+        metrics["rel_rms_vs_clean"][i], metrics["corr_vs_clean"][i] = refs[1].rel_rms_corr(y)
         metrics["phi_saturated"][i] = n1
         metrics["counter_saturated"][i] = n2
         if outputs is not None:
@@ -229,6 +217,7 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
             if n_workers > 1:
                 with ThreadPoolExecutor(n_workers) as pool:
                     list(pool.map(ideal_part, range(B * H)))
+                    refs[:] = [Reference(ideal), Reference(clean)]
                     futures = [pool.submit(run, i) for i in range(n_chips)]
                     try:
                         for f in as_completed(futures):
@@ -241,6 +230,7 @@ def monte_carlo(cfg: AttentionConfig, q, k, v, n_chips: int, seed: int = 0, *,
             else:
                 for bh in range(B * H):
                     ideal_part(bh)
+                refs[:] = [Reference(ideal), Reference(clean)]
                 for i in range(n_chips):
                     run(i)
                     bar.update()
