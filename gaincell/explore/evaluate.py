@@ -129,7 +129,7 @@ def _ratio(n: int, d: int) -> float:
 
 def _accuracy(ctx: PointContext, cfg: AttentionConfig, index: int) -> dict[str, Any]:
     from gaincell.device import linear_equivalent_gain_ua_per_v
-    from gaincell.metrics import compare
+    from gaincell.metrics import Reference
     from gaincell.reference import hardsigmoid_attention
 
     wl = ctx.workload
@@ -148,8 +148,9 @@ def _accuracy(ctx: PointContext, cfg: AttentionConfig, index: int) -> dict[str, 
     else:
         clean = chips[0][0]
     per = {m: [] for m in ACCURACY_METRICS}
+    ref_ideal, ref_clean = Reference(ideal), Reference(clean)   # prepared once for the chips
     for y, act in chips:
-        ci, cc = compare(y, ideal), compare(y, clean)
+        ci, cc = ref_ideal.compare(y), ref_clean.compare(y)
         per["rel_rms_ideal"].append(ci.rel_rms)
         per["corr_ideal"].append(ci.corr)
         per["fitted_rel_rms_ideal"].append(ci.fitted_rel_rms)
