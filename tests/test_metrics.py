@@ -36,3 +36,26 @@ def test_degenerate_and_bad_inputs():
         compare(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="finite"):
         compare([np.nan], [1.0])
+
+
+def test_a_prepared_reference_gives_compares_numbers():
+    from gaincell.metrics import Reference
+
+    rng = np.random.default_rng(2)
+    r = rng.normal(size=(3, 40))
+    ref = Reference(r)
+    for y in (0.8 * r + 0.1 * rng.normal(size=r.shape), r, -r + 2.0):
+        c = compare(y, r)
+        rel, corr = ref.rel_rms_corr(y)
+        assert (rel, corr) == (pytest.approx(c.rel_rms, rel=1e-14, abs=1e-15),
+                               pytest.approx(c.corr, rel=1e-14))
+        assert ref.compare(y) == c
+    assert ref.rel_rms_corr(r) == (0.0, pytest.approx(1.0))
+    assert np.isnan(ref.rel_rms_corr(np.ones_like(r))[1])       # a constant output
+    assert np.isnan(Reference(np.zeros(4)).rel_rms_corr(np.ones(4))[0])   # a zero reference
+    with pytest.raises(ValueError, match="one shape"):
+        ref.rel_rms_corr(r.ravel())
+    with pytest.raises(ValueError, match="finite"):
+        ref.rel_rms_corr(np.full(r.shape, np.inf))
+    with pytest.raises(ValueError, match="non-empty finite"):
+        Reference([1.0, np.nan])
