@@ -83,8 +83,8 @@ class Reference:
         d = y - self.r
         return math.sqrt(float(d @ d) / y.size) / self.rms if self.rms > 0 else math.nan
 
-    @staticmethod
-    def _corr(vy: float, vr: float, cov: float) -> float:
+    def _corr(self, vy: float, cov: float) -> float:
+        vr = self.var
         return float(np.clip(cov / math.sqrt(vy * vr), -1.0, 1.0)) if vy > 0 and vr > 0 \
             else math.nan
 
@@ -92,13 +92,13 @@ class Reference:
         """``rel_rms`` and ``corr`` of ``y`` against the reference (as :func:`compare`)."""
         y = self._flat(y)
         _, vy, cov = self._moments(y)
-        return self._rel(y), self._corr(vy, self.var, cov)
+        return self._rel(y), self._corr(vy, cov)
 
     def compare(self, y) -> Comparison:
         """Every metric of ``y`` against the reference (see the module docstring)."""
         y = self._flat(y)
         ym, vy, cov = self._moments(y)
-        corr = self._corr(vy, self.var, cov)
+        corr = self._corr(vy, cov)
         if math.isnan(corr):
             return Comparison(self._rel(y), corr, math.nan, math.nan, math.nan)
         gain = cov / self.var
@@ -115,6 +115,4 @@ def compare(y, r) -> Comparison:
     if y.shape != r.shape or y.size == 0:
         raise ValueError(f"y and r must be non-empty arrays of one shape, got {y.shape} and "
                          f"{r.shape}")
-    if not (np.isfinite(y).all() and np.isfinite(r).all()):
-        raise ValueError("y and r must be finite")
-    return Reference(r).compare(y)
+    return Reference(r).compare(y)     # (which checks that both are finite)
